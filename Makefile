@@ -1,0 +1,40 @@
+# Each target sets itself up: a virtual environment in .venv with torch's CPU build
+# (torch==2.13.0, a local wheel here) installed before pirho, so that pirho's own
+# requirement (torch>=2.1) is already met and pip never pulls a CUDA build.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.pirho-installed
+TORCH  ?= torch==2.13.0
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: install demo test test-slow lint format bench
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/pirho demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
+
+test: lint
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP)
+	$(PY) benchmarks/hmm_vs_hmmlearn.py
+	$(PY) benchmarks/birnn_vs_torch.py

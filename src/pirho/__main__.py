@@ -1,0 +1,5 @@
+import sys
+
+from pirho.cli import main
+
+sys.exit(main())

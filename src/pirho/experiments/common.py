@@ -1,0 +1,73 @@
+"""What every experiment returns, and how it is written out."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays, paths and tuples into plain JSON values.
+
+    Non-finite floats become strings ("inf", "-inf", "nan") so the file stays valid JSON.
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    """Write ``data`` as indented JSON, atomically (temp file in the same folder + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(to_jsonable(data), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+@dataclass
+class ExperimentResult:
+    """The outcome of one experiment.
+
+    name:    the experiment's CLI name, e.g. ``"brute-vs-dp"``.
+    metrics: nested dict of JSON values; the keys named in the experiment's issue
+             (``bayes.filter_acc`` means ``metrics["bayes"]["filter_acc"]``).
+    figures: paths of the PNGs written (empty when no ``out`` folder was given).
+    summary: a short human-readable table printed by the CLI.
+    """
+
+    name: str
+    metrics: dict
+    figures: list[Path] = field(default_factory=list)
+    summary: str = ""
+
+    def to_dict(self) -> dict:
+        return to_jsonable(self.metrics)
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        return write_json(self.metrics, path)

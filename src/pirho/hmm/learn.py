@@ -1,0 +1,191 @@
+"""Baum–Welch (EM) for categorical HMMs, with pseudocounts and random restarts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pirho.hmm import kernels
+from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.validation import as_symbol_batch
+
+__all__ = ["BaumWelchResult", "baum_welch"]
+
+SCREEN_ITERATIONS = 10  # EM iterations each random restart gets before the best is kept
+
+
+@dataclass(frozen=True)
+class BaumWelchResult:
+    """Outcome of :func:`baum_welch` (the best restart).
+
+    model: the fitted CategoricalHMM; its total log-likelihood is ``history[-1]``.
+    history: (n,) total log-likelihood Σ_b log P(x_b) of the model at each iteration,
+        non-decreasing.
+    converged: whether the last gain fell below ``tol`` per symbol before ``n_iter`` ran out.
+    n_iter: iterations run by the kept restart.
+    restart_log_likelihoods: (n_restarts,) final total log-likelihood of every restart.
+    """
+
+    model: CategoricalHMM
+    history: np.ndarray
+    converged: bool
+    n_iter: int
+    restart_log_likelihoods: np.ndarray
+
+    @property
+    def log_likelihood(self) -> float:
+        """Total log-likelihood of ``model`` on the training sequences."""
+        return float(self.history[-1])
+
+
+def _normalise_rows(counts: np.ndarray, pseudocount: float) -> np.ndarray:
+    smoothed = counts + pseudocount
+    return smoothed / smoothed.sum(axis=-1, keepdims=True)
+
+
+def _random_model(n_states: int, symbol_freq: np.ndarray, rng: np.random.Generator):
+    """A random starting model for EM.
+
+    start: Dirichlet(1). trans: each row puts a random weight in [0.5, 0.95] on staying and
+    spreads the rest by Dirichlet(1) — hidden states in sequence data are usually persistent,
+    and EM from a switchy start crawls. emit: the data's symbol frequencies times independent
+    Gamma(1) noise per entry, renormalised, so states start distinct but plausible.
+    """
+    start = rng.dirichlet(np.ones(n_states))
+    stay = rng.uniform(0.5, 0.95, size=(n_states, 1))
+    trans = stay * np.eye(n_states) + (1 - stay) * rng.dirichlet(np.ones(n_states), n_states)
+    emit = (symbol_freq + 1e-3) * rng.gamma(1.0, size=(n_states, symbol_freq.shape[0]))
+    emit /= emit.sum(axis=1, keepdims=True)
+    return start, trans, emit
+
+
+def _run_em(start, trans, emit, symbols, offsets, n_iter, tol, pseudocount, history=None):
+    """EM from one model for up to ``n_iter`` more iterations.
+
+    Returns (start, trans, emit, history, converged), where the returned model is the one whose
+    total log-likelihood is ``history[-1]``; ``history`` continues the given one.
+    """
+    n_total = symbols.shape[0]
+    history = [] if history is None else list(history)
+    converged = False
+    best = (start, trans, emit)
+    if history:  # continuing: the given model was already scored, go straight to an M-step
+        counts = kernels._expected_counts(
+            start, trans, np.ascontiguousarray(trans.T), np.ascontiguousarray(emit.T),
+            symbols, offsets,
+        )  # fmt: skip
+        start, trans, emit = (_normalise_rows(c, pseudocount) for c in counts[:3])
+    for _ in range(n_iter):
+        start_c, trans_c, emit_c, log_lik = kernels._expected_counts(
+            start, trans, np.ascontiguousarray(trans.T), np.ascontiguousarray(emit.T),
+            symbols, offsets,
+        )  # fmt: skip
+        if np.isneginf(log_lik).any():
+            b = int(np.flatnonzero(np.isneginf(log_lik))[0])
+            raise ValueError(f"sequence {b} has probability 0 under the initial model")
+        total = float(log_lik.sum())
+        if history and total < history[-1]:
+            # Pseudocounts make each step maximise likelihood + log-prior, which can lower the
+            # likelihood by a hair near the optimum: keep the better, earlier model and stop.
+            converged = True
+            break
+        history.append(total)
+        best = (start, trans, emit)
+        if len(history) > 1 and history[-1] - history[-2] < tol * n_total:
+            converged = True
+            break
+        start = _normalise_rows(start_c, pseudocount)
+        trans = _normalise_rows(trans_c, pseudocount)
+        emit = _normalise_rows(emit_c, pseudocount)
+    return (*best, np.array(history), converged)
+
+
+def baum_welch(
+    sequences,
+    n_states: int,
+    n_symbols: int | None = None,
+    *,
+    n_iter: int = 100,
+    tol: float = 1e-6,
+    seed=None,
+    init: CategoricalHMM | None = None,
+    n_restarts: int = 5,
+    pseudocount: float = 1e-2,
+) -> BaumWelchResult:
+    """Fit a CategoricalHMM to one sequence or a list of sequences by Baum–Welch (EM).
+
+    Each iteration's E-step runs the compiled forward–backward pass over all sequences at
+    once and accumulates expected start, transition and emission counts in O(K) extra memory
+    per step (never a (T, K, K) array); the M-step normalises the counts plus ``pseudocount``
+    per entry, so no state or symbol row becomes 0/0 (NaN) when it is never used.
+
+    Start: ``init`` if given (a single run), else ``n_restarts`` random models (Dirichlet(1)
+    rows drawn from ``seed``) each run to convergence, keeping the one with the highest final
+    likelihood — EM from one random start often stalls in a poor optimum.
+
+    Stops when an iteration gains less than ``tol`` per symbol (gain < tol · Σ T_b) or after
+    ``n_iter`` iterations. ``history`` holds the total log-likelihood of each iteration's model
+    and never decreases (if a pseudocount-smoothed step lowers it, the earlier model is kept).
+
+    sequences: (T,) ints or a list of them; n_symbols defaults to max symbol + 1.
+
+    >>> from pirho.hmm import casino
+    >>> _, rolls = casino().sample(2000, seed=1)
+    >>> fit = baum_welch(rolls, n_states=2, n_symbols=6, seed=0, n_restarts=2)
+    >>> fit.model.n_states, bool(fit.history[-1] >= fit.history[0])
+    (2, True)
+    """
+    for name, value, low in (("n_states", n_states, 1), ("n_iter", n_iter, 1),
+                             ("n_restarts", n_restarts, 1)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if not np.isfinite(pseudocount) or pseudocount <= 0:
+        raise ValueError(f"pseudocount must be a finite number > 0, got {pseudocount!r}")
+    if n_symbols is None:
+        symbols, offsets, _ = as_symbol_batch(sequences, np.iinfo(np.int64).max)
+        n_symbols = int(symbols.max()) + 1
+    else:
+        if isinstance(n_symbols, bool) or not isinstance(n_symbols, int | np.integer):
+            raise ValueError(f"n_symbols must be a positive integer, got {n_symbols!r}")
+        if n_symbols < 1:
+            raise ValueError(f"n_symbols must be a positive integer, got {n_symbols!r}")
+        symbols, offsets, _ = as_symbol_batch(sequences, int(n_symbols))
+
+    if init is not None:
+        if not isinstance(init, CategoricalHMM):
+            raise TypeError(f"init must be a CategoricalHMM, got {type(init).__name__}")
+        if (init.n_states, init.n_symbols) != (n_states, n_symbols):
+            raise ValueError(
+                f"init has K = {init.n_states}, M = {init.n_symbols}; expected "
+                f"K = {n_states}, M = {n_symbols}"
+            )
+        starts = [(init.start.copy(), init.trans.copy(), init.emit.copy())]
+    else:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        freq = np.bincount(symbols, minlength=n_symbols) / symbols.shape[0]
+        starts = [_random_model(n_states, freq, rng) for _ in range(n_restarts)]
+
+    # Screen every start with a few iterations, then run the most likely one to convergence:
+    # poor optima usually show within the first iterations, and EM's slow crawl is paid once.
+    n_screen = min(SCREEN_ITERATIONS, n_iter) if len(starts) > 1 else 0
+    runs = [
+        _run_em(start, trans, emit, symbols, offsets, n_screen, tol, pseudocount)
+        if n_screen
+        else (start, trans, emit, np.array([]), False)
+        for start, trans, emit in starts
+    ]
+    finals = np.array([run[3][-1] if len(run[3]) else np.nan for run in runs])
+    best = runs[int(np.nanargmax(finals))] if n_screen else runs[0]
+    if not best[4]:
+        best = _run_em(*best[:3], symbols, offsets, n_iter, tol, pseudocount, history=best[3])
+    start, trans, emit, history, converged = best
+    return BaumWelchResult(
+        model=CategoricalHMM(start, trans, emit),
+        history=history,
+        converged=converged,
+        n_iter=len(history),
+        restart_log_likelihoods=finals,
+    )

@@ -1,0 +1,132 @@
+"""Checks at the public boundary of pirho.hmm: parameters and symbol sequences.
+
+Everything here raises ValueError (or TypeError for a wrong kind of object) with a message
+naming the bad argument, row, position or value; code behind the boundary trusts its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+ROW_TOLERANCE = 1e-6  # a probability row must sum to 1 within this
+
+
+def check_distribution(name: str, value, ndim: int) -> np.ndarray:
+    """Return ``value`` as a read-only float64 array of probability rows, or raise ValueError.
+
+    ``ndim`` is 1 for a vector (start) and 2 for a matrix whose rows are distributions.
+
+    >>> check_distribution("start", [0.5, 0.5], ndim=1).tolist()
+    [0.5, 0.5]
+    """
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if arr.ndim != ndim:
+        shape = "(K,)" if ndim == 1 else "(K, K)" if name == "trans" else "(K, M)"
+        raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
+    if arr.size == 0 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    rows = arr.reshape(-1, arr.shape[-1])
+    for i, row in enumerate(rows):
+        where = f"{name}" if ndim == 1 else f"{name} row {i}"
+        bad = np.flatnonzero(~np.isfinite(row) | (row < 0))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(
+                f"{where} has an invalid probability {float(row[j])} at index {j} "
+                "(must be finite and >= 0)"
+            )
+        total = float(row.sum())
+        if abs(total - 1.0) > ROW_TOLERANCE:
+            raise ValueError(f"{where} sums to {total:.6g}, expected 1 (±{ROW_TOLERANCE:g})")
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_symbols(arr: np.ndarray, n_symbols: int, label: str) -> np.ndarray:
+    """Validate one sequence already converted by np.asarray; return it as int64."""
+    prefix = f"{label}: " if label else ""
+    if arr.ndim != 1:
+        raise ValueError(f"{prefix}a sequence must be 1-D, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{prefix}sequence is empty (need at least one symbol)")
+    if not np.issubdtype(arr.dtype, np.integer):
+        values = arr.tolist()
+        if arr.dtype.kind == "f":  # name the first non-integral value, else the first value
+            fractional = np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))
+            t = int(fractional[0]) if fractional.size else 0
+            values = values[t:]
+            offset = t
+        else:
+            offset = 0
+        for t, v in enumerate(values, start=offset):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(
+                    f"{prefix}symbol {v!r} at position {t} is not an integer "
+                    f"(symbols are ints in [0, {n_symbols}))"
+                )
+    return arr.astype(np.int64, copy=False)
+
+
+def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Turn one sequence or a list of sequences into (symbols (N,), offsets (B + 1,), batched).
+
+    One sequence: a 1-D list / tuple / array of ints. A batch: a list or tuple of such
+    sequences (any lengths) or a 2-D integer array (one sequence per row).
+
+    >>> s, o, batched = as_symbol_batch([[0, 1], [2]], n_symbols=3)
+    >>> s.tolist(), o.tolist(), batched
+    ([0, 1, 2], [0, 2, 3], True)
+    """
+    if isinstance(x, np.ndarray):
+        if x.ndim == 1:
+            items, batched = [x], False
+        elif x.ndim == 2:
+            items, batched = list(x), True
+        else:
+            raise ValueError(f"x must be a 1-D sequence or a list of them, got shape {x.shape}")
+    elif isinstance(x, list | tuple):
+        if len(x) == 0:
+            raise ValueError(
+                "x is empty: expected a non-empty sequence of symbols or a non-empty list of "
+                "sequences"
+            )
+        batched = isinstance(x[0], Sequence | np.ndarray) and not isinstance(x[0], str)
+        items = list(x) if batched else [x]
+    elif isinstance(x, str | bytes):
+        raise TypeError("x must be a sequence of integer symbols, not a string")
+    else:
+        raise TypeError(
+            f"x must be a list, tuple or array of integer symbols (or a list of them), "
+            f"got {type(x).__name__}"
+        )
+    if batched and len(items) == 0:
+        raise ValueError("empty batch: x contains no sequences")
+    arrays = []
+    for b, item in enumerate(items):
+        if type(item) is np.ndarray and item.ndim == 1 and item.dtype.kind in "iu" and item.size:
+            arrays.append(item)  # fast path: already a non-empty 1-D integer array
+            continue
+        label = f"sequence {b}" if batched else ""
+        if batched and not isinstance(item, Sequence | np.ndarray) or isinstance(item, str):
+            raise TypeError(f"sequence {b} is a {type(item).__name__}, not a sequence of symbols")
+        arrays.append(_check_symbols(np.asarray(item), n_symbols, label))
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    symbols = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+    symbols = symbols.astype(np.int64, copy=False)
+    bad = np.flatnonzero((symbols < 0) | (symbols >= n_symbols))
+    if bad.size:
+        n = int(bad[0])
+        b = int(np.searchsorted(offsets, n, side="right")) - 1
+        prefix = f"sequence {b}: " if batched else ""
+        raise ValueError(
+            f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is outside "
+            f"[0, {n_symbols})"
+        )
+    return np.ascontiguousarray(symbols), offsets, batched

@@ -1,0 +1,779 @@
+"""The training loop every pirho model shares: optimiser, clipping, progress, checkpoints, DDP.
+
+``train(model, batches, loss_fn, config)`` runs ``config.epochs`` epochs of minibatch SGD (d2l:
+lr 1, global gradient-norm clipping at 1) or Adam. The loop knows nothing about models: the
+caller's ``loss_fn(model, batch, state) -> (mean loss, n_tokens, new state)`` does the forward
+pass, and ``state`` (a hidden state, say) is detached and handed back at the next step, reset to
+None at the start of every epoch — d2l's sequential partitioning with a carried state.
+
+Exact resume. A checkpoint holds the model, the optimiser, the epoch and the position inside it,
+the carried state, the running epoch loss, the history, and every random generator (Python,
+numpy, torch — per rank under DDP). Batches come from ``batches(epoch)``, which must be a pure
+function of the epoch (``SeqDataLoader.epoch`` is), so resuming replays the epoch's batches,
+skips those already trained on and continues with the same numbers an uninterrupted run would
+have seen: the final parameters are bit-for-bit the same. Evaluation runs with the random
+generators saved and restored, so how often one evaluates does not change training.
+
+Data parallel. Under ``torchrun`` (``WORLD_SIZE > 1`` in the environment) the loop joins a gloo
+process group, wraps the model in ``DistributedDataParallel`` and lets rank ``r`` take batches
+``r, r + W, r + 2W, ...`` of every epoch (an incomplete last group is dropped so that all ranks
+take the same number of steps; ``shard="contiguous"`` gives each rank one contiguous stretch
+instead, so that a sequential loader's carried state stays a continuation). DDP averages the
+gradients, so one step equals a single-process step on the mean gradient of the ``W`` batches.
+Rank 0 alone writes checkpoints and shows the progress bar. ``loss_fn`` must call the model
+itself (``model(X, state)``), since that call is what DDP hooks; the first step checks that the
+ranks' gradients agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import math
+import os
+import pickle
+import random
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+FORMAT_VERSION = 1
+_OPTIMIZERS = ("sgd", "adam")
+_SHARDS = ("stride", "contiguous")
+_RECORD_KEYS = ("epoch", "step", "train_loss", "train_ppl", "tokens_per_s", "seconds")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is corrupt, not pirho's, or does not fit the model it is loaded into."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train. ``epochs`` may be raised when resuming to train further.
+
+    ``max_steps`` stops after that many optimiser steps in all (writing a checkpoint if
+    ``checkpoint`` is set) — for budgets and tests; None runs every epoch. ``shard`` chooses how
+    DDP ranks split an epoch: ``"stride"`` (rank r takes batches r, r+W, ...) or
+    ``"contiguous"`` (rank r takes the r-th W-th of the epoch, so a sequential loader's carried
+    state stays a continuation on every rank).
+    """
+
+    epochs: int = 1
+    lr: float = 1.0
+    optimizer: str = "sgd"
+    clip: float | None = 1.0
+    seed: int = 0
+    checkpoint: str | None = None
+    checkpoint_every: int = 0
+    resume: bool = False
+    progress: bool = True
+    eval_every: int = 1
+    desc: str = "train"
+    max_steps: int | None = None
+    shard: str = "stride"
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
+
+        def is_int(value: object) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        if not is_int(self.epochs) or self.epochs < 0:
+            raise ValueError(f"epochs must be an int >= 0, got {self.epochs!r}")
+        if not isinstance(self.lr, (int, float)) or not self.lr > 0 or not math.isfinite(self.lr):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+        if self.clip is not None and (not isinstance(self.clip, (int, float)) or self.clip <= 0):
+            raise ValueError(f"clip must be a positive number or None, got {self.clip!r}")
+        if not is_int(self.seed) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        if not is_int(self.checkpoint_every) or self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be an int >= 0, got {self.checkpoint_every!r}")
+        if self.checkpoint_every and not self.checkpoint:
+            raise ValueError("checkpoint_every is set but checkpoint (the file path) is not")
+        if self.resume and not self.checkpoint:
+            raise ValueError("resume=True needs checkpoint (the file path to resume from)")
+        if not is_int(self.eval_every) or self.eval_every < 1:
+            raise ValueError(f"eval_every must be an int >= 1, got {self.eval_every!r}")
+        if self.max_steps is not None and (not is_int(self.max_steps) or self.max_steps < 0):
+            raise ValueError(f"max_steps must be an int >= 0 or None, got {self.max_steps!r}")
+        if self.shard not in _SHARDS:
+            raise ValueError(f"shard must be one of {_SHARDS}, got {self.shard!r}")
+
+
+@dataclass
+class TrainResult:
+    """What a training run did.
+
+    history: one dict per evaluated epoch — ``epoch`` (epochs completed), ``step`` (optimiser
+      steps so far), ``train_loss`` (mean token loss over the epoch, all ranks), ``train_ppl``
+      (its exp), ``tokens_per_s``, ``seconds`` (training time so far), then evaluate()'s keys.
+    steps: optimiser steps taken in all (including those before a resume).
+    seconds: training time in all (including that before a resume).
+    completed: False when ``max_steps`` stopped the run before the last epoch ended.
+    resumed_from_step: the step the run resumed from (0 for a fresh run).
+    """
+
+    history: list[dict]
+    steps: int
+    seconds: float
+    completed: bool = True
+    resumed_from_step: int = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeds and random-generator state
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy's global generator and torch's CPU generator.
+
+    >>> seed_everything(3); a = torch.rand(2); seed_everything(3); bool((a == torch.rand(2)).all())
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    random.seed(seed)
+    # the legacy global generator is seeded on purpose: user code may draw from it
+    np.random.seed(seed % 2**32)  # noqa: NPY002
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict:
+    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()  # noqa: NPY002
+    return {
+        "python": random.getstate(),
+        # numpy arrays are not allowed under weights_only loading: keep the keys as a tensor
+        "numpy": (
+            name,
+            torch.from_numpy(keys.astype(np.int64)),
+            position,
+            has_gauss,
+            cached_gaussian,
+        ),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    name, keys, position, has_gauss, cached_gaussian = state["numpy"]
+    np.random.set_state(  # noqa: NPY002
+        (
+            name,
+            keys.numpy().astype(np.uint32),
+            int(position),
+            int(has_gauss),
+            float(cached_gaussian),
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    cuda_states = state.get("cuda", [])
+    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
+
+
+@contextlib.contextmanager
+def _preserved_rng() -> Iterator[None]:
+    """Run a block without consuming the training run's random numbers."""
+    saved = _rng_state()
+    try:
+        yield
+    finally:
+        _set_rng_state(saved)
+
+
+def detach_state(state: Any) -> Any:
+    """``state`` with every tensor detached, through tuple / list / dict nesting.
+
+    >>> h = torch.ones(2, requires_grad=True) * 2
+    >>> detach_state((h, [h], None))[1][0].requires_grad
+    False
+    """
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, tuple):
+        items = [detach_state(s) for s in state]
+        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
+    if isinstance(state, list):
+        return [detach_state(s) for s in state]
+    if isinstance(state, dict):
+        return {key: detach_state(value) for key, value in state.items()}
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
+    """Write ``payload`` with ``torch.save`` atomically: a temp file in the same folder, then
+    ``os.replace`` — a crash mid-write leaves the previous checkpoint intact.
+
+    ``format_version`` is added if missing. Contents must be loadable with
+    ``weights_only=True``: tensors, and dicts / lists / tuples of str, int, float, bool, None.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ckpt.pt"
+    >>> _ = save_checkpoint(p, {"model_state": {"w": torch.zeros(2)}, "meta": {"kind": "demo"}})
+    >>> load_checkpoint(p, expected_kind="demo")["model_state"]["w"].tolist()
+    [0.0, 0.0]
+    """
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format_version": FORMAT_VERSION, **payload}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None) -> dict:
+    """Load a checkpoint without executing code (``torch.load(weights_only=True)``) onto the CPU.
+
+    Returns the payload: ``model_state``, ``meta``, ``format_version`` and, for checkpoints
+    written by :func:`train`, ``optimizer_state`` and ``progress``. FileNotFoundError if the
+    file is missing; :class:`CheckpointError` if it is corrupt, not a pirho checkpoint, or (with
+    ``expected_kind``) its ``meta["kind"]`` is another model's.
+
+    >>> load_checkpoint("no/such/file.pt")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: checkpoint no/such/file.pt does not exist
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be loaded safely (weights_only): it is corrupt or holds "
+            f"objects other than tensors and plain containers ({exc})"
+        ) from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors, ...
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or not a torch checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not isinstance(payload, dict) or "format_version" not in payload:
+        raise CheckpointError(f"{path} is not a pirho checkpoint (no format_version)")
+    version = payload["format_version"]
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format_version {version!r}; this pirho reads up to {FORMAT_VERSION}"
+        )
+    if not isinstance(payload.get("model_state"), dict):
+        raise CheckpointError(f"{path} is not a pirho checkpoint (no model_state)")
+    meta = payload.setdefault("meta", {})
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: meta must be a dict, got {type(meta).__name__}")
+    if expected_kind is not None and meta.get("kind") != expected_kind:
+        raise CheckpointError(
+            f"{path} is a checkpoint of a {meta.get('kind')!r} model, expected {expected_kind!r}"
+        )
+    return payload
+
+
+def _jsonable_meta(meta: dict | None) -> dict:
+    meta = {} if meta is None else meta
+    if not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    try:
+        # JSON round trip: what is stored is exactly what a JSON reader would get back
+        return json.loads(json.dumps(meta))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"meta must be JSON-able: {exc}") from exc
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributed set-up
+
+
+@dataclass
+class _Distributed:
+    rank: int = 0
+    world_size: int = 1
+    owns_group: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+
+def _join_process_group() -> _Distributed:
+    """Join torchrun's process group (gloo, env:// rendezvous) when WORLD_SIZE > 1."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return _Distributed(dist.get_rank(), dist.get_world_size(), owns_group=False)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return _Distributed()
+    if not dist.is_available():
+        raise RuntimeError("WORLD_SIZE > 1 but torch.distributed is not available in this build")
+    dist.init_process_group(backend="gloo")
+    return _Distributed(dist.get_rank(), dist.get_world_size(), owns_group=True)
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group :func:`train` created, without torch's teardown deadlock.
+
+    A gloo worker thread drops its reference to a finished collective (and so to tensors that
+    Python owns, which takes the GIL) just after the caller's ``wait()`` has returned, while
+    ``~ProcessGroupGloo`` joins those threads holding the GIL: tearing the group down inside
+    that window hangs forever (seen with torch 2.13 on a loaded machine). Sleeping releases
+    the GIL and lets the workers finish first; by then no collective is in flight.
+    """
+    import torch.distributed as dist
+
+    time.sleep(0.25)
+    dist.destroy_process_group()
+
+
+def _gather(obj: Any, dist_info: _Distributed) -> list:
+    if not dist_info.active:
+        return [obj]
+    import torch.distributed as dist
+
+    gathered: list = [None] * dist_info.world_size
+    dist.all_gather_object(gathered, obj)
+    return gathered
+
+
+def _broadcast_from_rank0(obj: Any, dist_info: _Distributed) -> Any:
+    if not dist_info.active:
+        return obj
+    import torch.distributed as dist
+
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _check_gradients_agree(model: nn.Module, dist_info: _Distributed) -> None:
+    """After the first DDP backward: did DDP average the gradients (did loss_fn call model())?"""
+    total = sum(float(p.grad.double().sum()) for p in model.parameters() if p.grad is not None)
+    totals = _gather(total, dist_info)
+    scale = max(1.0, max(abs(t) for t in totals))
+    if max(totals) - min(totals) > 1e-5 * scale:
+        raise RuntimeError(
+            "gradients differ between ranks after backward: loss_fn must compute the loss by "
+            "calling the model it is given (model(...)), which DDP hooks to average gradients"
+        )
+
+
+def _wrap_ddp(model: nn.Module) -> nn.Module:
+    """``DistributedDataParallel(model)`` that also answers the model's own attributes
+    (``ddp.vocab_size``); calling the wrapper, not ``model``, is what averages gradients."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    class _DataParallel(DistributedDataParallel):
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                if name == "module":
+                    raise
+                return getattr(self.module, name)
+
+    return _DataParallel(model)
+
+
+def _shard_batches(
+    epoch_batches: Iterable, dist_info: _Distributed, shard: str
+) -> tuple[Iterator, int | None]:
+    """This rank's batches of one epoch, and how many there are (None if unknown)."""
+    length = len(epoch_batches) if hasattr(epoch_batches, "__len__") else None
+    if not dist_info.active:
+        return iter(epoch_batches), length
+    world_size, rank = dist_info.world_size, dist_info.rank
+    if shard == "contiguous":
+        if length is None:
+            epoch_batches = list(epoch_batches)
+            length = len(epoch_batches)
+        per_rank = length // world_size
+        if per_rank == 0:
+            raise ValueError(
+                f"an epoch of {length} batches cannot be split over {world_size} ranks"
+            )
+        return itertools.islice(
+            iter(epoch_batches), rank * per_rank, (rank + 1) * per_rank
+        ), per_rank
+
+    def strided() -> Iterator:
+        group = []
+        for batch in epoch_batches:
+            group.append(batch)
+            if len(group) == world_size:
+                yield group[rank]
+                group = []
+
+    per_rank = None if length is None else length // world_size
+    if per_rank == 0:
+        raise ValueError(f"an epoch of {length} batches cannot be split over {world_size} ranks")
+    return strided(), per_rank
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass
+class _Progress:
+    """Where training stands; saved in every checkpoint (the per-rank part under ``ranks``)."""
+
+    epoch: int = 0  # the epoch in progress (== epochs when training is over)
+    position: int = 0  # this rank's batches already trained on in that epoch
+    step: int = 0  # optimiser steps in all
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+    # per rank: running epoch loss sum and token count, carried state
+    loss_sum: float = 0.0
+    tokens: int = 0
+    carried: Any = None
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    return torch.optim.SGD(model.parameters(), lr=config.lr)
+
+
+def _comparable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _restore(
+    payload: dict,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    meta: dict,
+    dist_info: _Distributed,
+) -> _Progress:
+    path = config.checkpoint
+    progress = payload.get("progress")
+    if not isinstance(progress, dict) or "optimizer_state" not in payload:
+        raise CheckpointError(f"{path} holds no training progress (not written by pirho.train)")
+    stored_meta = payload["meta"]
+    for key in ("kind", "config", "vocab"):
+        if key in meta and key in stored_meta and _comparable(meta[key]) != stored_meta[key]:
+            raise CheckpointError(
+                f"{path} was written for another model: meta[{key!r}] is {stored_meta[key]!r} "
+                f"there and {meta[key]!r} here"
+            )
+    stored_optimizer = progress.get("config", {}).get("optimizer")
+    if stored_optimizer != config.optimizer:
+        raise CheckpointError(
+            f"{path} was trained with optimizer {stored_optimizer!r}, not {config.optimizer!r}"
+        )
+    try:
+        ranks = list(progress["ranks"])
+        restored = _Progress(
+            epoch=int(progress["epoch"]),
+            position=int(progress["position"]),
+            step=int(progress["step"]),
+            seconds=float(progress["seconds"]),
+            history=list(progress["history"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: training progress is incomplete ({exc!r})") from exc
+    if len(ranks) != dist_info.world_size and restored.position:
+        raise CheckpointError(
+            f"{path} was written mid-epoch by {len(ranks)} process(es); resume it with "
+            f"{len(ranks)}, not {dist_info.world_size}"
+        )
+    try:
+        model.load_state_dict(payload["model_state"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path} does not fit this model: {exc}") from exc
+    try:
+        optimizer.load_state_dict(payload["optimizer_state"])
+    except (ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: optimizer state does not fit this model: {exc}") from exc
+
+    if len(ranks) != dist_info.world_size:
+        warnings.warn(
+            f"resuming a {len(ranks)}-process checkpoint with {dist_info.world_size} "
+            "process(es): random streams are re-seeded, so the run will not replay exactly",
+            stacklevel=3,
+        )
+        seed_everything(config.seed + dist_info.rank + 7919 * restored.epoch)
+        return restored
+    mine = ranks[dist_info.rank]
+    _set_rng_state(mine["rng"])
+    restored.loss_sum = mine["loss_sum"]
+    restored.tokens = mine["tokens"]
+    restored.carried = mine["carried"]
+    return restored
+
+
+def _perplexity(mean_loss: float) -> float:
+    """exp(mean token loss); inf instead of an OverflowError for a huge loss."""
+    if math.isnan(mean_loss):
+        return mean_loss
+    return math.exp(mean_loss) if mean_loss < 700 else float("inf")
+
+
+def _run_evaluate(evaluate: Callable[[nn.Module], dict], model: nn.Module) -> dict:
+    """evaluate(model) in eval mode, without gradients, leaving the random streams untouched."""
+    was_training = model.training
+    model.eval()
+    try:
+        with _preserved_rng(), torch.no_grad():
+            scores = evaluate(model)
+    finally:
+        model.train(was_training)
+    if not isinstance(scores, Mapping):
+        raise TypeError(f"evaluate must return a dict of numbers, got {type(scores).__name__}")
+    return {str(key): _plain_number(value) for key, value in scores.items()}
+
+
+def _write_checkpoint(
+    config: TrainConfig,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    meta: dict,
+    progress: _Progress,
+    dist_info: _Distributed,
+) -> None:
+    # Every rank must take part in the gather; only rank 0 writes.
+    mine = {
+        "rng": _rng_state(),
+        "loss_sum": progress.loss_sum,
+        "tokens": progress.tokens,
+        "carried": progress.carried,
+    }
+    ranks = _gather(mine, dist_info)
+    if dist_info.rank != 0:
+        return
+    payload = {
+        "model_state": model.state_dict(),
+        "optimizer_state": optimizer.state_dict(),
+        "meta": meta,
+        "progress": {
+            "epoch": progress.epoch,
+            "position": progress.position,
+            "step": progress.step,
+            "seconds": progress.seconds,
+            "history": progress.history,
+            "config": dataclasses.asdict(config),
+            "ranks": ranks,
+        },
+    }
+    save_checkpoint(config.checkpoint, payload)
+
+
+def train(
+    model: nn.Module,
+    batches: Callable[[int], Iterable],
+    loss_fn: Callable[[nn.Module, Any, Any], tuple[Tensor, int, Any]],
+    config: TrainConfig,
+    evaluate: Callable[[nn.Module], dict] | None = None,
+    meta: dict | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; return its history.
+
+    model: any ``nn.Module``, already initialised (seed before constructing it).
+    batches: ``epoch -> iterable of batches`` for that epoch, a pure function of the epoch,
+      e.g. ``SeqDataLoader(...).epoch`` (a SeqDataLoader itself is accepted too); must not draw
+      from the global random generators.
+    loss_fn: ``(model, batch, state) -> (loss, n_tokens, new_state)`` — loss the mean over
+      ``n_tokens`` tokens, a scalar tensor with grad; ``state`` is None at each epoch's start and
+      afterwards the previous step's ``new_state``, detached.
+    config: :class:`TrainConfig`. evaluate: ``model -> dict`` of numbers, called every
+      ``eval_every`` epochs and after the last one, under ``torch.no_grad()`` in eval mode, on
+      rank 0 (its result is shared with every rank). meta: JSON-able, stored in checkpoints.
+
+    >>> torch.manual_seed(0); model = nn.Linear(1, 1, bias=False)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> data = [(torch.ones(4, 1), torch.full((4, 1), 2.0))]
+    >>> def loss_fn(m, batch, state):
+    ...     x, y = batch
+    ...     return ((m(x) - y) ** 2).mean(), len(x), None
+    >>> result = train(model, lambda epoch: data, loss_fn,
+    ...                TrainConfig(epochs=50, lr=0.1, clip=None, progress=False))
+    >>> round(model.weight.item(), 3), result.steps
+    (2.0, 50)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(batches) and callable(getattr(batches, "epoch", None)):
+        batches = batches.epoch  # a SeqDataLoader itself
+    if not callable(batches):
+        raise TypeError("batches must be a callable epoch -> iterable of batches")
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be a callable (model, batch, state) -> (loss, n, state)")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    config.validate()
+    meta = _jsonable_meta(meta)
+    dist_info = _join_process_group()
+    try:
+        return _train(model, batches, loss_fn, config, evaluate, meta, dist_info)
+    finally:
+        if dist_info.owns_group:
+            _leave_process_group()
+
+
+def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainResult:
+    from tqdm.auto import tqdm
+
+    seed_everything(config.seed + dist_info.rank)
+    optimizer = _make_optimizer(model, config)
+    progress = _Progress()
+    if config.resume and Path(config.checkpoint).exists():
+        payload = load_checkpoint(config.checkpoint, expected_kind=meta.get("kind"))
+        progress = _restore(payload, model, optimizer, config, meta, dist_info)
+    resumed_from_step = progress.step
+
+    net = model
+    if dist_info.active:
+        net = _wrap_ddp(model)  # also broadcasts rank 0's parameters to every rank
+    model.train()
+
+    show = config.progress and dist_info.rank == 0
+    bar = None
+    checked_gradients = not dist_info.active
+    completed = True
+    last_scores: dict = {}  # the latest evaluate() numbers, shown on the progress bar
+    run_started = time.perf_counter()
+    seconds_before = progress.seconds
+
+    def elapsed() -> float:
+        return seconds_before + time.perf_counter() - run_started
+
+    try:
+        for epoch in range(progress.epoch, config.epochs):
+            skip = progress.position if epoch == progress.epoch else 0
+            if not skip:
+                progress.loss_sum, progress.tokens, progress.carried = 0.0, 0, None
+            progress.epoch, progress.position = epoch, skip
+            rank_batches, per_rank = _shard_batches(batches(epoch), dist_info, config.shard)
+            if show and bar is None:
+                total = None if per_rank is None else per_rank * config.epochs
+                bar = tqdm(total=total, initial=progress.step, desc=config.desc, dynamic_ncols=True)
+            epoch_started, epoch_tokens = time.perf_counter(), 0
+            state = progress.carried
+            stop = False
+            for batch in itertools.islice(rank_batches, skip, None):
+                if config.max_steps is not None and progress.step >= config.max_steps:
+                    stop = True
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                loss, n_tokens, state = loss_fn(net, batch, state)
+                if not isinstance(loss, Tensor) or loss.dim() != 0 or not loss.requires_grad:
+                    raise TypeError("loss_fn must return a scalar loss tensor that requires grad")
+                loss_value = float(loss.detach())
+                if not math.isfinite(loss_value):
+                    raise FloatingPointError(
+                        f"loss is {loss_value} at step {progress.step + 1} (epoch {epoch + 1}); "
+                        "lower lr or clip gradients"
+                    )
+                loss.backward()
+                if not checked_gradients:
+                    _check_gradients_agree(model, dist_info)
+                    checked_gradients = True
+                if config.clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                optimizer.step()
+                state = detach_state(state)
+                n_tokens = int(n_tokens)
+                progress.loss_sum += loss_value * n_tokens
+                progress.tokens += n_tokens
+                progress.step += 1
+                progress.position += 1
+                progress.carried = state
+                epoch_tokens += n_tokens
+                if bar is not None:
+                    rate = (
+                        epoch_tokens
+                        * dist_info.world_size
+                        / max(time.perf_counter() - epoch_started, 1e-9)
+                    )
+                    ppl = _perplexity(progress.loss_sum / max(progress.tokens, 1))
+                    shown = {"epoch": epoch + 1, "ppl": f"{ppl:.2f}", "tok/s": f"{rate:,.0f}"}
+                    bar.set_postfix({**shown, **last_scores}, refresh=False)
+                    bar.update(1)
+                if config.checkpoint_every and progress.step % config.checkpoint_every == 0:
+                    progress.seconds = elapsed()
+                    _write_checkpoint(config, model, optimizer, meta, progress, dist_info)
+            if stop:
+                completed = False
+                break
+
+            # end of epoch: metrics over all ranks, then evaluation
+            epoch_seconds = time.perf_counter() - epoch_started
+            totals = _gather((progress.loss_sum, progress.tokens, epoch_tokens), dist_info)
+            loss_sum = sum(t[0] for t in totals)
+            tokens = sum(t[1] for t in totals)
+            tokens_now = sum(t[2] for t in totals)
+            progress.epoch, progress.position = epoch + 1, 0
+            progress.loss_sum, progress.tokens, progress.carried = 0.0, 0, None
+            if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
+                train_loss = loss_sum / tokens if tokens else float("nan")
+                record = {
+                    "epoch": epoch + 1,
+                    "step": progress.step,
+                    "train_loss": train_loss,
+                    "train_ppl": _perplexity(train_loss),
+                    "tokens_per_s": tokens_now / epoch_seconds if epoch_seconds > 0 else 0.0,
+                    "seconds": elapsed(),
+                }
+                scores = None
+                if evaluate is not None and dist_info.rank == 0:
+                    scores = _run_evaluate(evaluate, model)
+                record.update(_broadcast_from_rank0(scores, dist_info) or {})
+                progress.history.append(record)
+                last_scores = {
+                    key: f"{value:.4g}"
+                    for key, value in record.items()
+                    if key not in _RECORD_KEYS and isinstance(value, (int, float))
+                }
+                if bar is not None:
+                    shown = {"epoch": epoch + 1, "ppl": f"{record['train_ppl']:.2f}"}
+                    shown["tok/s"] = f"{record['tokens_per_s']:,.0f}"
+                    bar.set_postfix({**shown, **last_scores}, refresh=True)
+
+    finally:
+        if bar is not None:
+            bar.close()
+    progress.seconds = elapsed()
+    if config.checkpoint:
+        _write_checkpoint(config, model, optimizer, meta, progress, dist_info)
+    return TrainResult(
+        history=progress.history,
+        steps=progress.step,
+        seconds=progress.seconds,
+        completed=completed and progress.epoch >= config.epochs,
+        resumed_from_step=resumed_from_step,
+    )

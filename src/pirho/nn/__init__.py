@@ -1,0 +1,4 @@
+"""Learned engine: bidirectional recurrent layers (torch) and the models built on them."""
+
+from pirho.nn.birnn import BiRNN as BiRNN
+from pirho.nn.birnn import BiRNNState as BiRNNState

@@ -40,3 +40,30 @@ def test_console_script_runs_as_module():
         [sys.executable, "-m", "pirho", "--help"], capture_output=True, text=True, check=True
     )
     assert "experiment" in done.stdout
+
+
+def test_write_json_gives_the_file_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_json({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_open_keeps_the_old_file_when_writing_fails(tmp_path):
+    import doctest
+
+    import pirho._atomic
+    from pirho._atomic import atomic_open
+
+    assert doctest.testmod(pirho._atomic).failed == 0
+    target = tmp_path / "keep.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_open(target, "w") as handle:
+        handle.write("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]

@@ -35,7 +35,6 @@ import math
 import os
 import pickle
 import random
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +45,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from pirho._atomic import atomic_open
 
 FORMAT_VERSION = 1
 _OPTIMIZERS = ("sgd", "adam")
@@ -236,16 +237,8 @@ def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format_version": FORMAT_VERSION, **payload}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
     return path
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pirho._atomic import atomic_open
 
 
 def to_jsonable(value: Any) -> Any:
@@ -35,19 +36,10 @@ def to_jsonable(value: Any) -> Any:
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON, atomically (temp file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(to_jsonable(data), fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        json.dump(to_jsonable(data), handle, indent=2)
+        handle.write("\n")
+    return Path(path)
 
 
 @dataclass

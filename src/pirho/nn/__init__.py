@@ -2,3 +2,4 @@
 
 from pirho.nn.birnn import BiRNN as BiRNN
 from pirho.nn.birnn import BiRNNState as BiRNNState
+from pirho.nn.models import RNNLM, BiLM, ClozeModel  # noqa: F401

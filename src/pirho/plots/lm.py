@@ -1,0 +1,110 @@
+"""Figures of the language-model experiments (lm-leak, cloze)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pirho.plots import new_figure, save_figure
+
+_STYLES = {
+    "train_ppl": ("-", "train"),
+    "heldout_teacher_forced_ppl": ("--", "held-out, teacher-forced"),
+    "heldout_causal_ppl": (":", "held-out, causal"),
+}
+_COLORS = {"uni": "tab:blue", "bi": "tab:red"}
+
+
+def plot_perplexity_curves(metrics: dict, path: str | os.PathLike) -> Path:
+    """Perplexity per epoch of the ``uni`` and ``bi`` models of lm-leak's metrics: training
+    (solid), held-out teacher-forced (dashed) and held-out causal (dotted); log scale."""
+    fig, ax = new_figure(8.0, 4.5)
+    for name in ("uni", "bi"):
+        history = metrics[name]["history"]
+        epochs = [h["epoch"] for h in history]
+        for key, (style, label) in _STYLES.items():
+            values = [h.get(key) for h in history]
+            if any(v is None for v in values):
+                continue
+            marker = "o" if key == "heldout_causal_ppl" else None  # visible under an equal line
+            ax.plot(
+                epochs,
+                values,
+                style,
+                color=_COLORS[name],
+                marker=marker,
+                markersize=3,
+                label=f"{name}: {label}",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity (log scale)")
+    ax.set_title("Character LMs on The Time Machine: what the model may read matters")
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(True, which="both", alpha=0.3)
+    return save_figure(fig, path)
+
+
+def plot_leak_bars(metrics: dict, path: str | os.PathLike) -> Path:
+    """Bars of the final training, held-out teacher-forced and held-out causal perplexities of
+    the ``uni`` and ``bi`` models (log scale, values written on the bars)."""
+    fig, ax = new_figure(7.0, 4.0)
+    keys = list(_STYLES)
+    width = 0.38
+    for offset, name in ((-width / 2, "uni"), (width / 2, "bi")):
+        values = [metrics[name][k] for k in keys]
+        xs = [i + offset for i in range(len(keys))]
+        bars = ax.bar(xs, values, width, color=_COLORS[name], label=name)
+        for bar, value in zip(bars, values, strict=True):
+            ax.annotate(
+                f"{value:.2f}",
+                (bar.get_x() + bar.get_width() / 2, value),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    ax.set_xticks(range(len(keys)), [_STYLES[k][1] for k in keys])
+    ax.set_yscale("log")
+    ax.set_ylabel("perplexity (log scale)")
+    ax.set_title("Teacher-forced vs causal perplexity: the bidirectional model's leak")
+    ax.legend(loc="upper center")
+    return save_figure(fig, path)
+
+
+def plot_cloze_accuracy(metrics: dict, path: str | os.PathLike) -> Path:
+    """Bars of the cloze accuracies: left context only, right only, both."""
+    fig, ax = new_figure(5.5, 4.0)
+    labels = ["left only", "right only", "both"]
+    values = [metrics["left_acc"], metrics["right_acc"], metrics["both_acc"]]
+    bars = ax.bar(labels, values, color=["tab:blue", "tab:orange", "tab:green"])
+    for bar, value in zip(bars, values, strict=True):
+        ax.annotate(
+            f"{100 * value:.1f}%",
+            (bar.get_x() + bar.get_width() / 2, value),
+            ha="center",
+            va="bottom",
+        )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"One masked character in held-out text (n = {metrics['n_masked']})")
+    return save_figure(fig, path)
+
+
+def plot_cloze_curves(history: list[dict], path: str | os.PathLike) -> Path:
+    """Training perplexity and held-out cloze accuracies per evaluated epoch."""
+    fig, ax = new_figure(7.0, 4.0)
+    epochs = [h["epoch"] for h in history]
+    for key, label in (
+        ("left_acc", "left only"),
+        ("right_acc", "right only"),
+        ("both_acc", "both"),
+    ):
+        if all(key in h for h in history):
+            ax.plot(epochs, [h[key] for h in history], marker="o", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title("Cloze accuracy while training")
+    return save_figure(fig, path)

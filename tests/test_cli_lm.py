@@ -1,0 +1,110 @@
+"""``pirho lm`` and ``pirho cloze`` end to end on a small UTF-8 text (tiny models)."""
+
+import re
+
+import pytest
+import torch
+
+from pirho.cli import main
+
+TEXT = (
+    "the quick brown fox jumps over the lazy dog. the dog sleeps and the fox runs. "
+    "a time machine travels through time and the traveller returns home. "
+) * 12
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch, tmp_path):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
+    yield
+    torch.set_num_threads(threads)
+
+
+TINY = [
+    "--text",
+    "text.txt",
+    "--hidden-size",
+    "16",
+    "--num-layers",
+    "1",
+    "--batch-size",
+    "8",
+    "--num-steps",
+    "10",
+    "--heldout-tokens",
+    "200",
+    "--no-progress",
+    "--eval-every",
+    "1",
+]
+
+
+def test_lm_train_generate_evaluate_resume(capsys):
+    assert main(["lm", "train", *TINY, "--epochs", "2", "--lr", "2"]) == 0
+    out = capsys.readouterr().out
+    tf = float(re.search(r"teacher-forced\s+([\d.]+)", out).group(1))
+    causal = float(re.search(r"causal\s+([\d.]+)", out).group(1))
+    assert tf == pytest.approx(causal, rel=1e-4)  # unidirectional: no gap
+    assert "checkpoint: lm.pt" in out
+
+    assert main(["lm", "generate", "the ", "--n-chars", "15"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("the ") and len(line) == 19
+    assert main(["lm", "generate", "the ", "--n-chars", "15"]) == 0
+    assert capsys.readouterr().out.strip() == line  # greedy: deterministic
+
+    assert main(["lm", "evaluate", "--text", "text.txt", "--heldout-tokens", "200"]) == 0
+    out = capsys.readouterr().out
+    assert f"{tf:8.3f}" in out
+
+    assert main(["lm", "train", *TINY, "--epochs", "3", "--lr", "2", "--resume"]) == 0
+    assert "epochs 3" in capsys.readouterr().out
+
+
+def test_lm_generate_unknown_characters_warn_or_fail_with_strict(capsys):
+    assert main(["lm", "train", *TINY, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["lm", "generate", "Zebra", "--n-chars", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("<unk>ebra")
+    assert "pirho: warning: text has characters not in the vocabulary: 'Z'" in captured.err
+    assert main(["lm", "generate", "Zebra", "--strict"]) == 2
+    assert "not in the vocabulary: 'Z'" in capsys.readouterr().err
+
+
+def test_cloze_train_and_fill_print_candidates_with_probabilities(capsys):
+    assert main(["cloze", "train", *TINY, "--epochs", "2", "--embedding-dim", "8"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"both\s+accuracy\s+[\d.]+%", out)
+    assert main(["cloze", "fill", "the qu_ck brown", "--top-k", "3"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert len(rows) == 3
+    probs = [float(row.split()[-1]) for row in rows]
+    assert probs == sorted(probs, reverse=True) and all(0 <= p <= 1 for p in probs)
+    assert all(row.startswith("the qu") for row in rows)
+
+
+def test_cli_errors_are_clear(capsys):
+    assert main(["cloze", "train", *TINY, "--epochs", "1", "--embedding-dim", "8"]) == 0
+    assert main(["lm", "train", *TINY, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["cloze", "fill", "no blank here"]) == 2
+    assert "has no blank" in capsys.readouterr().err
+    assert main(["cloze", "fill", "--checkpoint", "lm.pt", "a_c"]) == 2
+    assert "holds a 'rnnlm' model, expected 'cloze'" in capsys.readouterr().err
+    assert main(["lm", "generate", "--checkpoint", "cloze.pt"]) == 2
+    assert "holds a 'cloze' model, expected 'rnnlm'" in capsys.readouterr().err
+    assert main(["lm", "generate", "--checkpoint", "missing.pt"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_empty_or_non_utf8_text_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    assert main(["lm", "train", "--text", "empty.txt", "--epochs", "1"]) == 2
+    assert "empty.txt: the file is empty" in capsys.readouterr().err
+    assert main(["cloze", "train", "--text", "latin1.txt", "--epochs", "1"]) == 2
+    assert "latin1.txt: not valid UTF-8" in capsys.readouterr().err

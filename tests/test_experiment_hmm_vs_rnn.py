@@ -1,0 +1,130 @@
+"""hmm-vs-rnn: exact metrics against brute force, causal/bidirectional taggers, the experiment."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pirho.data.synthetic import random_hmm, sample_dataset
+from pirho.experiments import hmm_vs_rnn as exp
+from pirho.hmm import brute_force, casino
+
+TINY = dict(n_train=24, n_val=8, n_test=6, length=30, hidden_size=6, epochs=2, max_lag=4)
+
+
+def test_metric_functions_match_hand_values():
+    probs = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.5, 0.5], [0.6, 0.4]]])
+    states = np.array([[0, 0], [1, 0]])
+    # argmax: 0, 1, 0 (tie -> first), 0 -> right, wrong, wrong, right
+    assert exp.accuracy(probs, states) == 0.5
+    expected_nll = -np.mean(np.log([0.9, 0.2, 0.5, 0.6]))
+    assert exp.mean_nll(probs, states) == pytest.approx(expected_nll)
+    reference = np.array([[[1.0, 0.0], [0.2, 0.8]], [[0.5, 0.5], [0.0, 1.0]]])
+    assert exp.mean_tv(probs, reference) == pytest.approx(np.mean([0.1, 0.0, 0.0, 0.6]))
+
+
+@pytest.mark.parametrize("model", [casino(), random_hmm(3, 4, seed=2)], ids=["casino", "random"])
+def test_bayes_metrics_match_brute_force(model):
+    data = sample_dataset(model, n_train=1, n_val=1, n_test=4, length=7, seed=11)
+    states, symbols = data.test.states, data.test.symbols
+    exact = exp.exact_posteriors(model, symbols)
+    metrics = exp.bayes_metrics(exact, states)
+
+    smoother, filt, viterbi = [], [], []
+    for x in symbols:
+        full = brute_force(model, x)
+        smoother.append(full.posterior)
+        viterbi.append(full.best_path)
+        # the filter at t is the last row of the smoother of the prefix x_1..x_t
+        filt.append([brute_force(model, x[: t + 1]).posterior[-1] for t in range(len(x))])
+    smoother, filt, viterbi = np.array(smoother), np.array(filt), np.array(viterbi)
+    np.testing.assert_allclose(exact["smoother"], smoother, atol=1e-10)
+    np.testing.assert_allclose(exact["filter"], filt, atol=1e-10)
+    assert metrics["smooth_acc"] == exp.accuracy(smoother, states)
+    assert metrics["filter_acc"] == exp.accuracy(filt, states)
+    assert metrics["viterbi_acc"] == pytest.approx(np.mean(viterbi == states))
+    nll = -np.mean(np.log(np.take_along_axis(smoother, states[..., None], -1)))
+    assert metrics["smooth_nll"] == pytest.approx(nll, abs=1e-10)
+
+
+def test_lookahead_zero_is_the_filter_and_long_lag_the_smoother():
+    model = casino()
+    data = sample_dataset(model, n_train=1, n_val=1, n_test=5, length=25, seed=0)
+    exact = exp.exact_posteriors(model, data.test.symbols)
+    metrics = exp.bayes_metrics(exact, data.test.states)
+    accs = exp.lookahead_accuracy(model, data.test.symbols, data.test.states, [0, 30])
+    assert accs == [metrics["filter_acc"], metrics["smooth_acc"]]
+
+
+def test_uni_tagger_is_causal_and_bi_tagger_reads_the_future():
+    torch.manual_seed(0)
+    x = torch.randint(0, 6, (2, 12))
+    y = x.clone()
+    y[:, 8:] = (y[:, 8:] + 1) % 6  # change the future from t = 8 on
+    for cell in ("gru", "lstm"):
+        uni = exp.StateTagger(6, 2, hidden_size=5, cell=cell, bidirectional=False)
+        bi = exp.StateTagger(6, 2, hidden_size=5, cell=cell, bidirectional=True)
+        with torch.no_grad():
+            assert torch.equal(uni(x)[:, :8], uni(y)[:, :8])
+            assert not torch.allclose(bi(x)[:, :8], bi(y)[:, :8])
+
+
+def test_quick_run_returns_every_key_and_is_reproducible(tmp_path):
+    first = exp.run(quick=True, seed=3, out=tmp_path, progress=False, **TINY)
+    second = exp.run(quick=True, seed=3, progress=False, **TINY)
+    keys = {
+        "bayes": {"filter_acc", "smooth_acc", "viterbi_acc", "filter_nll", "smooth_nll"},
+        "uni": {"acc", "nll", "tv_to_filter"},
+        "bi": {"acc", "nll", "tv_to_smoother"},
+    }
+    for group, names in keys.items():
+        assert names <= set(first.metrics[group])
+        for name in names:
+            assert 0 <= first.metrics[group][name] < 10
+    assert first.metrics["n_test_steps"] == TINY["n_test"] * TINY["length"]
+    assert len(first.metrics["lookahead_acc"]) == TINY["max_lag"] + 1
+    assert json.dumps(first.to_dict(), sort_keys=True) == json.dumps(
+        second.to_dict(), sort_keys=True
+    )
+    assert sorted(p.name for p in first.figures) == [
+        "hmm_vs_rnn_lookahead.png",
+        "hmm_vs_rnn_sequence.png",
+    ]
+    assert all(p.stat().st_size > 1000 for p in first.figures)
+    assert "exact smoother" in first.summary
+
+
+def test_model_from_json_and_errors(tmp_path):
+    path = tmp_path / "m.json"
+    random_hmm(4, 6, seed=0).save(path)
+    model, name = exp.load_model(str(path))
+    assert model.n_states == 4 and name == str(path)
+    with pytest.raises(TypeError, match="unknown option"):
+        exp.run(quick=True, progress=False, n_layers=3)
+    with pytest.raises(ValueError, match="cell"):
+        exp.run(quick=True, progress=False, cell="transformer")
+
+
+def test_cli_runs_the_experiment_on_a_saved_model(tmp_path, capsys):
+    from pirho.cli import main
+
+    path = tmp_path / "m.json"
+    random_hmm(3, 5, seed=1).save(path)
+    out_json = tmp_path / "r.json"
+    code = main(
+        ["experiment", "hmm-vs-rnn", "--quick", "--model", str(path), "--epochs", "1",
+         "--hidden-size", "4", "--n-train", "8", "--json", str(out_json)]
+    )  # fmt: skip
+    assert code == 0
+    metrics = json.loads(out_json.read_text())
+    assert metrics["model"] == str(path) and metrics["config"]["n_train"] == 8
+    assert "exact filter" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_full_casino_run_meets_the_targets():
+    r = exp.run(progress=False).metrics
+    assert abs(r["bi"]["acc"] - r["bayes"]["smooth_acc"]) < 0.005
+    assert abs(r["bi"]["nll"] - r["bayes"]["smooth_nll"]) < 0.01
+    assert abs(r["uni"]["acc"] - r["bayes"]["filter_acc"]) < 0.005

@@ -1,0 +1,93 @@
+"""polysemy: the logistic probe against scikit-learn, scoring by hand, the reduced experiment."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pirho.data.synthetic import EVIDENCE
+from pirho.experiments import polysemy as exp
+
+TINY = dict(n_lm_sequences=60, n_probe_sequences=120, length=30, hidden_size=8, epochs=2)
+
+
+def test_fit_logistic_matches_scikit_learn():
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 5)) * [1.0, 3.0, 0.5, 2.0, 1.0] + [0, 1, 0, -2, 0]
+    logits = features @ np.array([1.0, -0.5, 2.0, 0.0, 0.3]) + 0.2
+    labels = (rng.random(400) < 1 / (1 + np.exp(-logits))).astype(int)
+    l2 = 1e-2
+    params = fit_params = exp.fit_logistic(features, labels, l2=l2)
+    w, b, mean, scale = fit_params
+    standardised = (features - mean) / scale
+    # pirho minimises Σ log-loss + l2·n·|w|²/2; scikit-learn Σ log-loss·C + |w|²/2
+    reference = linear_model.LogisticRegression(
+        C=1 / (l2 * len(labels)), tol=1e-10, max_iter=10_000
+    )
+    reference.fit(standardised, labels)
+    np.testing.assert_allclose(w, reference.coef_[0], atol=1e-5)
+    assert b == pytest.approx(reference.intercept_[0], abs=1e-5)
+    np.testing.assert_allclose(
+        exp.predict_logistic(params, features), reference.predict_proba(standardised)[:, 1],
+        atol=1e-6,
+    )  # fmt: skip
+
+
+def test_constant_features_give_the_majority_class():
+    features = np.ones((50, 3))
+    labels = np.array([1] * 30 + [0] * 20)
+    params = exp.fit_logistic(features, labels)
+    p = exp.predict_logistic(params, np.ones((4, 3)))
+    np.testing.assert_allclose(p, 0.6, atol=1e-6)
+
+
+def test_fit_logistic_rejects_bad_labels():
+    with pytest.raises(ValueError, match="labels"):
+        exp.fit_logistic(np.zeros((3, 2)), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="do not match"):
+        exp.fit_logistic(np.zeros((3, 2)), np.array([0, 1]))
+
+
+def test_score_predictions_by_hand():
+    sense = np.array([0, 0, 1, 1, 0])
+    evidence = np.array([1, 1, 2, 3, 3])
+    metrics = exp.score_predictions(
+        {"majority": np.zeros(5, int), "both": np.array([0, 1, 1, 1, 0])}, sense, evidence
+    )
+    assert metrics["majority_acc"] == 0.6 and metrics["both_acc"] == 0.8
+    by = metrics["by_position"]
+    assert list(by) == list(EVIDENCE)
+    assert by["none"] == {"n": 0, "majority_acc": None, "both_acc": None}
+    assert by["before"] == {"n": 2, "majority_acc": 1.0, "both_acc": 0.5}
+    assert by["after"] == {"n": 1, "majority_acc": 0.0, "both_acc": 1.0}
+    assert by["both"] == {"n": 2, "majority_acc": 0.5, "both_acc": 1.0}
+
+
+def test_reduced_run_returns_every_key_and_is_reproducible(tmp_path):
+    first = exp.run(quick=True, seed=2, out=tmp_path, progress=False, **TINY)
+    second = exp.run(quick=True, seed=2, progress=False, **TINY)
+    m = first.metrics
+    names = [f"{method}_acc" for method in exp.METHODS]
+    assert set(names) <= set(m)
+    assert set(m["by_position"]) == set(EVIDENCE)
+    for position in EVIDENCE:
+        assert set(names) <= set(m["by_position"][position])
+    # the static embedding of "bank" is one vector: its probe can only predict the majority
+    assert m["static_acc"] == m["majority_acc"]
+    assert 0.5 < m["bayes_acc"] <= 1.0
+    assert m["n_test_occurrences"] > 50
+    assert json.dumps(first.to_dict(), sort_keys=True) == json.dumps(
+        second.to_dict(), sort_keys=True
+    )
+    assert [p.name for p in first.figures] == ["polysemy_probes.png"]
+    assert "bayes" in first.summary
+
+
+@pytest.mark.slow
+def test_full_run_meets_the_targets():
+    m = exp.run(progress=False).metrics
+    assert abs(m["both_acc"] - m["bayes_acc"]) <= 0.02
+    after = m["by_position"]["after"]
+    assert after["both_acc"] - after["forward_acc"] >= 0.10
+    assert m["static_acc"] == m["majority_acc"]

@@ -67,3 +67,16 @@ def test_atomic_open_keeps_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("disk full")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_resolve_config_overrides_and_rejects_unknown_keys():
+    import doctest
+
+    import pirho.experiments.common
+    from pirho.experiments.common import resolve_config
+
+    assert doctest.testmod(pirho.experiments.common).failed == 0
+    full, quick = {"epochs": 500, "lr": 1.0}, {"epochs": 40, "lr": 2.0}
+    assert resolve_config("x", full, quick, False, {"lr": None}) == full
+    with pytest.raises(TypeError, match=r"unknown x option\(s\) \['epoch'\]"):
+        resolve_config("x", full, quick, True, {"epoch": 3})

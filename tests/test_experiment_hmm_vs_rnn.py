@@ -100,7 +100,7 @@ def test_model_from_json_and_errors(tmp_path):
     random_hmm(4, 6, seed=0).save(path)
     model, name = exp.load_model(str(path))
     assert model.n_states == 4 and name == str(path)
-    with pytest.raises(TypeError, match="unknown option"):
+    with pytest.raises(TypeError, match="unknown hmm-vs-rnn option"):
         exp.run(quick=True, progress=False, n_layers=3)
     with pytest.raises(ValueError, match="cell"):
         exp.run(quick=True, progress=False, cell="transformer")

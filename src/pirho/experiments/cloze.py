@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pirho.experiments.common import ExperimentResult
+from pirho.experiments.common import ExperimentResult, resolve_config
 
 NAME = "cloze"
 DESCRIPTION = (
@@ -76,12 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(quick: bool, overrides: dict) -> dict:
-    base = dict(QUICK if quick else FULL)
-    unknown = sorted(set(overrides) - set(base))
-    if unknown:
-        raise TypeError(f"unknown cloze option(s): {', '.join(unknown)}")
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return base
+    return resolve_config("cloze", FULL, QUICK, quick, overrides)
 
 
 def run(

@@ -63,3 +63,21 @@ class ExperimentResult:
 
     def write_json(self, path: str | os.PathLike) -> Path:
         return write_json(self.metrics, path)
+
+
+def resolve_config(name: str, full: dict, quick: dict, use_quick: bool, overrides: dict) -> dict:
+    """The configuration an experiment runs with: ``quick`` or ``full``, updated by ``overrides``.
+
+    ``None`` values in ``overrides`` are ignored (an option the user did not give); a key that
+    is in neither configuration is a TypeError naming it and the known keys.
+
+    >>> resolve_config("demo", {"epochs": 10, "lr": 1.0}, {"epochs": 2, "lr": 1.0}, True,
+    ...                {"lr": 0.5, "epochs": None})
+    {'epochs': 2, 'lr': 0.5}
+    """
+    config = dict(quick if use_quick else full)
+    unknown = sorted(set(overrides) - set(config))
+    if unknown:
+        raise TypeError(f"unknown {name} option(s) {unknown}; known: {sorted(config)}")
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    return config

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pirho.data.synthetic import HMMDataset, sample_dataset
-from pirho.experiments.common import ExperimentResult
+from pirho.experiments.common import ExperimentResult, resolve_config
 from pirho.hmm import CategoricalHMM, casino
 
 NAME = "hmm-vs-rnn"
@@ -314,11 +314,7 @@ def run(
     """
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    config = dict(QUICK if quick else FULL)
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {sorted(config)}")
-    config.update({k: v for k, v in overrides.items() if v is not None})
+    config = resolve_config("hmm-vs-rnn", FULL, QUICK, quick, overrides)
     hmm, model_name = load_model(model)
     torch.set_num_threads(1)
 

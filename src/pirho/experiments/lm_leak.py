@@ -23,7 +23,7 @@ import argparse
 import time
 from pathlib import Path
 
-from pirho.experiments.common import ExperimentResult
+from pirho.experiments.common import ExperimentResult, resolve_config
 
 NAME = "lm-leak"
 DESCRIPTION = (
@@ -79,12 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(quick: bool, overrides: dict) -> dict:
-    base = dict(QUICK if quick else FULL)
-    unknown = sorted(set(overrides) - set(base))
-    if unknown:
-        raise TypeError(f"unknown lm-leak option(s): {', '.join(unknown)}")
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return base
+    return resolve_config("lm-leak", FULL, QUICK, quick, overrides)
 
 
 def train_and_measure(cfg: dict, data, bidirectional: bool, seed: int, progress: bool) -> dict:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from pirho.data.synthetic import EVIDENCE, SENSES, PolysemyCorpus, sample_polysemy
-from pirho.experiments.common import ExperimentResult
+from pirho.experiments.common import ExperimentResult, resolve_config
 
 NAME = "polysemy"
 DESCRIPTION = (
@@ -240,11 +240,7 @@ def run(
     epochs, batch_size, lr, probe_l2``; ``None`` values are ignored)."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    config = dict(QUICK if quick else FULL)
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {sorted(config)}")
-    config.update({k: v for k, v in overrides.items() if v is not None})
+    config = resolve_config("polysemy", FULL, QUICK, quick, overrides)
     torch.set_num_threads(1)
 
     lm_seed, probe_seed = np.random.SeedSequence(seed).spawn(2)

@@ -341,3 +341,46 @@ def test_lockstep_batch_posterior_equals_per_sequence_for_many_states():
     )
     with pytest.raises(ValueError, match="sequence 1 has probability 0"):
         impossible.posterior([[0, 0], [0, 1], [0]])
+
+
+def test_paired_two_state_posterior_equals_step_by_step_loop():
+    # Two-state models without (near-)zero entries advance two steps per link of the
+    # recursion; it must equal the one-step loop on every length parity, ragged batches and a
+    # long sequence with many rescalings, and a near-zero entry must take the general path.
+    m = casino()
+    args = (m.start.copy(), m.trans.copy(), np.ascontiguousarray(m.emit.T))
+    assert K._all_at_least(args[1], K._PAIR_MIN) and K._all_at_least(args[2], K._PAIR_MIN)
+    seqs = [m.sample(n, seed=n)[1] for n in [1, 2, 3, 4, 5, 8, 9, 100_000]]
+    symbols = np.concatenate(seqs)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in seqs])])
+    paired = K._posterior_impl(*args, symbols, offsets, True, "paired")
+    loop = K._posterior_impl(*args, symbols, offsets, True, "loop")
+    np.testing.assert_allclose(paired, loop, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(paired.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    for x in seqs[:6]:
+        np.testing.assert_allclose(m.posterior(x), brute_force(m, x).posterior, atol=1e-12)
+    tiny = np.array([[0.5, 0.5 - 1e-30, 1e-30], [0.2, 0.3, 0.5]])
+    assert not K._all_at_least(np.ascontiguousarray(tiny.T), K._PAIR_MIN)
+    x = [2, 0, 1, 2, 2]
+    m_tiny = CategoricalHMM([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], tiny)
+    np.testing.assert_allclose(m_tiny.posterior(x), brute_force(m_tiny, x).posterior, atol=1e-12)
+
+
+def test_lockstep_posterior_in_several_groups_equals_per_sequence_loop():
+    # Long ragged sequences make the lockstep kernel split the batch into several groups of
+    # LOCKSTEP_MIN_GROUP sequences; the result must equal the one-sequence-at-a-time loop.
+    rng = np.random.default_rng(17)
+    n_states = K.LOCKSTEP_MIN_STATES
+    m = CategoricalHMM(
+        rng.dirichlet(np.ones(n_states)),
+        rng.dirichlet(np.ones(n_states), n_states),
+        rng.dirichlet(np.ones(6), n_states),
+    )
+    lengths = rng.integers(1, 1000, size=3 * K.LOCKSTEP_MIN_GROUP + 5)
+    assert K.LOCKSTEP_GROUP_BYTES // (8 * n_states * lengths.max()) < K.LOCKSTEP_MIN_GROUP
+    seqs = [m.sample(int(n), seed=i)[1] for i, n in enumerate(lengths)]
+    symbols = np.concatenate(seqs)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    args = (m.start.copy(), m.trans.copy(), np.ascontiguousarray(m.emit.T), symbols, offsets, True)
+    lockstep = K._posterior_impl(*args, "lockstep")
+    np.testing.assert_allclose(lockstep, K._posterior_impl(*args, "loop"), rtol=0, atol=1e-13)

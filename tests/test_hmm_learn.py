@@ -107,3 +107,27 @@ def test_recovers_casino_from_50000_rolls():
     assert np.abs(trans - truth.trans).max() <= 0.03
     assert abs(m.emit[order[1], 5] - 0.5) <= 0.03
     assert np.all(np.diff(fit.history) >= 0)
+
+
+def test_restart_log_likelihoods_are_each_starts_screening_score():
+    # Each entry is that random start's total log-likelihood after SCREEN_ITERATIONS EM
+    # iterations, reproduced here by running EM from the same start for that many iterations;
+    # the kept start continues from its entry to history[-1].
+    from pirho.hmm.learn import SCREEN_ITERATIONS, _random_model
+
+    _, rolls = casino().sample(3000, seed=11)
+    fit = baum_welch(rolls, 2, 6, seed=4, n_restarts=3, tol=1e-9)
+    rng = np.random.default_rng(4)
+    freq = np.bincount(rolls, minlength=6) / rolls.shape[0]
+    starts = [_random_model(2, freq, rng) for _ in range(3)]
+    expected = [
+        baum_welch(
+            rolls, 2, 6, init=CategoricalHMM(*s), n_iter=SCREEN_ITERATIONS, tol=1e-9
+        ).history[-1]
+        for s in starts
+    ]
+    np.testing.assert_allclose(fit.restart_log_likelihoods, expected, rtol=1e-12)
+    assert fit.history[SCREEN_ITERATIONS - 1] == pytest.approx(max(expected), rel=1e-12)
+    assert fit.history[-1] > max(expected)
+    single = baum_welch(rolls, 2, 6, seed=4, n_restarts=1)
+    assert single.restart_log_likelihoods.tolist() == [single.history[-1]]

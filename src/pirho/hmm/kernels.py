@@ -19,7 +19,10 @@ Arithmetic, chosen per kernel by measurement (see ``docs/hmm_api.md``):
   underflows at T = 10⁷ and the critical path holds no division. Measured on the two-state
   casino likelihood (T = 10⁶, shared 2-core machine): per-step normalisation with generic
   K-loops ~100 ns/step, unrolled scalars ~30 ns, unrolled + lazy ~13 ns; so two-state models
-  run an unrolled scalar loop and larger K the generic matrix-vector loop.
+  run an unrolled scalar loop and larger K the generic matrix-vector loop. The two-state
+  posterior without (near-)zero entries advances two steps per link of the recursion
+  (:func:`_posterior_2_paired`); a batch with K ≥ ``LOCKSTEP_MIN_STATES`` advances groups of
+  sequences together with one BLAS matrix product per step (:func:`_posterior_lockstep`).
   A log-space ``log_lik`` is first shifted by its row maximum and exponentiated
   (:func:`_scale_log_lik`), so a step's likelihoods never underflow as a whole; a state whose
   likelihood is below ~1e-308 of the best state's at the same step is treated as impossible.
@@ -134,7 +137,7 @@ def _forward_pass_2(start, trans, lik, rows, lo, hi, filt):
     return False
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc", "nsz", "arcp"})
 def _forward_pass(start, trans, lik, rows, offsets, filt, log_prefix, want_log):
     """Forward pass over a batch.
 
@@ -294,7 +297,7 @@ def _log_likelihood(start, trans, lik, rows, offsets):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc", "nsz", "arcp"})
 def _posterior(start, trans, trans_t, lik, rows, offsets, post):
     """Smoothing posterior π_t ρ_t / P(X) into ``post`` (N, K); returns the impossible flags.
 
@@ -361,14 +364,186 @@ def _posterior(start, trans, trans_t, lik, rows, offsets, post):
     return impossible
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc", "nsz", "arcp"})
-def _posterior_lockstep(start, trans, lik, rows, offsets, order, post):
-    """Smoothing posterior of a batch with all sequences advanced together, for larger K.
+# Two-state posterior, two time steps per link of the dependency chain (_posterior_2_paired).
+# Allowed when every transition and likelihood entry is at least _PAIR_MIN: then no state is
+# ever ruled out (no _DEAD_STATES bookkeeping) and the product of two steps' matrices, at least
+# _PAIR_MIN⁴ = 2^-256 per entry, times a message of at least _TINY stays far from underflow.
+_PAIR_MIN = 2.0**-64
 
-    ``order`` lists the sequences by decreasing length, so the ones still running at step t
-    are a prefix of it. Each step is then one (B_t, K) × (K, K) matrix product (BLAS), which
-    for K ≳ 16 beats B separate vector-matrix products by several times. Messages are
-    normalised every step per sequence. Returns the impossible flags.
+
+@njit(cache=True, error_model="numpy")
+def _all_at_least(values, floor):
+    """True when every entry of the 2-D array ``values`` is ≥ ``floor`` (and none is NaN)."""
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if not values[i, j] >= floor:
+                return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc", "nsz", "arcp"})
+def _posterior_2_paired(start, trans, lik, rows, lo, hi, post):
+    """Two-state smoothing posterior of rows lo..hi-1, two steps per link of the chain.
+
+    Requires all of ``trans`` and ``lik`` ≥ ``_PAIR_MIN`` (the caller checks). With
+    B_t[i, j] = trans[i, j] lik_t[j], the scaled forward message is advanced two steps at a
+    time, α_{t+1} = α_{t-1} (B_t B_{t+1}), where B_t B_{t+1} depends only on the data and so is
+    off the dependency chain; α_t = α_{t-1} B_t is computed beside it for the filter. The
+    backward pass does the same with ρ_{t-1} = B_t B_{t+1} ρ_{t+1}. The recursion's latency per
+    step halves. The forward pass stores the scaled α_t unnormalised (no division; every
+    entry stays above 2^-460, so α_t ρ_t cannot underflow) and the backward pass multiplies by
+    ρ_t and normalises, once per step.
+    """
+    t00, t01, t10, t11 = trans[0, 0], trans[0, 1], trans[1, 0], trans[1, 1]
+    a0 = start[0] * lik[rows[lo], 0]
+    a1 = start[1] * lik[rows[lo], 1]
+    post[lo, 0] = a0
+    post[lo, 1] = a1
+    total = a0 + a1
+    while total < _TINY:
+        a0 *= _HUGE
+        a1 *= _HUGE
+        total *= _HUGE
+    t = lo + 1
+    while t + 1 < hi:
+        u0 = lik[rows[t], 0]
+        u1 = lik[rows[t], 1]
+        v0 = lik[rows[t + 1], 0]
+        v1 = lik[rows[t + 1], 1]
+        b00 = t00 * u0
+        b01 = t01 * u1
+        b10 = t10 * u0
+        b11 = t11 * u1
+        c00 = (b00 * t00 + b01 * t10) * v0
+        c01 = (b00 * t01 + b01 * t11) * v1
+        c10 = (b10 * t00 + b11 * t10) * v0
+        c11 = (b10 * t01 + b11 * t11) * v1
+        n0 = a0 * b00 + a1 * b10  # α_t, beside the chain
+        n1 = a0 * b01 + a1 * b11
+        a0, a1 = a0 * c00 + a1 * c10, a0 * c01 + a1 * c11  # α_{t+1}, the chain
+        post[t, 0] = n0
+        post[t, 1] = n1
+        post[t + 1, 0] = a0
+        post[t + 1, 1] = a1
+        total = a0 + a1
+        while total < _TINY:
+            a0 *= _HUGE
+            a1 *= _HUGE
+            total *= _HUGE
+        t += 2
+    if t < hi:  # an odd step left over
+        u0 = lik[rows[t], 0]
+        u1 = lik[rows[t], 1]
+        post[t, 0] = (a0 * t00 + a1 * t10) * u0
+        post[t, 1] = (a0 * t01 + a1 * t11) * u1
+    # Backward: ρ_{hi-1} = 1, so the last row only needs normalising.
+    inv = 1.0 / (post[hi - 1, 0] + post[hi - 1, 1])
+    post[hi - 1, 0] *= inv
+    post[hi - 1, 1] *= inv
+    r0 = 1.0
+    r1 = 1.0
+    t = hi - 2
+    while t - 1 >= lo:
+        u0 = lik[rows[t + 1], 0]
+        u1 = lik[rows[t + 1], 1]
+        v0 = lik[rows[t], 0]
+        v1 = lik[rows[t], 1]
+        # ρ_t = B_{t+1} ρ_{t+1};  ρ_{t-1} = (B_t B_{t+1}) ρ_{t+1} = D ρ_{t+1}
+        e00 = t00 * v0
+        e01 = t01 * v1
+        e10 = t10 * v0
+        e11 = t11 * v1
+        d00 = (e00 * t00 + e01 * t10) * u0
+        d01 = (e00 * t01 + e01 * t11) * u1
+        d10 = (e10 * t00 + e11 * t10) * u0
+        d11 = (e10 * t01 + e11 * t11) * u1
+        w0 = u0 * r0
+        w1 = u1 * r1
+        n0 = t00 * w0 + t01 * w1
+        n1 = t10 * w0 + t11 * w1
+        r0, r1 = d00 * r0 + d01 * r1, d10 * r0 + d11 * r1
+        p0 = post[t, 0] * n0
+        p1 = post[t, 1] * n1
+        inv = 1.0 / (p0 + p1)
+        post[t, 0] = p0 * inv
+        post[t, 1] = p1 * inv
+        p0 = post[t - 1, 0] * r0
+        p1 = post[t - 1, 1] * r1
+        inv = 1.0 / (p0 + p1)
+        post[t - 1, 0] = p0 * inv
+        post[t - 1, 1] = p1 * inv
+        total = r0 + r1
+        while total < _TINY:
+            r0 *= _HUGE
+            r1 *= _HUGE
+            total *= _HUGE
+        t -= 2
+    if t == lo:  # an odd step left over
+        w0 = lik[rows[t + 1], 0] * r0
+        w1 = lik[rows[t + 1], 1] * r1
+        n0 = t00 * w0 + t01 * w1
+        n1 = t10 * w0 + t11 * w1
+        p0 = post[t, 0] * n0
+        p1 = post[t, 1] * n1
+        inv = 1.0 / (p0 + p1)
+        post[t, 0] = p0 * inv
+        post[t, 1] = p1 * inv
+
+
+@njit(cache=True, error_model="numpy")
+def _posterior_2_batch(start, trans, lik, rows, offsets, post):
+    """:func:`_posterior_2_paired` over every sequence of a batch (see its requirements)."""
+    for b in range(offsets.shape[0] - 1):
+        _posterior_2_paired(start, trans, lik, rows, offsets[b], offsets[b + 1], post)
+
+
+# The lockstep posterior works on groups of sequences whose posterior rows take about this
+# many bytes, so that the backward pass finds the filter the forward pass wrote still in cache
+# (1000 × 100 at K = 64: 71 ms in one group, 45–50 ms in groups of 16–64 sequences).
+LOCKSTEP_GROUP_BYTES = 1_500_000
+LOCKSTEP_MIN_GROUP = 16
+
+
+@njit(cache=True, error_model="numpy")
+def _posterior_lockstep(start, trans, lik, rows, offsets, order, post):
+    """Smoothing posterior of a batch with sequences advanced together, for larger K.
+
+    ``order`` lists the sequences by decreasing length. They are taken in consecutive groups
+    of about ``LOCKSTEP_GROUP_BYTES`` of output (at least ``LOCKSTEP_MIN_GROUP`` sequences),
+    each group solved by :func:`_posterior_lockstep_group`. Returns the impossible flags.
+    """
+    n_states = start.shape[0]
+    n_seq = order.shape[0]
+    impossible = np.zeros(offsets.shape[0] - 1, dtype=np.bool_)
+    trans_t = np.ascontiguousarray(trans.T)
+    messages = np.empty((n_seq, n_states))
+    products = np.empty((n_seq, n_states))
+    lo = 0
+    while lo < n_seq:
+        longest = offsets[order[lo] + 1] - offsets[order[lo]]
+        size = max(LOCKSTEP_MIN_GROUP, LOCKSTEP_GROUP_BYTES // (8 * n_states * longest))
+        hi = min(n_seq, lo + size)
+        _posterior_lockstep_group(
+            start, trans, trans_t, lik, rows, offsets, order[lo:hi], post, impossible,
+            messages[: hi - lo], products[: hi - lo],
+        )  # fmt: skip
+        lo = hi
+    return impossible
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc", "nsz", "arcp"})
+def _posterior_lockstep_group(
+    start, trans, trans_t, lik, rows, offsets, order, post, impossible, messages, products
+):
+    """Smoothing posterior of the sequences in ``order`` (by decreasing length), advanced
+    together; sets ``impossible`` for those with probability 0.
+
+    The ones still running at step t are a prefix of ``order``, so each step is one
+    (B_t, K) × (K, K) BLAS matrix product into a preallocated buffer (``messages`` and
+    ``products``, each at least (B, K); no allocation per step), which for K ≳ 16 beats B
+    separate vector-matrix products by several times. The forward pass stores the filter in
+    ``post``; the backward pass multiplies it by ρ_t in place. Messages are normalised every
+    step per sequence.
     """
     n_states = start.shape[0]
     n_seq = order.shape[0]
@@ -377,9 +552,6 @@ def _posterior_lockstep(start, trans, lik, rows, offsets, order, post):
     for i in range(n_seq):
         first[i] = offsets[order[i]]
         lengths[i] = offsets[order[i] + 1] - first[i]
-    impossible = np.zeros(offsets.shape[0] - 1, dtype=np.bool_)
-    trans_t = np.ascontiguousarray(trans.T)
-    messages = np.empty((n_seq, n_states))
     active = n_seq
     for t in range(lengths[0]):
         while lengths[active - 1] <= t:
@@ -387,61 +559,55 @@ def _posterior_lockstep(start, trans, lik, rows, offsets, order, post):
         if t == 0:
             for i in range(active):
                 for k in range(n_states):
-                    messages[i, k] = start[k]
+                    products[i, k] = start[k]
         else:
-            messages[:active] = np.dot(messages[:active], trans)
+            np.dot(messages[:active], trans, products[:active])
         for i in range(active):
             row = first[i] + t
-            lik_row = lik[rows[row]]
-            message = messages[i]
+            symbol = rows[row]
             total = 0.0
             for k in range(n_states):
-                v = message[k] * lik_row[k]
-                message[k] = v
+                v = products[i, k] * lik[symbol, k]
+                products[i, k] = v
                 total += v
             if total == 0.0:
                 impossible[order[i]] = True
                 total = 1.0
             inv = 1.0 / total
-            out = post[row]
             for k in range(n_states):
-                v = message[k] * inv
-                message[k] = v
-                out[k] = v
-    # Backward: at step t the sequences with a step t + 1 are a prefix; newcomers start at 1.
-    weights = np.empty((n_seq, n_states))
+                v = products[i, k] * inv
+                post[row, k] = v
+                messages[i, k] = v
+    # Backward: at step t the sequences with a step t + 1 are a prefix; newcomers start at
+    # ρ = 1. ``products`` holds lik_{t+1} ⊙ ρ_{t+1} (ρ normalised), so ρ_t = products · trans.T;
+    # the pass that folds ρ_t into the posterior also forms the next step's products.
     active = 0
     for t in range(lengths[0] - 2, -1, -1):
         while active < n_seq and lengths[active] > t + 1:
+            symbol = rows[first[active] + t + 1]
             for k in range(n_states):
-                messages[active, k] = 1.0
+                products[active, k] = lik[symbol, k]
             active += 1
-        for i in range(active):
-            lik_row = lik[rows[first[i] + t + 1]]
-            message = messages[i]
-            weight = weights[i]
-            for k in range(n_states):
-                weight[k] = message[k] * lik_row[k]
-        messages[:active] = np.dot(weights[:active], trans_t)
+        np.dot(products[:active], trans_t, messages[:active])
         for i in range(active):
             if impossible[order[i]]:
                 continue
-            out = post[first[i] + t]
-            message = messages[i]
+            row = first[i] + t
             total = 0.0
             norm = 0.0
             for k in range(n_states):
                 # see _DEAD_STATES; written as a select so the loop vectorises
-                m = message[k] if out[k] != 0.0 else 0.0
-                message[k] = m
+                m = messages[i, k] if post[row, k] != 0.0 else 0.0
+                messages[i, k] = m
                 total += m
-                norm += out[k] * m
+                norm += post[row, k] * m
             inv = 1.0 / total
             inv_norm = 1.0 / norm
+            symbol = rows[row]
             for k in range(n_states):
-                out[k] *= message[k] * inv_norm
-                message[k] *= inv
-    return impossible
+                m = messages[i, k]
+                post[row, k] *= m * inv_norm
+                products[i, k] = m * inv * lik[symbol, k]
 
 
 @njit(cache=True, error_model="numpy")
@@ -896,15 +1062,24 @@ def _filter_impl(start, trans, lik, rows, offsets, batched):
 
 # From this many states on, a batch's posterior advances all sequences together with one
 # matrix-matrix product per step (_posterior_lockstep); below, one compiled loop per sequence.
+# Two-state models without (near-)zero entries take the paired loop (_posterior_2_paired).
 LOCKSTEP_MIN_STATES = 16
 
 
 def _posterior_impl(start, trans, lik, rows, offsets, batched, method="auto"):
     post = np.empty((rows.shape[0], lik.shape[1]))
     n_seq = offsets.shape[0] - 1
+    n_states = lik.shape[1]
     if method == "auto":
-        lockstep = n_seq > 1 and lik.shape[1] >= LOCKSTEP_MIN_STATES
-        method = "lockstep" if lockstep else "loop"
+        if n_states == 2 and _all_at_least(trans, _PAIR_MIN) and _all_at_least(lik, _PAIR_MIN):
+            method = "paired"
+        elif n_seq > 1 and n_states >= LOCKSTEP_MIN_STATES:
+            method = "lockstep"
+        else:
+            method = "loop"
+    if method == "paired":  # no state is ever ruled out: every sequence is possible
+        _posterior_2_batch(start, trans, lik, rows, offsets, post)
+        return post
     if method == "lockstep":
         order = np.argsort(-np.diff(offsets), kind="stable")
         impossible = _posterior_lockstep(start, trans, lik, rows, offsets, order, post)

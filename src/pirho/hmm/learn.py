@@ -24,7 +24,12 @@ class BaumWelchResult:
         non-decreasing.
     converged: whether the last gain fell below ``tol`` per symbol before ``n_iter`` ran out.
     n_iter: iterations run by the kept restart.
-    restart_log_likelihoods: (n_restarts,) final total log-likelihood of every restart.
+    restart_log_likelihoods: (n_starts,) the *screening* score of every start: its total
+        log-likelihood after ``min(SCREEN_ITERATIONS, n_iter)`` EM iterations (fewer if it
+        converged sooner). These are the values the kept start was chosen by, not final
+        values: only the kept start runs on, to ``history[-1]`` ≥ its entry. With a single
+        start (``init`` given, or ``n_restarts=1``) nothing is screened and the one entry is
+        ``history[-1]``.
     """
 
     model: CategoricalHMM
@@ -120,9 +125,11 @@ def baum_welch(
     per step (never a (T, K, K) array); the M-step normalises the counts plus ``pseudocount``
     per entry, so no state or symbol row becomes 0/0 (NaN) when it is never used.
 
-    Start: ``init`` if given (a single run), else ``n_restarts`` random models (Dirichlet(1)
-    rows drawn from ``seed``) each run to convergence, keeping the one with the highest final
-    likelihood — EM from one random start often stalls in a poor optimum.
+    Start: ``init`` if given (a single run), else ``n_restarts`` random models (drawn from
+    ``seed``, see ``_random_model``), each screened with ``SCREEN_ITERATIONS`` EM iterations;
+    the one with the highest likelihood after screening then runs on to convergence — EM from
+    one random start often stalls in a poor optimum. The screening scores are kept in
+    ``restart_log_likelihoods``.
 
     Stops when an iteration gains less than ``tol`` per symbol (gain < tol · Σ T_b) or after
     ``n_iter`` iterations. ``history`` holds the total log-likelihood of each iteration's model
@@ -177,8 +184,8 @@ def baum_welch(
         else (start, trans, emit, np.array([]), False)
         for start, trans, emit in starts
     ]
-    finals = np.array([run[3][-1] if len(run[3]) else np.nan for run in runs])
-    best = runs[int(np.nanargmax(finals))] if n_screen else runs[0]
+    screened = np.array([run[3][-1] for run in runs]) if n_screen else None
+    best = runs[int(np.argmax(screened))] if n_screen else runs[0]
     if not best[4]:
         best = _run_em(*best[:3], symbols, offsets, n_iter, tol, pseudocount, history=best[3])
     start, trans, emit, history, converged = best
@@ -187,5 +194,5 @@ def baum_welch(
         history=history,
         converged=converged,
         n_iter=len(history),
-        restart_log_likelihoods=finals,
+        restart_log_likelihoods=screened if n_screen else history[-1:].copy(),
     )

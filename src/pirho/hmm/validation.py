@@ -82,6 +82,11 @@ def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
     >>> s.tolist(), o.tolist(), batched
     ([0, 1, 2], [0, 2, 3], True)
     """
+    fast = _fast_symbol_batch(x)
+    if fast is not None:
+        symbols, offsets, batched = fast
+        _check_range(symbols, offsets, n_symbols, batched)
+        return symbols, offsets, batched
     if isinstance(x, np.ndarray):
         if x.ndim == 1:
             items, batched = [x], False
@@ -119,14 +124,56 @@ def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
     offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     symbols = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-    symbols = symbols.astype(np.int64, copy=False)
-    bad = np.flatnonzero((symbols < 0) | (symbols >= n_symbols))
-    if bad.size:
-        n = int(bad[0])
-        b = int(np.searchsorted(offsets, n, side="right")) - 1
-        prefix = f"sequence {b}: " if batched else ""
-        raise ValueError(
-            f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is outside "
-            f"[0, {n_symbols})"
-        )
-    return np.ascontiguousarray(symbols), offsets, batched
+    symbols = np.ascontiguousarray(symbols.astype(np.int64, copy=False))
+    _check_range(symbols, offsets, n_symbols, batched)
+    return symbols, offsets, batched
+
+
+def _fast_symbol_batch(x):
+    """The common, already-clean inputs without a Python check per symbol: a non-empty 1-D
+    integer array, a 2-D integer array with rows, or a list of non-empty 1-D integer arrays.
+    Returns (symbols int64 (N,), offsets, batched) or None for anything else (which then takes
+    the general path and its detailed error messages)."""
+    if type(x) is np.ndarray:
+        if x.dtype.kind not in "iu" or x.size == 0:
+            return None
+        if x.ndim == 1:
+            symbols, n_seq, length = x, 1, x.shape[0]
+        elif x.ndim == 2:
+            symbols, n_seq, length = x.reshape(-1), x.shape[0], x.shape[1]
+        else:
+            return None
+        offsets = np.arange(n_seq + 1, dtype=np.int64) * length
+        return np.ascontiguousarray(symbols, dtype=np.int64), offsets, x.ndim == 2
+    if type(x) is not list or not x or not all(type(a) is np.ndarray for a in x):
+        return None
+    # One dtype, signed or narrower than 64 bits unsigned (uint64 mixed with int64 would
+    # concatenate to float; bool is not a symbol type), every array 1-D and non-empty.
+    dtypes = {a.dtype for a in x}
+    if len(dtypes) != 1:
+        return None
+    dtype = dtypes.pop()
+    if not (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)):
+        return None
+    if {a.ndim for a in x} != {1}:
+        return None
+    lengths = np.fromiter(map(len, x), np.int64, len(x))
+    if lengths.min() == 0:
+        return None
+    offsets = np.zeros(len(x) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    symbols = x[0] if len(x) == 1 else np.concatenate(x)
+    return np.ascontiguousarray(symbols, dtype=np.int64), offsets, True
+
+
+def _check_range(symbols: np.ndarray, offsets: np.ndarray, n_symbols: int, batched: bool):
+    """Raise ValueError naming the first symbol outside [0, n_symbols); two reductions when
+    all are in range (the common case), the position search only when one is not."""
+    if symbols.min() >= 0 and symbols.max() < n_symbols:
+        return
+    n = int(np.flatnonzero((symbols < 0) | (symbols >= n_symbols))[0])
+    b = int(np.searchsorted(offsets, n, side="right")) - 1
+    prefix = f"sequence {b}: " if batched else ""
+    raise ValueError(
+        f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is outside [0, {n_symbols})"
+    )

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from pirho.data.synthetic import HMMDataset, sample_dataset
 from pirho.experiments.common import ExperimentResult, resolve_config
 from pirho.hmm import CategoricalHMM, casino
+from pirho.nn.birnn import CELLS
 
 NAME = "hmm-vs-rnn"
 DESCRIPTION = (
@@ -44,7 +45,6 @@ DESCRIPTION = (
     "(casino, or --model HMM.json)."
 )
 
-CELLS = ("rnn", "gru", "lstm")
 # Sizes per configuration; any of them can be overridden through run(**overrides).
 FULL = dict(
     n_train=2000,

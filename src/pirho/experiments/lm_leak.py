@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.nn.birnn import CELLS
 
 NAME = "lm-leak"
 DESCRIPTION = (
@@ -68,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="training epochs (full: 500)")
     parser.add_argument("--hidden-size", type=int, help="hidden units per direction (256)")
     parser.add_argument("--num-layers", type=int, help="stacked layers (2)")
-    parser.add_argument("--cell", choices=("rnn", "gru", "lstm"), help="recurrent cell (lstm)")
+    parser.add_argument("--cell", choices=CELLS, help="recurrent cell (lstm)")
     parser.add_argument("--lr", type=float, help="SGD learning rate (1)")
     parser.add_argument("--batch-size", type=int, help="minibatch size (32)")
     parser.add_argument("--num-steps", type=int, help="steps per window (35)")

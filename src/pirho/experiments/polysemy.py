@@ -33,6 +33,7 @@ import torch
 
 from pirho.data.synthetic import EVIDENCE, SENSES, PolysemyCorpus, sample_polysemy
 from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.nn.birnn import CELLS
 
 NAME = "polysemy"
 DESCRIPTION = (
@@ -42,7 +43,6 @@ DESCRIPTION = (
 
 REPRESENTATIONS = ("static", "forward", "backward", "both")
 METHODS = ("majority", *REPRESENTATIONS, "bayes")
-CELLS = ("rnn", "gru", "lstm")
 FULL = dict(
     n_lm_sequences=4000,
     n_probe_sequences=4000,

@@ -39,9 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pirho.data import Vocab, encode_text, tokenize_d2l_line
-from pirho.nn.birnn import BiRNN
+from pirho.nn.birnn import CELLS, BiRNN
 
-CELLS = ("rnn", "gru", "lstm")
 TEXT_MODES = ("d2l", "raw", "raw-lower")
 BLANK = "_"
 

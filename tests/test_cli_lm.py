@@ -3,7 +3,6 @@
 import re
 
 import pytest
-import torch
 
 from pirho.cli import main
 
@@ -14,13 +13,9 @@ TEXT = (
 
 
 @pytest.fixture(autouse=True)
-def one_thread(monkeypatch, tmp_path):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def in_text_folder(one_torch_thread, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
-    yield
-    torch.set_num_threads(threads)
 
 
 TINY = [

@@ -10,13 +10,7 @@ from pirho.nn import ClozeModel
 from pirho.nn.lm_eval import cloze_accuracy
 from pirho.nn.models import cloze_loss, encode_cloze_query
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

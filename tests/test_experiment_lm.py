@@ -3,24 +3,19 @@
 import json
 
 import pytest
-import torch
 
 from pirho.cli import main
 from pirho.experiments import load_experiment
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def time_machine_available(one_torch_thread):
     from pirho.data import resolve_time_machine
 
     try:
         resolve_time_machine()
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 LEAK_KEYS = {"train_ppl", "heldout_teacher_forced_ppl", "heldout_causal_ppl", "sample"}

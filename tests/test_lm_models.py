@@ -12,12 +12,7 @@ from pirho.train import CheckpointError, save_checkpoint
 V = 7
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def perturbed(tokens: torch.Tensor, t: int) -> torch.Tensor:

@@ -90,12 +90,18 @@ def test_impossible_sequence_has_minus_inf_likelihood_and_decoders_refuse():
 
 def test_bad_lag_and_sample_arguments():
     m = casino()
-    for lag in (-1, 1.5, True):
-        with pytest.raises(ValueError, match="lag must be"):
+    with pytest.raises(ValueError, match="lag must be >= 0, got -1"):
+        m.posterior([0, 1], lag=-1)
+    for lag in (1.5, True):
+        with pytest.raises(TypeError, match=f"lag must be an integer, got {lag!r}"):
             m.posterior([0, 1], lag=lag)
-    for n in (0, -3, 2.0):
-        with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+    for n in (0, -3):
+        with pytest.raises(ValueError, match=f"n_steps must be >= 1, got {n}"):
             m.sample(n)
+    with pytest.raises(TypeError, match="n_steps must be an integer, got 2.0"):
+        m.sample(2.0)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        m.sample(3, seed=-1)
 
 
 def test_malformed_model_json(tmp_path):
@@ -129,7 +135,7 @@ def test_kernel_wrappers_check_shapes_and_values():
         K.log_likelihood(ls, lt, np.full((4, 2), np.nan))
     with pytest.raises(ValueError, match="offsets must start at 0 and end at len"):
         K.posterior(ls, lt, np.zeros((4, 2)), offsets=[0, 2, 5])
-    with pytest.raises(ValueError, match="lag must be a non-negative integer"):
+    with pytest.raises(ValueError, match="lag must be >= 0, got -2"):
         K.fixed_lag_posterior(ls, lt, np.zeros((4, 2)), lag=-2)
 
 

@@ -5,8 +5,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pirho.hmm import CategoricalHMM, brute_force, casino
+from pirho.hmm import CategoricalHMM, brute_force, casino, engine, smoothing
 from pirho.hmm import kernels as K
+
+
+def categorical_likelihoods(m, symbols):
+    """The row-gather likelihoods of a categorical model: table emit.T, rows = the symbols."""
+    emit_t = np.ascontiguousarray(m.emit.T)
+    with np.errstate(divide="ignore"):
+        return engine.Likelihoods(emit_t, np.log(emit_t), np.asarray(symbols, np.int64), None)
+
 
 RTOL = 1e-10
 
@@ -316,10 +324,10 @@ def test_fixed_lag_block_algorithm_equals_windowed_backward(n_states):
     seqs = [m.sample(n, seed=i)[1] for i, n in enumerate([1, 2, 7, 50, 333])]
     x = np.concatenate(seqs)
     offsets = np.cumsum([0] + [len(s) for s in seqs])
-    args = (m._k_start, m._k_trans, m._emit_t, x, offsets)
+    args = (m.start.copy(), m.trans.copy(), categorical_likelihoods(m, x), offsets)
     for lag in (1, 2, 3, 6, 20, 49, 100, 331):
-        window = K._fixed_lag_impl(*args, lag, True, "window")
-        blocks = K._fixed_lag_impl(*args, lag, True, "blocks")
+        window = engine.fixed_lag_posterior(*args, lag, True, "window")
+        blocks = engine.fixed_lag_posterior(*args, lag, True, "blocks")
         np.testing.assert_allclose(blocks, window, rtol=0, atol=1e-13)
 
 
@@ -327,7 +335,7 @@ def test_lockstep_batch_posterior_equals_per_sequence_for_many_states():
     # K >= LOCKSTEP_MIN_STATES: the batch advances all sequences with one matrix product per
     # step; it must equal the per-sequence loop, with ragged lengths and a dead state.
     rng = np.random.default_rng(16)
-    n_states = K.LOCKSTEP_MIN_STATES
+    n_states = smoothing.LOCKSTEP_MIN_STATES
     trans = rng.dirichlet(np.ones(n_states), n_states)
     trans[:, 0] = 0.0  # state 0 is never entered after the first step
     trans /= trans.sum(axis=1, keepdims=True)
@@ -348,19 +356,20 @@ def test_paired_two_state_posterior_equals_step_by_step_loop():
     # recursion; it must equal the one-step loop on every length parity, ragged batches and a
     # long sequence with many rescalings, and a near-zero entry must take the general path.
     m = casino()
-    args = (m.start.copy(), m.trans.copy(), np.ascontiguousarray(m.emit.T))
-    assert K._all_at_least(args[1], K._PAIR_MIN) and K._all_at_least(args[2], K._PAIR_MIN)
     seqs = [m.sample(n, seed=n)[1] for n in [1, 2, 3, 4, 5, 8, 9, 100_000]]
     symbols = np.concatenate(seqs)
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in seqs])])
-    paired = K._posterior_impl(*args, symbols, offsets, True, "paired")
-    loop = K._posterior_impl(*args, symbols, offsets, True, "loop")
+    lik = categorical_likelihoods(m, symbols)
+    args = (m.start.copy(), m.trans.copy(), lik, offsets, True)
+    assert smoothing.choose_posterior_method(m.trans, lik.table, len(seqs)) == "paired"
+    paired = engine.smoothed_posterior(*args, "paired")
+    loop = engine.smoothed_posterior(*args, "loop")
     np.testing.assert_allclose(paired, loop, rtol=0, atol=1e-13)
     np.testing.assert_allclose(paired.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     for x in seqs[:6]:
         np.testing.assert_allclose(m.posterior(x), brute_force(m, x).posterior, atol=1e-12)
     tiny = np.array([[0.5, 0.5 - 1e-30, 1e-30], [0.2, 0.3, 0.5]])
-    assert not K._all_at_least(np.ascontiguousarray(tiny.T), K._PAIR_MIN)
+    assert not smoothing.all_at_least(np.ascontiguousarray(tiny.T), smoothing.PAIR_MIN)
     x = [2, 0, 1, 2, 2]
     m_tiny = CategoricalHMM([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]], tiny)
     np.testing.assert_allclose(m_tiny.posterior(x), brute_force(m_tiny, x).posterior, atol=1e-12)
@@ -370,17 +379,19 @@ def test_lockstep_posterior_in_several_groups_equals_per_sequence_loop():
     # Long ragged sequences make the lockstep kernel split the batch into several groups of
     # LOCKSTEP_MIN_GROUP sequences; the result must equal the one-sequence-at-a-time loop.
     rng = np.random.default_rng(17)
-    n_states = K.LOCKSTEP_MIN_STATES
+    n_states = smoothing.LOCKSTEP_MIN_STATES
     m = CategoricalHMM(
         rng.dirichlet(np.ones(n_states)),
         rng.dirichlet(np.ones(n_states), n_states),
         rng.dirichlet(np.ones(6), n_states),
     )
-    lengths = rng.integers(1, 1000, size=3 * K.LOCKSTEP_MIN_GROUP + 5)
-    assert K.LOCKSTEP_GROUP_BYTES // (8 * n_states * lengths.max()) < K.LOCKSTEP_MIN_GROUP
+    lengths = rng.integers(1, 1000, size=3 * smoothing.LOCKSTEP_MIN_GROUP + 5)
+    group = smoothing.LOCKSTEP_GROUP_BYTES // (8 * n_states * lengths.max())
+    assert group < smoothing.LOCKSTEP_MIN_GROUP
     seqs = [m.sample(int(n), seed=i)[1] for i, n in enumerate(lengths)]
     symbols = np.concatenate(seqs)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    args = (m.start.copy(), m.trans.copy(), np.ascontiguousarray(m.emit.T), symbols, offsets, True)
-    lockstep = K._posterior_impl(*args, "lockstep")
-    np.testing.assert_allclose(lockstep, K._posterior_impl(*args, "loop"), rtol=0, atol=1e-13)
+    args = (m.start.copy(), m.trans.copy(), categorical_likelihoods(m, symbols), offsets, True)
+    lockstep = engine.smoothed_posterior(*args, "lockstep")
+    loop = engine.smoothed_posterior(*args, "loop")
+    np.testing.assert_allclose(lockstep, loop, rtol=0, atol=1e-13)

@@ -110,7 +110,8 @@ def test_importing_pirho_hmm_does_not_import_torch():
 @pytest.mark.parametrize(
     "module",
     ["pirho.hmm", "pirho.hmm.kernels", "pirho.hmm.model", "pirho.hmm.brute", "pirho.hmm.learn",
-     "pirho.hmm.examples", "pirho.hmm.validation"],
+     "pirho.hmm.examples", "pirho.hmm.validation", "pirho.hmm.engine", "pirho.hmm.base",
+     "pirho.hmm.sampling"],
 )  # fmt: skip
 def test_docstring_examples_run(module):
     mod = sys.modules.get(module) or __import__(module, fromlist=["_"])
@@ -130,9 +131,9 @@ def test_public_names_match_the_design_contract():
 def test_compiled_kernels_are_cached_on_disk():
     # A second process loads the compiled likelihood kernel from numba's cache, not a compile.
     code = (
-        "from pirho.hmm import casino, kernels\n"
+        "from pirho.hmm import casino, recursions\n"
         "casino().log_likelihood([0, 1])\n"
-        "print(sum(kernels._log_likelihood.stats.cache_hits.values()))\n"
+        "print(sum(recursions.log_likelihood.stats.cache_hits.values()))\n"
     )
     runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
             for _ in range(2)]  # fmt: skip

@@ -11,7 +11,9 @@ that), yet the forward messages π_t and backward messages ρ_t compute it in T�
 (1000, 2)
 """
 
+from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.brute import BruteForceResult, brute_force
+from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiResult
 from pirho.hmm.examples import casino
 from pirho.hmm.kernels import (
     backward,
@@ -27,6 +29,11 @@ from pirho.hmm.learn import BaumWelchResult, baum_welch
 from pirho.hmm.model import CategoricalHMM
 
 __all__ = [
+    "HiddenMarkovModel",
+    "ObservationBatch",
+    "Likelihoods",
+    "ViterbiResult",
+    "ExpectedCounts",
     "CategoricalHMM",
     "casino",
     "brute_force",

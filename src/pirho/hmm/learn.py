@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pirho.hmm import kernels
+from pirho.hmm import engine
+from pirho.hmm.engine import Likelihoods
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
 
@@ -65,6 +66,20 @@ def _random_model(n_states: int, symbol_freq: np.ndarray, rng: np.random.Generat
     return start, trans, emit
 
 
+def _e_step(start, trans, emit, symbols, offsets):
+    """(start_counts, trans_counts, emit_counts (K, M), log-likelihood per sequence) by the
+    emission-agnostic :func:`pirho.hmm.engine.expected_counts`; emission counts are the
+    posterior summed per symbol."""
+    emit_t = np.ascontiguousarray(emit.T)
+    lik = Likelihoods(emit_t, emit_t, symbols, None)  # log_table unused by the E-step
+    counts = engine.expected_counts(start, trans, lik, offsets)
+    emit_counts = np.stack(
+        [np.bincount(symbols, weights=counts.posterior[:, k], minlength=emit.shape[1])
+         for k in range(emit.shape[0])]
+    )  # fmt: skip
+    return counts.start_counts, counts.trans_counts, emit_counts, counts.log_likelihood
+
+
 def _run_em(start, trans, emit, symbols, offsets, n_iter, tol, pseudocount, history=None):
     """EM from one model for up to ``n_iter`` more iterations.
 
@@ -76,16 +91,10 @@ def _run_em(start, trans, emit, symbols, offsets, n_iter, tol, pseudocount, hist
     converged = False
     best = (start, trans, emit)
     if history:  # continuing: the given model was already scored, go straight to an M-step
-        counts = kernels._expected_counts(
-            start, trans, np.ascontiguousarray(trans.T), np.ascontiguousarray(emit.T),
-            symbols, offsets,
-        )  # fmt: skip
+        counts = _e_step(start, trans, emit, symbols, offsets)
         start, trans, emit = (_normalise_rows(c, pseudocount) for c in counts[:3])
     for _ in range(n_iter):
-        start_c, trans_c, emit_c, log_lik = kernels._expected_counts(
-            start, trans, np.ascontiguousarray(trans.T), np.ascontiguousarray(emit.T),
-            symbols, offsets,
-        )  # fmt: skip
+        start_c, trans_c, emit_c, log_lik = _e_step(start, trans, emit, symbols, offsets)
         if np.isneginf(log_lik).any():
             b = int(np.flatnonzero(np.isneginf(log_lik))[0])
             raise ValueError(f"sequence {b} has probability 0 under the initial model")

@@ -80,3 +80,45 @@ def test_resolve_config_overrides_and_rejects_unknown_keys():
     assert resolve_config("x", full, quick, False, {"lr": None}) == full
     with pytest.raises(TypeError, match=r"unknown x option\(s\) \['epoch'\]"):
         resolve_config("x", full, quick, True, {"epoch": 3})
+
+
+def test_output_path_checks_name_the_users_path(tmp_path):
+    import argparse
+
+    from pirho.cli._options import check_output_paths, output_dir, output_file
+
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    assert output_file(str(tmp_path / "new" / "deeper" / "r.json")).endswith("r.json")
+    with pytest.raises(argparse.ArgumentTypeError, match="is a directory"):
+        output_file(str(tmp_path))
+    with pytest.raises(argparse.ArgumentTypeError, match="f.txt' is a file, not a folder"):
+        output_file(str(a_file / "r.json"))
+    with pytest.raises(argparse.ArgumentTypeError, match="f.txt' is a file, not a folder"):
+        output_dir(str(a_file))
+    with pytest.raises(ValueError, match=r"'\.' is a directory.*f.txt' is a file"):
+        check_output_paths(files=[".", None], dirs=[a_file])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]  # nothing was created
+
+
+def test_ctrl_c_names_the_checkpoint_and_the_resume_command(tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from pirho.cli import interrupted_message
+
+    (tmp_path / "lm.pt").write_bytes(b"x")
+    args = argparse.Namespace(resumable=True, checkpoint=str(tmp_path / "lm.pt"))
+    message = interrupted_message(args, ["lm", "train", "--epochs", "5"])
+    assert message.splitlines() == [
+        "pirho: interrupted",
+        f"last checkpoint: {tmp_path / 'lm.pt'}",
+        "resume with: pirho lm train --epochs 5 --resume",
+    ]
+
+    def interrupt(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pirho.cli.lm.cmd_lm_train", interrupt)
+    monkeypatch.chdir(tmp_path)
+    assert main(["lm", "train", "--resume"]) == 130
+    assert "resume with: pirho lm train --resume\n" in capsys.readouterr().err

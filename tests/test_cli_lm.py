@@ -92,8 +92,94 @@ def test_cli_errors_are_clear(capsys):
     assert "holds a 'rnnlm' model, expected 'cloze'" in capsys.readouterr().err
     assert main(["lm", "generate", "--checkpoint", "cloze.pt"]) == 2
     assert "holds a 'cloze' model, expected 'rnnlm'" in capsys.readouterr().err
-    assert main(["lm", "generate", "--checkpoint", "missing.pt"]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
+        main(["lm", "generate", "--checkpoint", "missing.pt"])
+    assert "argument --checkpoint: 'missing.pt' does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["lm", "train", "--seed", "-1"],
+            "argument --seed: expected a seed in [0, 4294967295], got '-1'",
+        ),
+        (["lm", "train", "--epochs", "0"], "argument --epochs: expected an integer >= 1, got '0'"),
+        (["lm", "train", "--lr", "nan"], "argument --lr: expected a finite number, got 'nan'"),
+        (["lm", "train", "--lr", "0"], "argument --lr: expected a number > 0, got '0'"),
+        (
+            ["lm", "train", "--clip", "0"],
+            "argument --clip: expected a number > 0 or 'none', got '0'",
+        ),
+        (["lm", "train", "--max-tokens", "-1"], "argument --max-tokens: expected an integer >= 0"),
+        (
+            ["lm", "train", "--hidden-size", "2.5"],
+            "argument --hidden-size: expected an integer, got '2.5'",
+        ),
+        (["lm", "train", "--checkpoint", "."], "argument --checkpoint: '.' is a directory"),
+        (
+            ["lm", "train", "--checkpoint", "text.txt/x.pt"],
+            "argument --checkpoint: 'text.txt/x.pt': 'text.txt' is a file, not a folder",
+        ),
+        (["lm", "train", "--text", "."], "argument --text: '.' is a directory, not a file"),
+        (
+            ["lm", "generate", "--temperature", "nan"],
+            "argument --temperature: expected a finite number, got 'nan'",
+        ),
+        (
+            ["lm", "generate", "--checkpoint", "."],
+            "argument --checkpoint: '.' is a directory, not a file",
+        ),
+        (
+            ["lm", "evaluate", "--num-steps", "0"],
+            "argument --num-steps: expected an integer >= 1, got '0'",
+        ),
+        (
+            ["cloze", "fill", "a_c", "--beam-size", "0"],
+            "argument --beam-size: expected an integer >= 1, got '0'",
+        ),
+        (
+            ["cloze", "train", "--heldout-tokens", "0"],
+            "argument --heldout-tokens: expected an integer >= 1",
+        ),
+    ],
+)
+def test_bad_options_stop_before_any_work_with_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"pirho: error: {message}" in err
+
+
+def test_read_only_checkpoint_folder_is_detected_up_front(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(SystemExit, match="2"):
+            main(["lm", "train", *TINY, "--checkpoint", str(locked / "lm.pt")])
+    finally:
+        locked.chmod(0o755)
+    assert f"folder {str(locked)!r} is not writable" in capsys.readouterr().err
+    assert list(locked.iterdir()) == []
+
+
+def test_clip_none_is_accepted_and_help_shows_defaults(capsys):
+    assert main(["lm", "train", *TINY, "--epochs", "1", "--clip", "none"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="0"):
+        main(["lm", "train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for shown in (
+        "(default: 500)",
+        "(default: 1.0)",
+        "(default: sgd)",
+        "(default: 32)",
+        "(default: 0)",
+        "(default: 25)",
+    ):
+        assert shown in help_text
 
 
 def test_empty_or_non_utf8_text_is_a_clear_error(tmp_path, capsys):

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
+from pathlib import Path
 
 from pirho import __version__
+from pirho.cli._options import ArgumentParser
+
+# What a command may raise once its options have been checked: reported as one line, exit 2.
+# (CheckpointError is a ValueError; FloatingPointError is a diverged training run.)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, OSError, FloatingPointError)
 
 # Command-group modules, each with register(subparsers).
 COMMAND_MODULES = (
@@ -23,7 +30,8 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The ``pirho`` parser with every command group registered."""
+    parser = ArgumentParser(
         prog="pirho",
         description="Two-way sequence inference: exact HMMs and learned bidirectional RNNs.",
     )
@@ -34,7 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def interrupted_message(args: argparse.Namespace, argv: list[str]) -> str:
+    """What to print after Ctrl-C: for a training command, the checkpoint and how to resume.
+
+    A command marks itself resumable with ``set_defaults(resumable=True)`` and has
+    ``--checkpoint`` and ``--resume`` options.
+
+    >>> ns = argparse.Namespace(resumable=True, checkpoint="no-such.pt")
+    >>> print(interrupted_message(ns, ["lm", "train"]))
+    pirho: interrupted
+    no checkpoint was written yet (no-such.pt); run the same command to start again
+    """
+    lines = ["pirho: interrupted"]
+    if getattr(args, "resumable", False):
+        checkpoint = Path(args.checkpoint)
+        if checkpoint.is_file():
+            resume = argv if "--resume" in argv else [*argv, "--resume"]
+            lines.append(f"last checkpoint: {checkpoint}")
+            lines.append("resume with: " + shlex.join(["pirho", *resume]))
+        else:
+            lines.append(
+                f"no checkpoint was written yet ({checkpoint}); run the same command to start again"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``pirho`` command; returns its exit code (2 for any reported error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
@@ -42,11 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+    except USER_ERRORS as exc:
         print(f"pirho: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pirho: interrupted", file=sys.stderr)
+        print(interrupted_message(args, argv), file=sys.stderr)
         return 130
 
 

@@ -11,6 +11,17 @@ import contextlib
 import sys
 import warnings
 
+from pirho.cli._options import (
+    clip_value,
+    existing_file,
+    nonnegative_float,
+    nonnegative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    seed,
+)
+
 LM_KINDS = ("rnnlm", "bilm")
 
 
@@ -20,16 +31,19 @@ LM_KINDS = ("rnnlm", "bilm")
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--text", metavar="FILE", help="UTF-8 text file (default: The Time Machine, d2l's copy)"
+        "--text",
+        metavar="FILE",
+        type=existing_file,
+        help="UTF-8 text file (None: The Time Machine, d2l's copy)",
     )
     parser.add_argument(
         "--lowercase", action="store_true", help="lower-case --text before training"
     )
     parser.add_argument(
         "--heldout-tokens",
-        type=int,
+        type=positive_int,
         default=5_000,
-        help="characters held out at the end of the text (default 5000)",
+        help="characters held out at the end of the text",
     )
 
 
@@ -37,46 +51,61 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: dict) -> Non
     _add_data_arguments(parser)
     parser.add_argument(
         "--max-tokens",
-        type=int,
+        type=nonnegative_int,
         default=defaults["max_tokens"],
-        help=f"train on the first N characters (default {defaults['max_tokens']}; 0: all)",
+        help="train on the first N characters (0: all)",
     )
-    parser.add_argument("--cell", choices=("rnn", "gru", "lstm"), default="lstm")
-    parser.add_argument("--hidden-size", type=int, default=256, help="per direction (256)")
-    parser.add_argument("--num-layers", type=int, default=2, help="stacked layers (2)")
+    parser.add_argument(
+        "--cell", choices=("rnn", "gru", "lstm"), default="lstm", help="recurrent cell"
+    )
+    parser.add_argument("--hidden-size", type=positive_int, default=256, help="per direction")
+    parser.add_argument("--num-layers", type=positive_int, default=2, help="stacked layers")
     parser.add_argument(
         "--embedding-dim",
-        type=int,
+        type=positive_int,
         default=defaults["embedding_dim"],
-        help=f"embedding size (default {defaults['embedding_dim']})",
+        help="embedding size (None: one-hot input, d2l's RNNLM)",
     )
-    parser.add_argument("--epochs", type=int, default=defaults["epochs"])
-    parser.add_argument("--lr", type=float, default=defaults["lr"])
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=defaults["optimizer"])
-    parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (1)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--num-steps", type=int, default=35, help="characters per window (35)")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=defaults["epochs"], help="passes over the text"
+    )
+    parser.add_argument("--lr", type=positive_float, default=defaults["lr"], help="learning rate")
+    parser.add_argument(
+        "--optimizer", choices=("sgd", "adam"), default=defaults["optimizer"], help="optimizer"
+    )
+    parser.add_argument(
+        "--clip", type=clip_value, default=1.0, help="gradient-norm clip ('none': no clipping)"
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="windows per step")
+    parser.add_argument("--num-steps", type=positive_int, default=35, help="characters per window")
     parser.add_argument(
         "--random-iter",
         action=argparse.BooleanOptionalAction,
         default=defaults["random_iter"],
         help="random instead of sequential minibatches",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0, help="random seed")
     parser.add_argument(
         "--checkpoint",
+        type=output_file,
         default=defaults["checkpoint"],
-        help=f"checkpoint file (default {defaults['checkpoint']})",
+        help="checkpoint file",
     )
     parser.add_argument(
-        "--checkpoint-every", type=int, default=100, help="steps between checkpoints (100)"
+        "--checkpoint-every", type=positive_int, default=100, help="steps between checkpoints"
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the run saved in --checkpoint"
     )
-    parser.add_argument("--eval-every", type=int, default=defaults["eval_every"])
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--eval-every",
+        type=positive_int,
+        default=defaults["eval_every"],
+        help="epochs between held-out evaluations",
+    )
+    parser.add_argument("--threads", type=positive_int, help="torch threads (None: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(resumable=True)
 
 
 def register(subparsers) -> None:
@@ -85,8 +114,12 @@ def register(subparsers) -> None:
     lm_sub = lm.add_subparsers(dest="lm_command", metavar="{train,generate,evaluate}")
     lm.set_defaults(func=lambda args: _missing(lm))
 
-    train = lm_sub.add_parser("train", help="train an RNNLM (d2l's defaults) or a BiLM")
-    train.add_argument("--model", choices=LM_KINDS, default="rnnlm", help="(rnnlm)")
+    train = lm_sub.add_parser(
+        "train",
+        help="train an RNNLM (d2l's defaults) or a BiLM",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    train.add_argument("--model", choices=LM_KINDS, default="rnnlm", help="model kind")
     train.add_argument(
         "--bidirectional", action="store_true", help="rnnlm: d2l's bidirectional model (leaks)"
     )
@@ -106,22 +139,29 @@ def register(subparsers) -> None:
     train.set_defaults(func=cmd_lm_train)
 
     generate = lm_sub.add_parser("generate", help="continue a prefix with a trained RNNLM")
-    generate.add_argument("--checkpoint", default="lm.pt", help="(lm.pt)")
+    generate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
     generate.add_argument("prefix", nargs="?", default="time traveller")
-    generate.add_argument("--n-chars", type=int, default=100, help="characters to add (100)")
     generate.add_argument(
-        "--temperature", type=float, default=0.0, help="0: greedy (default); > 0: sampling"
+        "--n-chars", type=nonnegative_int, default=100, help="characters to add (100)"
     )
-    generate.add_argument("--seed", type=int, default=0, help="sampling seed (0)")
+    generate.add_argument(
+        "--temperature",
+        type=nonnegative_float,
+        default=0.0,
+        help="0: greedy (default); > 0: sampling",
+    )
+    generate.add_argument("--seed", type=seed, default=0, help="sampling seed (0)")
     generate.add_argument(
         "--strict", action="store_true", help="reject unknown characters instead of <unk>"
     )
     generate.set_defaults(func=cmd_lm_generate)
 
     evaluate = lm_sub.add_parser("evaluate", help="held-out perplexity, teacher-forced and causal")
-    evaluate.add_argument("--checkpoint", default="lm.pt", help="(lm.pt)")
+    evaluate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
     evaluate.add_argument(
-        "--num-steps", type=int, help="window length (default: the training run's, else 35)"
+        "--num-steps",
+        type=positive_int,
+        help="window length (default: the training run's, else 35)",
     )
     _add_data_arguments(evaluate)
     evaluate.set_defaults(func=cmd_lm_evaluate)
@@ -130,7 +170,11 @@ def register(subparsers) -> None:
     cloze_sub = cloze.add_subparsers(dest="cloze_command", metavar="{train,fill}")
     cloze.set_defaults(func=lambda args: _missing(cloze))
 
-    ctrain = cloze_sub.add_parser("train", help="train a cloze model (BiLM + head)")
+    ctrain = cloze_sub.add_parser(
+        "train",
+        help="train a cloze model (BiLM + head)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     _add_train_arguments(
         ctrain,
         {
@@ -148,8 +192,8 @@ def register(subparsers) -> None:
 
     fill = cloze_sub.add_parser("fill", help="fill the _ blanks of a text")
     fill.add_argument("query", help="text with one _ per missing character, e.g. 'tr___ller'")
-    fill.add_argument("--checkpoint", default="cloze.pt", help="(cloze.pt)")
-    fill.add_argument("--top-k", type=int, default=5, help="candidates shown (5)")
+    fill.add_argument("--checkpoint", type=existing_file, default="cloze.pt", help="(cloze.pt)")
+    fill.add_argument("--top-k", type=positive_int, default=5, help="candidates shown (5)")
     fill.add_argument(
         "--method",
         choices=("auto", "head", "score"),
@@ -157,7 +201,7 @@ def register(subparsers) -> None:
         help="head: the cloze head (one blank); score: rank fillings by both LMs' score of the "
         "whole text, exactly or by beam search; auto (default): head when it applies",
     )
-    fill.add_argument("--beam-size", type=int, default=64, help="beam for long gaps (64)")
+    fill.add_argument("--beam-size", type=positive_int, default=64, help="beam for long gaps (64)")
     fill.add_argument("--strict", action="store_true", help="reject unknown characters")
     fill.set_defaults(func=cmd_cloze_fill)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pirho.hmm import CategoricalHMM, brute_force, casino
-from pirho.hmm.brute import DEFAULT_MAX_PATHS
+from pirho.hmm.brute import DEFAULT_MAX_PATHS, within_path_budget
 
 
 def literal_sum(m, x):
@@ -47,12 +47,28 @@ def test_brute_force_of_impossible_sequence_is_minus_inf():
 
 def test_brute_force_refuses_above_the_path_budget():
     m = casino()
-    with pytest.raises(ValueError, match=r"2\^23 = 8388608 paths exceeds the budget"):
+    with pytest.raises(ValueError, match=r"2\^23 ≈ 8,388,608 paths \(K = 2, T = 23\) exceeds"):
         brute_force(m, [0] * 23)
     assert DEFAULT_MAX_PATHS == 2**22
-    with pytest.raises(ValueError, match="exceeds the budget max_paths = 100"):
+    with pytest.raises(ValueError, match="exceeds the budget max_paths = 100;"):
         brute_force(m, [0] * 7, max_paths=100)
     assert brute_force(m, [0] * 7, max_paths=128).n_paths == 128
+
+
+def test_brute_force_states_a_huge_path_count_as_a_power():
+    # 2^(10^6) has 301,030 digits: the message gives K^T, T and the order of magnitude.
+    with pytest.raises(
+        ValueError, match=r"2\^1000000 ≈ 10\^301030\.0 paths \(K = 2, T = 1000000\)"
+    ):
+        brute_force(casino(), np.zeros(10**6, dtype=np.int64))
+    assert within_path_budget(2, 22) and not within_path_budget(2, 23)
+    assert within_path_budget(1, 10**9) and not within_path_budget(3, 10**9, max_paths=10**6)
+
+
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (0, ValueError), (2.5, TypeError)])
+def test_brute_force_checks_max_paths(bad, error):
+    with pytest.raises(error, match=f"max_paths must be .*got {bad}"):
+        brute_force(casino(), [0, 1], max_paths=bad)
 
 
 def test_brute_force_takes_one_sequence():

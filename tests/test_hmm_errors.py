@@ -1,5 +1,7 @@
 """Every bad input at the pirho.hmm boundary gives a clear ValueError / TypeError."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -139,13 +141,49 @@ def test_kernel_wrappers_check_shapes_and_values():
         K.fixed_lag_posterior(ls, lt, np.zeros((4, 2)), lag=-2)
 
 
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"n_states": 0}, ValueError, "n_states must be >= 1, got 0"),
+        ({"n_states": 2.0}, TypeError, "n_states must be an integer, got 2.0"),
+        ({"n_restarts": 0}, ValueError, "n_restarts must be >= 1, got 0"),
+        ({"n_iter": -1}, ValueError, "n_iter must be >= 1, got -1"),
+        ({"n_symbols": 0}, ValueError, "n_symbols must be >= 1, got 0"),
+        ({"pseudocount": 0.0}, ValueError, "pseudocount must be > 0.0, got 0.0"),
+        ({"tol": float("nan")}, ValueError, "tol must be a finite number, got nan"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+    ],
+)  # fmt: skip
+def test_baum_welch_options_are_checked_up_front(options, error, message):
+    options = {"n_states": 2, **options}
+    with pytest.raises(error, match=re.escape(message)):
+        baum_welch([0, 1], **options)
+
+
+@pytest.mark.parametrize("n_symbols, expected", [(None, "ints >= 0"), (3, r"ints in \[0, 3\)")])
+def test_float_symbols_say_what_is_expected(n_symbols, expected):
+    with pytest.raises(
+        ValueError, match=rf"symbol 1.5 at position 1 is not an integer \(symbols are {expected}\)"
+    ):
+        baum_welch([0, 1.5], 2, n_symbols)
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        ([0, [1, 2]], r"position 1 holds a list \[1, 2\], not a symbol"),
+        ([[0, 1], [1, [2]]], r"sequence 1: position 1 holds a list \[2\], not a symbol"),
+        ([(0, 1), [1, (2, 3)]], r"sequence 1: position 1 holds a tuple \(2, 3\), not a symbol"),
+    ],
+)
+def test_ragged_nested_lists_name_the_offending_entry(x, message):
+    with pytest.raises(ValueError, match=message):
+        casino().log_likelihood(x)
+    with pytest.raises(ValueError, match=message):
+        baum_welch(x, 2)
+
+
 def test_baum_welch_argument_errors():
-    with pytest.raises(ValueError, match="n_states must be an integer >= 1"):
-        baum_welch([0, 1], 0)
-    with pytest.raises(ValueError, match="n_restarts must be an integer >= 1"):
-        baum_welch([0, 1], 2, n_restarts=0)
-    with pytest.raises(ValueError, match="pseudocount must be"):
-        baum_welch([0, 1], 2, pseudocount=0.0)
     with pytest.raises(ValueError, match=r"symbol 3 at position 1 is outside \[0, 2\)"):
         baum_welch([0, 3], 2, n_symbols=2)
     with pytest.raises(ValueError, match="sequence 0 is empty|sequence is empty"):

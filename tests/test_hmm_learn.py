@@ -137,3 +137,11 @@ def test_restart_log_likelihoods_are_each_starts_screening_score():
     assert fit.history[-1] > max(expected)
     single = baum_welch(rolls, 2, 6, seed=4, n_restarts=1)
     assert single.restart_log_likelihoods.tolist() == [single.history[-1]]
+
+
+@pytest.mark.parametrize("n_iter, n_restarts", [(1, 5), (5, 5), (12, 5), (12, 1), (30, 3)])
+def test_n_iter_is_a_hard_maximum_screening_included(n_iter, n_restarts):
+    # tol = 0 never converges early: the fit must stop at exactly n_iter iterations.
+    _, rolls = casino().sample(1000, seed=2)
+    fit = baum_welch(rolls, 2, 6, seed=0, n_iter=n_iter, n_restarts=n_restarts, tol=0.0)
+    assert fit.n_iter == len(fit.history) == n_iter

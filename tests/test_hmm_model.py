@@ -2,6 +2,7 @@
 
 import doctest
 import json
+import os
 import subprocess
 import sys
 
@@ -138,3 +139,14 @@ def test_compiled_kernels_are_cached_on_disk():
     runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
             for _ in range(2)]  # fmt: skip
     assert int(runs[1].stdout.strip()) >= 1
+
+
+def test_first_compilation_is_announced_once_and_a_warm_cache_is_silent(tmp_path):
+    # A fresh NUMBA_CACHE_DIR is a cold cache: the first process says it compiles, the second
+    # (loading from that cache) says nothing; the line goes to stderr, never to stdout.
+    code = "from pirho.hmm import casino\nprint(casino().log_likelihood([0, 1]))\n"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           text=True, env=env) for _ in range(2)]  # fmt: skip
+    assert runs[0].stderr.count("pirho: compiling the HMM kernels once") == 1
+    assert runs[1].stderr == "" and runs[0].stdout == runs[1].stdout

@@ -7,14 +7,16 @@ recursion over messages, so it shares no logic with :mod:`pirho.hmm.kernels`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from pirho import _checks
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
 
-__all__ = ["BruteForceResult", "brute_force", "DEFAULT_MAX_PATHS"]
+__all__ = ["BruteForceResult", "brute_force", "DEFAULT_MAX_PATHS", "within_path_budget"]
 
 DEFAULT_MAX_PATHS = 2**22
 """Default path budget (4,194,304 paths ≈ 32 MiB per float array, well under a second)."""
@@ -40,6 +42,20 @@ class BruteForceResult:
     n_dp_operations: int
 
 
+def within_path_budget(n_states: int, n_steps: int, max_paths: int = DEFAULT_MAX_PATHS) -> bool:
+    """Whether K^T = ``n_states ** n_steps`` paths fit in ``max_paths``, without forming K^T
+    (at T = 10⁶ it has 300,000 digits).
+
+    >>> within_path_budget(2, 22), within_path_budget(2, 23), within_path_budget(2, 10**6)
+    (True, False, False)
+    """
+    if n_states <= 1:
+        return max_paths >= 1
+    if n_steps * math.log2(n_states) > math.log2(max_paths) + 1:
+        return False
+    return n_states**n_steps <= max_paths
+
+
 def brute_force(model: CategoricalHMM, x, *, max_paths: int = DEFAULT_MAX_PATHS):
     """Enumerate all K^T state paths of one sequence ``x`` (T,) and sum/maximise over them.
 
@@ -53,16 +69,20 @@ def brute_force(model: CategoricalHMM, x, *, max_paths: int = DEFAULT_MAX_PATHS)
     """
     if not isinstance(model, CategoricalHMM):
         raise TypeError(f"model must be a CategoricalHMM, got {type(model).__name__}")
+    max_paths = _checks.check_int("max_paths", max_paths, minimum=1)
     symbols, offsets, batched = as_symbol_batch(x, model.n_symbols)
     if batched:
         raise ValueError("brute_force takes one sequence, not a list of sequences")
     n_states, n_steps = model.n_states, int(symbols.shape[0])
-    n_paths = n_states**n_steps
-    if n_paths > max_paths:
+    if not within_path_budget(n_states, n_steps, max_paths):
+        log10_paths = n_steps * math.log10(n_states)
+        count = f"{n_states**n_steps:,}" if log10_paths < 18 else f"10^{log10_paths:.1f}"
         raise ValueError(
-            f"brute force over K^T = {n_states}^{n_steps} = {n_paths} paths exceeds the budget "
-            f"max_paths = {max_paths}; use the DP methods or pass a larger max_paths"
+            f"brute force over K^T = {n_states}^{n_steps} ≈ {count} paths (K = {n_states}, "
+            f"T = {n_steps}) exceeds the budget max_paths = {max_paths:,}; use the DP methods "
+            "or pass a larger max_paths"
         )
+    n_paths = n_states**n_steps
     with np.errstate(divide="ignore"):
         log_start, log_trans = np.log(model.start), np.log(model.trans)
         log_emit = np.log(model.emit)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pirho.hmm import recursions, smoothing
+from pirho.hmm.compile_notice import announce_compilation
 
 __all__ = [
     "Likelihoods",
@@ -130,6 +131,7 @@ def log_forward(start, trans, lik: Likelihoods, offsets) -> np.ndarray:
     >>> np.exp(alpha).round(4).tolist()
     [[0.25, 0.05], [0.1175, 0.0585]]
     """
+    announce_compilation(recursions.forward_filter)
     n_steps = lik.rows.shape[0]
     filt = np.empty((n_steps, start.shape[0]))
     log_prefix = np.empty(n_steps)
@@ -148,6 +150,7 @@ def log_backward(trans, lik: Likelihoods, offsets) -> np.ndarray:
     >>> np.exp(beta).round(4).tolist()
     [[0.54, 0.82], [1.0, 1.0]]
     """
+    announce_compilation(recursions.backward_messages)
     n_steps = lik.rows.shape[0]
     beta = np.empty((n_steps, trans.shape[0]))
     log_scale = np.empty(n_steps)
@@ -172,6 +175,7 @@ def sequence_log_likelihoods(start, trans, lik: Likelihoods, offsets) -> np.ndar
     >>> np.exp(ll).round(4).tolist()
     [0.176]
     """
+    announce_compilation(recursions.log_likelihood)
     out = recursions.log_likelihood(start, trans, lik.table, lik.rows, offsets)
     if lik.shift is not None:
         out = out + np.add.reduceat(lik.shift, offsets[:-1])
@@ -186,6 +190,7 @@ def filter_posterior(start, trans, lik: Likelihoods, offsets, batched: bool) -> 
     ...                  np.array([0, 2]), False).round(4).tolist()
     [[0.8333, 0.1667], [0.6676, 0.3324]]
     """
+    announce_compilation(recursions.forward_filter)
     filt = np.empty((lik.rows.shape[0], start.shape[0]))
     impossible = recursions.forward_filter(
         start, trans, lik.table, lik.rows, offsets, filt, np.empty(0), False
@@ -209,6 +214,9 @@ def smoothed_posterior(
     ...                    np.array([0, 2]), False).round(4).tolist()
     [[0.767, 0.233], [0.6676, 0.3324]]
     """
+    announce_compilation(
+        smoothing.posterior, smoothing.posterior_two_state_paired, smoothing.posterior_lockstep
+    )
     post = np.empty((lik.rows.shape[0], start.shape[0]))
     n_states = start.shape[0]
     if method == "auto":
@@ -243,6 +251,7 @@ def fixed_lag_posterior(
     ...                     np.array([0, 3]), 1, False).round(4).tolist()
     [[0.767, 0.233], [0.8369, 0.1631], [0.9093, 0.0907]]
     """
+    announce_compilation(smoothing.fixed_lag_window, smoothing.fixed_lag_blocks)
     if lag >= int(np.diff(offsets).max()) - 1:
         return smoothed_posterior(start, trans, lik, offsets, batched)
     post = np.empty((lik.rows.shape[0], start.shape[0]))
@@ -271,6 +280,7 @@ def best_paths(log_start, log_trans, lik: Likelihoods, offsets, batched: bool):
     >>> path.tolist(), np.exp(best).round(4).tolist()
     ([0, 0], [0.1125])
     """
+    announce_compilation(recursions.viterbi)
     path = np.empty(lik.rows.shape[0], dtype=np.int64)
     n_states = log_start.shape[0]
     back = np.empty(
@@ -294,6 +304,7 @@ def expected_counts(start, trans, lik: Likelihoods, offsets) -> ExpectedCounts:
     >>> round(float(c.trans_counts.sum()), 6), c.posterior.round(4).tolist()
     (1.0, [[0.767, 0.233], [0.6676, 0.3324]])
     """
+    announce_compilation(smoothing.expected_counts)
     post, trans_counts, start_counts, log_lik = smoothing.expected_counts(
         start, trans, np.ascontiguousarray(trans.T), lik.table, lik.rows, offsets
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pirho import _checks
 from pirho.hmm import engine
 from pirho.hmm.engine import Likelihoods
 from pirho.hmm.model import CategoricalHMM
@@ -14,6 +15,16 @@ from pirho.hmm.validation import as_symbol_batch
 __all__ = ["BaumWelchResult", "baum_welch"]
 
 SCREEN_ITERATIONS = 10  # EM iterations each random restart gets before the best is kept
+
+
+def screening_iterations(n_iter: int) -> int:
+    """EM iterations each random start gets before the best is kept: SCREEN_ITERATIONS, but
+    at most half of ``n_iter`` (and at least 1), so the kept start has iterations left.
+
+    >>> screening_iterations(100), screening_iterations(5), screening_iterations(1)
+    (10, 2, 1)
+    """
+    return max(1, min(SCREEN_ITERATIONS, n_iter // 2))
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,7 @@ class BaumWelchResult:
     converged: whether the last gain fell below ``tol`` per symbol before ``n_iter`` ran out.
     n_iter: iterations run by the kept restart.
     restart_log_likelihoods: (n_starts,) the *screening* score of every start: its total
-        log-likelihood after ``min(SCREEN_ITERATIONS, n_iter)`` EM iterations (fewer if it
+        log-likelihood after :func:`screening_iterations` EM iterations (fewer if it
         converged sooner). These are the values the kept start was chosen by, not final
         values: only the kept start runs on, to ``history[-1]`` ≥ its entry. With a single
         start (``init`` given, or ``n_restarts=1``) nothing is screened and the one entry is
@@ -141,7 +152,11 @@ def baum_welch(
     ``restart_log_likelihoods``.
 
     Stops when an iteration gains less than ``tol`` per symbol (gain < tol · Σ T_b) or after
-    ``n_iter`` iterations. ``history`` holds the total log-likelihood of each iteration's model
+    ``n_iter`` iterations: a hard maximum for the returned fit, its screening iterations
+    included (``len(history) <= n_iter``). Screening gives each start
+    :func:`screening_iterations` (``min(10, n_iter // 2)``, at least 1) iterations; the kept one
+    continues for the rest of ``n_iter``, and the other ``n_restarts − 1`` starts' screening is
+    the only work beyond it. ``history`` holds the total log-likelihood of each iteration's model
     and never decreases (if a pseudocount-smoothed step lowers it, the earlier model is kept).
 
     sequences: (T,) ints or a list of them; n_symbols defaults to max symbol + 1.
@@ -152,23 +167,18 @@ def baum_welch(
     >>> fit.model.n_states, bool(fit.history[-1] >= fit.history[0])
     (2, True)
     """
-    for name, value, low in (("n_states", n_states, 1), ("n_iter", n_iter, 1),
-                             ("n_restarts", n_restarts, 1)):  # fmt: skip
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    if not np.isfinite(pseudocount) or pseudocount <= 0:
-        raise ValueError(f"pseudocount must be a finite number > 0, got {pseudocount!r}")
+    n_states = _checks.check_positive_int("n_states", n_states)
+    n_iter = _checks.check_positive_int("n_iter", n_iter)
+    n_restarts = _checks.check_positive_int("n_restarts", n_restarts)
+    tol = _checks.check_float("tol", tol, minimum=0.0)
+    pseudocount = _checks.check_float("pseudocount", pseudocount, minimum=0.0, strict_minimum=True)
+    if n_symbols is not None:
+        n_symbols = _checks.check_positive_int("n_symbols", n_symbols)
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        seed = _checks.check_seed("seed", seed)
+    symbols, offsets, _ = as_symbol_batch(sequences, n_symbols)
     if n_symbols is None:
-        symbols, offsets, _ = as_symbol_batch(sequences, np.iinfo(np.int64).max)
         n_symbols = int(symbols.max()) + 1
-    else:
-        if isinstance(n_symbols, bool) or not isinstance(n_symbols, int | np.integer):
-            raise ValueError(f"n_symbols must be a positive integer, got {n_symbols!r}")
-        if n_symbols < 1:
-            raise ValueError(f"n_symbols must be a positive integer, got {n_symbols!r}")
-        symbols, offsets, _ = as_symbol_batch(sequences, int(n_symbols))
 
     if init is not None:
         if not isinstance(init, CategoricalHMM):
@@ -184,9 +194,10 @@ def baum_welch(
         freq = np.bincount(symbols, minlength=n_symbols) / symbols.shape[0]
         starts = [_random_model(n_states, freq, rng) for _ in range(n_restarts)]
 
-    # Screen every start with a few iterations, then run the most likely one to convergence:
-    # poor optima usually show within the first iterations, and EM's slow crawl is paid once.
-    n_screen = min(SCREEN_ITERATIONS, n_iter) if len(starts) > 1 else 0
+    # Screen every start with a few iterations, then run the most likely one on: poor optima
+    # usually show within the first iterations, and EM's slow crawl is paid once. The kept
+    # start's screening iterations count towards n_iter.
+    n_screen = screening_iterations(n_iter) if len(starts) > 1 else 0
     runs = [
         _run_em(start, trans, emit, symbols, offsets, n_screen, tol, pseudocount)
         if n_screen
@@ -196,7 +207,9 @@ def baum_welch(
     screened = np.array([run[3][-1] for run in runs]) if n_screen else None
     best = runs[int(np.argmax(screened))] if n_screen else runs[0]
     if not best[4]:
-        best = _run_em(*best[:3], symbols, offsets, n_iter, tol, pseudocount, history=best[3])
+        more = n_iter - len(best[3])
+        if more > 0:
+            best = _run_em(*best[:3], symbols, offsets, more, tol, pseudocount, history=best[3])
     start, trans, emit, history, converged = best
     return BaumWelchResult(
         model=CategoricalHMM(start, trans, emit),

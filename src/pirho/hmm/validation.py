@@ -47,7 +47,26 @@ def check_distribution(name: str, value, ndim: int) -> np.ndarray:
     return arr
 
 
-def _check_symbols(arr: np.ndarray, n_symbols: int, label: str) -> np.ndarray:
+def _symbol_range(n_symbols: int | None) -> str:
+    return "ints >= 0" if n_symbols is None else f"ints in [0, {n_symbols})"
+
+
+def _as_flat_array(item, prefix: str, n_symbols: int | None) -> np.ndarray:
+    """np.asarray of one sequence, or ValueError naming the first entry that is itself a
+    sequence (a ragged nested list, which numpy would reject as an 'inhomogeneous shape')."""
+    if isinstance(item, list | tuple):
+        for t, v in enumerate(item):
+            if isinstance(v, Sequence | np.ndarray) and not isinstance(v, str):
+                shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+                raise ValueError(
+                    f"{prefix}position {t} holds a {type(v).__name__} {shown}, not a symbol: "
+                    f"a sequence is a flat list of {_symbol_range(n_symbols)}, and a batch a "
+                    "list of such sequences"
+                )
+    return np.asarray(item)
+
+
+def _check_symbols(arr: np.ndarray, n_symbols: int | None, label: str) -> np.ndarray:
     """Validate one sequence already converted by np.asarray; return it as int64."""
     prefix = f"{label}: " if label else ""
     if arr.ndim != 1:
@@ -67,16 +86,17 @@ def _check_symbols(arr: np.ndarray, n_symbols: int, label: str) -> np.ndarray:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ValueError(
                     f"{prefix}symbol {v!r} at position {t} is not an integer "
-                    f"(symbols are ints in [0, {n_symbols}))"
+                    f"(symbols are {_symbol_range(n_symbols)})"
                 )
     return arr.astype(np.int64, copy=False)
 
 
-def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
+def as_symbol_batch(x, n_symbols: int | None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Turn one sequence or a list of sequences into (symbols (N,), offsets (B + 1,), batched).
 
     One sequence: a 1-D list / tuple / array of ints. A batch: a list or tuple of such
-    sequences (any lengths) or a 2-D integer array (one sequence per row).
+    sequences (any lengths) or a 2-D integer array (one sequence per row). ``n_symbols``
+    None accepts any int >= 0 (the caller infers M from the data).
 
     >>> s, o, batched = as_symbol_batch([[0, 1], [2]], n_symbols=3)
     >>> s.tolist(), o.tolist(), batched
@@ -119,7 +139,8 @@ def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
         label = f"sequence {b}" if batched else ""
         if batched and not isinstance(item, Sequence | np.ndarray) or isinstance(item, str):
             raise TypeError(f"sequence {b} is a {type(item).__name__}, not a sequence of symbols")
-        arrays.append(_check_symbols(np.asarray(item), n_symbols, label))
+        prefix = f"{label}: " if label else ""
+        arrays.append(_check_symbols(_as_flat_array(item, prefix, n_symbols), n_symbols, label))
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
     offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -166,14 +187,17 @@ def _fast_symbol_batch(x):
     return np.ascontiguousarray(symbols, dtype=np.int64), offsets, True
 
 
-def _check_range(symbols: np.ndarray, offsets: np.ndarray, n_symbols: int, batched: bool):
-    """Raise ValueError naming the first symbol outside [0, n_symbols); two reductions when
-    all are in range (the common case), the position search only when one is not."""
-    if symbols.min() >= 0 and symbols.max() < n_symbols:
+def _check_range(
+    symbols: np.ndarray, offsets: np.ndarray, n_symbols: int | None, batched: bool
+) -> None:
+    """Raise ValueError naming the first symbol outside [0, n_symbols) (below 0 when
+    n_symbols is None); two reductions when all are in range (the common case), the
+    position search only when one is not."""
+    upper = np.iinfo(np.int64).max if n_symbols is None else n_symbols
+    if symbols.min() >= 0 and symbols.max() < upper:
         return
-    n = int(np.flatnonzero((symbols < 0) | (symbols >= n_symbols))[0])
+    n = int(np.flatnonzero((symbols < 0) | (symbols >= upper))[0])
     b = int(np.searchsorted(offsets, n, side="right")) - 1
     prefix = f"sequence {b}: " if batched else ""
-    raise ValueError(
-        f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is outside [0, {n_symbols})"
-    )
+    where = "negative" if n_symbols is None else f"outside [0, {n_symbols})"
+    raise ValueError(f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is {where}")

@@ -1,4 +1,7 @@
+"""Shared test helpers: hypothesis profile, one torch thread, and where The Time Machine is."""
+
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -8,6 +11,35 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Numba compiles on first call and CI machines are shared: no per-example deadline.
 settings.register_profile("pirho", deadline=None, max_examples=60, derandomize=True)
 settings.load_profile("pirho")
+
+REPO = Path(__file__).resolve().parents[1]
+TIME_MACHINE = "timemachine.txt"
+
+
+def find_time_machine() -> Path | None:
+    """The Time Machine for tests: ``$PIRHO_DATA_DIR``, else ``../shared/data`` beside the repo.
+
+    The same two places as CI (``.ci/run`` sets ``PIRHO_DATA_DIR`` to the second), so ``make
+    test`` and CI run the same tests.
+    """
+    folders = [os.environ.get("PIRHO_DATA_DIR"), REPO.parent / "shared" / "data"]
+    for folder in folders:
+        if folder and (Path(folder) / TIME_MACHINE).is_file():
+            return Path(folder) / TIME_MACHINE
+    return None
+
+
+@pytest.fixture
+def time_machine(monkeypatch) -> Path:
+    """The path of The Time Machine, with ``$PIRHO_DATA_DIR`` pointing at its folder for the
+    test (so the library finds it too); skips the test when there is no copy."""
+    path = find_time_machine()
+    if path is None:
+        pytest.skip(
+            "The Time Machine not found: set PIRHO_DATA_DIR to a folder with " + TIME_MACHINE
+        )
+    monkeypatch.setenv("PIRHO_DATA_DIR", str(path.parent))
+    return path
 
 
 @pytest.fixture

@@ -1,12 +1,15 @@
-"""pirho demo: a self-contained report with every figure embedded, results.json, the CLI."""
+"""pirho demo: iterates the experiment registry; a self-contained report, results.json, the CLI."""
 
 import base64
 import json
 import re
+import sys
+import types
 
 import pytest
 
-from pirho.experiments import demo
+from pirho.cli import main
+from pirho.experiments import EXPERIMENTS, ExperimentResult, demo
 
 SIZES = {
     "hmm-vs-rnn": dict(
@@ -52,10 +55,11 @@ def test_results_json_holds_each_section_metrics(demo_run):
     result, _ = demo_run
     data = json.loads(result.results.read_text())
     assert list(data["sections"]) == ["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"]
-    assert {"filter_acc", "smooth_acc", "viterbi_acc"} <= set(data["sections"]["casino"])
+    assert data["sections"]["casino"] == result.sections[0].metrics  # as run, JSON-clean
     assert data["sections"]["hmm-vs-rnn"]["n_test_steps"] == 4 * 30
     assert "both_acc" in data["sections"]["polysemy"]
-    assert data["seed"] == 1 and "skipping" in data["skipped"]
+    reason = "text sections switched off (--no-text)"
+    assert data["seed"] == 1 and data["skipped"] == {"lm-leak": reason, "cloze": reason}
 
 
 def test_progress_lines_and_summary_table(demo_run):
@@ -63,9 +67,8 @@ def test_progress_lines_and_summary_table(demo_run):
     text = "\n".join(lines)
     for number, key in enumerate(["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"], start=1):
         assert f"[{number}/4] {key}" in text
-    assert "skipping lm-leak and cloze" in text
+    assert "skipping lm-leak and cloze: text sections switched off (--no-text)" in text
     assert re.search(r"^total\s+\d+\.\d+s", text, flags=re.M)
-    assert all(s.headline for s in result.sections)
 
 
 def test_demo_results_are_reproducible_apart_from_timings(demo_run, tmp_path):
@@ -79,15 +82,75 @@ def test_demo_results_are_reproducible_apart_from_timings(demo_run, tmp_path):
         assert first[key] == second[key]
 
 
-def test_missing_time_machine_gives_one_line_on_how_to_provide_it(monkeypatch, tmp_path):
+def test_missing_time_machine_gives_one_line_on_how_to_provide_it(monkeypatch):
     import pirho.data
 
     def missing(path=None):
         raise FileNotFoundError("The Time Machine not found.\nSet PIRHO_DATA_DIR ...")
 
     monkeypatch.setattr(pirho.data, "resolve_time_machine", missing)
-    note = demo.time_machine_status()
-    assert "\n" not in note and "PIRHO_DATA_DIR" in note and "lm-leak" in note
+    runs, skipped = demo.plan(include_text=True)
+    assert [m.NAME for m in runs] == ["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"]
+    assert (
+        skipped["lm-leak"]
+        == skipped["cloze"]
+        == "The Time Machine not found. Set PIRHO_DATA_DIR ..."
+    )
+    assert demo.skip_notes(skipped) == [f"skipping lm-leak and cloze: {skipped['cloze']}"]
+
+
+def fake_experiment(name: str, reason: str | None) -> types.ModuleType:
+    """A minimal module following the experiment protocol, for registry tests."""
+    module = types.ModuleType(f"fake_{name}")
+    module.NAME, module.TITLE, module.EXPLANATION = name, f"Title of {name}", "Why it matters."
+    module.FULL = module.QUICK = {"size": 1}
+    module.requirements = lambda: reason
+    module.headline = lambda metrics: f"value {metrics['value']}"
+    module.run = lambda *, quick, seed, out, progress, **sizes: ExperimentResult(
+        name, {"value": seed + 40}, [], f"summary of {name}"
+    )
+    return module
+
+
+def test_an_experiment_added_to_the_registry_runs_without_editing_the_demo(monkeypatch, tmp_path):
+    for name, reason in (("fake-ok", None), ("fake-skip", "needs a GPU")):
+        monkeypatch.setitem(sys.modules, f"fake_{name}", fake_experiment(name, reason))
+    registry = {"fake-ok": "fake_fake-ok", "fake-skip": "fake_fake-skip"}
+    monkeypatch.setattr(demo, "EXPERIMENTS", registry)
+    monkeypatch.setitem(EXPERIMENTS, "fake-ok", "fake_fake-ok")
+    monkeypatch.setitem(EXPERIMENTS, "fake-skip", "fake_fake-skip")
+    lines = []
+    result = demo.run_demo(tmp_path, seed=2, progress=False, echo=lines.append)
+    assert [s.key for s in result.sections] == ["fake-ok"]
+    assert result.sections[0].headline == "value 42"
+    assert result.skipped == {"fake-skip": "needs a GPU"}
+    assert "skipping fake-skip: needs a GPU" in lines
+    html = result.report.read_text(encoding="utf-8")
+    assert "<h2 id='fake-ok'>Title of fake-ok</h2>" in html and "summary of fake-ok" in html
+
+
+def test_report_table_cells_do_not_wrap(demo_run):
+    html = demo_run[0].report.read_text(encoding="utf-8")
+    assert "td.nowrap { white-space: nowrap; }" in html
+    for section in demo_run[0].sections:
+        assert f"<td class='nowrap'><a href='#{section.key}'>" in html
+        assert f"<td class='nowrap time'>{section.seconds:.1f}&nbsp;s</td>" in html
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--seed", "-1"], "argument --seed: expected a seed in [0, 4294967295], got '-1'"),
+        (["--out", "{tmp}/file"], "argument --out: '{tmp}/file' is a file, not a folder"),
+    ],
+)
+def test_cli_rejects_bad_options_before_any_work(argv, named, tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("the demo started"))
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", *[a.replace("{tmp}", str(tmp_path)) for a in argv]])
+    assert stop.value.code == 2
+    assert "pirho: error: " + named.replace("{tmp}", str(tmp_path)) in capsys.readouterr().err
 
 
 def test_cli_registers_demo():

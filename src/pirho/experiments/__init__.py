@@ -1,13 +1,22 @@
-"""The claims pirho measures, one module per claim.
+"""The claims pirho measures, one module per claim; ``pirho demo`` runs them in registry order.
 
-Every experiment module defines
+Every experiment module follows one protocol (the demo and ``pirho experiment`` rely on it):
 
-- ``NAME``: its CLI name (``pirho experiment NAME``),
-- ``DESCRIPTION``: one line for ``--help``,
-- ``add_arguments(parser)``: options beyond the common ``--quick --seed --json --out``,
-- ``run(*, quick=False, seed=0, out=None, progress=True, **options) -> ExperimentResult``.
+- ``NAME``: its CLI name (``pirho experiment NAME``);
+- ``DESCRIPTION``: one line for ``--help``;
+- ``TITLE``: the report's heading; ``EXPLANATION``: the report's paragraph;
+- ``FULL`` and ``QUICK``: configuration dicts (``--quick`` picks ``QUICK``; an experiment that
+  trains on text has a ``text`` entry, which ``pirho demo --no-text`` uses to skip it);
+- ``add_arguments(parser)``: options beyond the common ``--quick --seed --json --out
+  --no-progress``, each with a checking type from :mod:`pirho.cli._options`;
+- ``run(*, quick=False, seed=0, out=None, progress=True, **overrides) -> ExperimentResult``:
+  checks every argument before any work starts;
+- ``summary(metrics) -> str``: the table printed by the CLI;
+- ``headline(metrics) -> str``: one line for the demo's table;
+- ``requirements() -> str | None``: None when it can run, else one line saying why not.
 
-Modules are imported only when their experiment is asked for, so listing them stays cheap.
+Adding an experiment: its module plus one line in :data:`EXPERIMENTS`. Modules are imported only
+when asked for, so listing them stays cheap (``pirho --help`` imports no torch).
 """
 
 from __future__ import annotations
@@ -17,20 +26,25 @@ from types import ModuleType
 
 from pirho.experiments.common import ExperimentResult, write_json
 
+#: CLI name -> module, in the order ``pirho demo`` runs them.
 EXPERIMENTS: dict[str, str] = {
+    "casino": "pirho.experiments.casino",
     "brute-vs-dp": "pirho.experiments.brute_vs_dp",
-    "lm-leak": "pirho.experiments.lm_leak",
-    "cloze": "pirho.experiments.cloze",
     "hmm-vs-rnn": "pirho.experiments.hmm_vs_rnn",
     "polysemy": "pirho.experiments.polysemy",
+    "lm-leak": "pirho.experiments.lm_leak",
+    "cloze": "pirho.experiments.cloze",
 }
 
 
 def load_experiment(name: str) -> ModuleType:
-    """The module implementing experiment ``name`` (a key of ``EXPERIMENTS``)."""
+    """The module implementing experiment ``name`` (a key of ``EXPERIMENTS``).
+
+    >>> load_experiment("polysemy").NAME
+    'polysemy'
+    """
     if name not in EXPERIMENTS:
-        known = ", ".join(sorted(EXPERIMENTS))
-        raise ValueError(f"unknown experiment {name!r}; known: {known}")
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
     return importlib.import_module(EXPERIMENTS[name])
 
 

@@ -18,12 +18,33 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pirho.experiments.common import ExperimentResult, resolve_config
+import torch
+
+from pirho._checks import check_positive_int, check_seed
+from pirho.experiments.common import (
+    ExperimentResult,
+    add_config_arguments,
+    metric,
+    resolve_config,
+    set_threads,
+    time_machine_requirement,
+)
+from pirho.lm import fit_language_model, load_lm_text
+from pirho.nn.lm_eval import cloze_accuracy
+from pirho.nn.models import ClozeModel
+from pirho.plots.lm import plot_cloze_accuracy, plot_cloze_curves
 
 NAME = "cloze"
 DESCRIPTION = (
     "masked characters in held-out Time Machine text: left-only vs right-only vs both "
     "contexts of a leak-free BiLM"
+)
+TITLE = "Fill in the blank: left, right and both contexts"
+EXPLANATION = (
+    "Filling a blank is where both directions legitimately help: a character predicted from "
+    "the left context only, the right context only, and both. None of the three reads the "
+    "masked character. The bars and the learning curve score the same held-out characters, so "
+    "the curve's last point is the bar."
 )
 
 #: Full run: the whole book except its last 5,000 characters (held out).
@@ -62,21 +83,51 @@ QUICK = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration."""
-    parser.add_argument("--epochs", type=int, help="training epochs")
-    parser.add_argument("--hidden-size", type=int, help="hidden units per direction")
-    parser.add_argument("--embedding-dim", type=int, help="tied embedding size")
-    parser.add_argument("--num-layers", type=int, help="layers per direction")
-    parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--max-tokens", type=int, help="training tokens (default: all)")
-    parser.add_argument("--heldout-tokens", type=int, help="held-out tokens (5000)")
-    parser.add_argument("--text", metavar="FILE", help="any UTF-8 text (default: Time Machine)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--checkpoint", help="also save the trained model here (for cloze fill)")
+    """Options overriding the (full or quick) configuration, checked while parsing."""
+    from pirho.cli._options import existing_file, output_file  # the CLI boundary
+
+    add_config_arguments(
+        parser,
+        FULL,
+        QUICK,
+        {
+            "epochs": "training epochs",
+            "hidden_size": "hidden units per direction",
+            "embedding_dim": "tied embedding size",
+            "num_layers": "layers per direction",
+            "lr": "Adam learning rate",
+            "max_tokens": "training tokens, None = all",
+            "heldout_tokens": "held-out tokens",
+            "threads": "torch threads, None = torch's choice",
+        },
+    )
+    parser.add_argument(
+        "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
+    )
+    parser.add_argument(
+        "--checkpoint", type=output_file, help="also save the trained model here (for cloze fill)"
+    )
 
 
-def _config(quick: bool, overrides: dict) -> dict:
-    return resolve_config("cloze", FULL, QUICK, quick, overrides)
+#: Configuration keys that must be positive numbers (checked before any work starts).
+POSITIVE = (
+    "batch_size",
+    "num_steps",
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "lr",
+    "clip",
+    "epochs",
+    "heldout_tokens",
+    "window",
+    "eval_every",
+)
+
+
+def requirements() -> str | None:
+    """None when The Time Machine can be found, else why cloze cannot run."""
+    return time_machine_requirement()
 
 
 def run(
@@ -91,13 +142,10 @@ def run(
     >>> sorted(k for k in r.metrics if k.endswith("acc"))  # doctest: +SKIP
     ['both_acc', 'chance_acc', 'left_acc', 'right_acc']
     """
-    import torch
-
-    from pirho.experiments.lm_common import fit_language_model, load_lm_text, set_threads
-    from pirho.nn.lm_eval import cloze_accuracy
-    from pirho.nn.models import ClozeModel
-
-    cfg = _config(quick, overrides)
+    seed = check_seed("seed", seed)
+    cfg = resolve_config(NAME, FULL, QUICK, quick, overrides, positive=POSITIVE)
+    if cfg["max_tokens"] is not None:  # None: the whole text
+        check_positive_int("max_tokens", cfg["max_tokens"])
     set_threads(cfg["threads"])
     started = time.perf_counter()
     data = load_lm_text(cfg["text"], cfg["max_tokens"], cfg["heldout_tokens"])
@@ -126,7 +174,8 @@ def run(
         progress=progress,
         desc="cloze",
         checkpoint=cfg["checkpoint"],
-        evaluate=lambda net, heldout: cloze_accuracy(net, heldout[:2_000], cfg["window"]),
+        curve_tokens=None,  # the whole held-out text: the curve ends at the final numbers
+        evaluate=lambda net, heldout: cloze_accuracy(net, heldout, cfg["window"]),
     )
     train_seconds = time.perf_counter() - started
     scores = cloze_accuracy(model, data.heldout, cfg["window"])
@@ -148,12 +197,22 @@ def run(
     }
     figures = []
     if out is not None:
-        from pirho.plots.lm import plot_cloze_accuracy, plot_cloze_curves
-
         out = Path(out)
         figures.append(plot_cloze_accuracy(metrics, out / "cloze_accuracy.png"))
         figures.append(plot_cloze_curves(result.history, out / "cloze_curves.png"))
     return ExperimentResult(NAME, metrics, figures, summary(metrics))
+
+
+def headline(metrics: dict) -> str:
+    """One line for the demo table: the three accuracies and chance.
+
+    >>> headline({"left_acc": 0.45, "right_acc": 0.44, "both_acc": 0.67, "chance_acc": 0.18})
+    'acc: left 0.450, right 0.440, both 0.670 (chance 0.180)'
+    """
+    return (
+        f"acc: left {metric(metrics, 'left_acc')}, right {metric(metrics, 'right_acc')}, "
+        f"both {metric(metrics, 'both_acc')} (chance {metric(metrics, 'chance_acc')})"
+    )
 
 
 def summary(metrics: dict) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from pirho._atomic import atomic_open
+from pirho._checks import check_float, check_positive_int
 
 
 def to_jsonable(value: Any) -> Any:
@@ -65,19 +68,120 @@ class ExperimentResult:
         return write_json(self.metrics, path)
 
 
-def resolve_config(name: str, full: dict, quick: dict, use_quick: bool, overrides: dict) -> dict:
+def resolve_config(
+    name: str,
+    full: dict,
+    quick: dict,
+    use_quick: bool,
+    overrides: dict,
+    *,
+    positive: tuple[str, ...] = (),
+) -> dict:
     """The configuration an experiment runs with: ``quick`` or ``full``, updated by ``overrides``.
 
     ``None`` values in ``overrides`` are ignored (an option the user did not give); a key that
-    is in neither configuration is a TypeError naming it and the known keys.
+    is in neither configuration is a TypeError naming it and the known keys. The keys in
+    ``positive`` must then hold positive numbers (an int stays an int, a float a finite float):
+    checked here, before any work starts.
 
     >>> resolve_config("demo", {"epochs": 10, "lr": 1.0}, {"epochs": 2, "lr": 1.0}, True,
-    ...                {"lr": 0.5, "epochs": None})
+    ...                {"lr": 0.5, "epochs": None}, positive=("epochs", "lr"))
     {'epochs': 2, 'lr': 0.5}
+    >>> resolve_config("demo", {"epochs": 10}, {"epochs": 2}, True, {"epochs": 0},
+    ...                positive=("epochs",))
+    Traceback (most recent call last):
+    ...
+    ValueError: epochs must be >= 1, got 0
     """
-    config = dict(quick if use_quick else full)
+    defaults = quick if use_quick else full
+    config = dict(defaults)
     unknown = sorted(set(overrides) - set(config))
     if unknown:
         raise TypeError(f"unknown {name} option(s) {unknown}; known: {sorted(config)}")
     config.update({k: v for k, v in overrides.items() if v is not None})
+    for key in positive:
+        if isinstance(defaults[key], float):  # the default's type says what kind of number
+            config[key] = check_float(key, config[key], minimum=0.0, strict_minimum=True)
+        else:
+            config[key] = check_positive_int(key, config[key])
     return config
+
+
+def set_threads(threads: int | None) -> None:
+    """The one way an experiment sets torch's thread count: ``threads`` (None: leave torch's).
+
+    Every experiment has a ``threads`` entry in its configuration and calls this once in ``run``.
+
+    >>> set_threads(None)
+    >>> set_threads(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: threads must be >= 1, got 0
+    """
+    if threads is None:
+        return
+    threads = check_positive_int("threads", threads)
+    import torch  # only experiments that train call this with a number; keep hmm ones torch-free
+
+    torch.set_num_threads(threads)
+
+
+def time_machine_requirement() -> str | None:
+    """None when The Time Machine can be found, else one line saying why a text experiment skips.
+
+    >>> time_machine_requirement() is None or "PIRHO_DATA_DIR" in time_machine_requirement()
+    True
+    """
+    from pirho.data import resolve_time_machine
+
+    try:
+        resolve_time_machine()
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        reason = re.sub(r"\s+", " ", str(exc)).strip()
+        if "PIRHO_DATA_DIR" not in reason:  # the loader's message normally says how already
+            reason += " Set PIRHO_DATA_DIR to a folder holding timemachine.txt."
+        return reason
+    return None
+
+
+def metric(metrics: dict, dotted: str, digits: int = 3) -> str:
+    """``metrics["a"]["b"]`` for ``"a.b"``, formatted with ``digits`` decimals ("?" if absent).
+
+    For the one-line headlines of the demo table.
+
+    >>> metric({"bi": {"acc": 0.81234}}, "bi.acc"), metric({}, "uni.acc")
+    ('0.812', '?')
+    """
+    value: Any = metrics
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return "?"
+        value = value[part]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.{digits}f}"
+    return "?"
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, full: dict, quick: dict, helps: dict[str, str]
+) -> None:
+    """One option per configuration key in ``helps``: ``--hidden-size`` for ``hidden_size``.
+
+    Each option takes a positive number (a float when the full default is a float, else an
+    int), checked while parsing, and its help shows the full and quick defaults. Unset
+    options are None, which :func:`resolve_config` ignores.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_config_arguments(parser, {"epochs": 500, "lr": 1.0}, {"epochs": 40, "lr": 2.0},
+    ...                      {"epochs": "training epochs", "lr": "learning rate"})
+    >>> parser.parse_args(["--epochs", "3"])
+    Namespace(epochs=3, lr=None)
+    """
+    from pirho.cli._options import positive_float, positive_int  # the CLI boundary
+
+    for key, text in helps.items():
+        kind = positive_float if isinstance(full[key], float) else positive_int
+        shown = f"full {full[key]}, quick {quick[key]}" if full[key] != quick[key] else full[key]
+        parser.add_argument(
+            "--" + key.replace("_", "-"), type=kind, metavar="N", help=f"{text} ({shown})"
+        )

@@ -31,14 +31,31 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pirho._checks import check_choice, check_seed
 from pirho.data.synthetic import EVIDENCE, SENSES, PolysemyCorpus, sample_polysemy
-from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.experiments.common import (
+    ExperimentResult,
+    add_config_arguments,
+    metric,
+    resolve_config,
+    set_threads,
+)
 from pirho.nn.birnn import CELLS
 
 NAME = "polysemy"
 DESCRIPTION = (
     "Linear probes for the sense of 'bank' on a BiLM's static, forward, backward and "
     "concatenated states, against the exact Bayes-optimal sense posterior."
+)
+TITLE = "Contextual against static embeddings: the two senses of 'bank'"
+EXPLANATION = (
+    "A corpus from an HMM whose hidden state carries a sense of the ambiguous word "
+    "'bank' (finance or river), with the disambiguating word before it, after it, on both "
+    "sides or nowhere. A bidirectional language model is trained on the words alone; a "
+    "linear probe then reads the sense at each 'bank' from the static embedding (always "
+    "the same vector: majority-class accuracy), the forward state (sees only the past), "
+    "the backward state (only the future) and both — against the Bayes-optimal accuracy "
+    "from the generating HMM's exact posterior."
 )
 
 REPRESENTATIONS = ("static", "forward", "backward", "both")
@@ -54,6 +71,7 @@ FULL = dict(
     batch_size=32,
     lr=3e-3,
     probe_l2=1e-3,
+    threads=1,
 )
 QUICK = dict(
     FULL,
@@ -63,12 +81,41 @@ QUICK = dict(
 )
 
 
+#: Configuration keys that must be positive numbers (checked before any work starts).
+POSITIVE = (
+    "n_lm_sequences",
+    "n_probe_sequences",
+    "length",
+    "embedding_dim",
+    "hidden_size",
+    "num_layers",
+    "epochs",
+    "batch_size",
+    "lr",
+    "probe_l2",
+)
+
+
+def requirements() -> str | None:
+    """Always runnable (the corpus is sampled from an HMM): None."""
+    return None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options overriding the (full or quick) configuration, checked while parsing."""
     parser.add_argument(
         "--cell", choices=CELLS, default="lstm", help="recurrent cell of the BiLM (default lstm)"
     )
-    parser.add_argument("--epochs", type=int, default=None, help="BiLM training epochs")
-    parser.add_argument("--hidden-size", type=int, default=None, help="BiLM hidden units")
+    add_config_arguments(
+        parser,
+        FULL,
+        QUICK,
+        {
+            "epochs": "BiLM training epochs",
+            "hidden_size": "BiLM hidden units",
+            "threads": "torch threads",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,10 +285,10 @@ def run(
     """Run the experiment; ``overrides`` replace entries of :data:`QUICK`/:data:`FULL`
     (``n_lm_sequences, n_probe_sequences, length, embedding_dim, hidden_size, num_layers,
     epochs, batch_size, lr, probe_l2``; ``None`` values are ignored)."""
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    config = resolve_config("polysemy", FULL, QUICK, quick, overrides)
-    torch.set_num_threads(1)
+    seed = check_seed("seed", seed)
+    check_choice("cell", cell, CELLS)
+    config = resolve_config(NAME, FULL, QUICK, quick, overrides, positive=POSITIVE)
+    set_threads(config["threads"])
 
     lm_seed, probe_seed = np.random.SeedSequence(seed).spawn(2)
     lm_corpus = sample_polysemy(config["n_lm_sequences"], config["length"], seed=lm_seed)
@@ -297,10 +344,29 @@ def run(
                 title="Sense of 'bank' read off each representation by a linear probe",
             )
         )
-    return ExperimentResult(NAME, metrics, figures, summary=format_summary(metrics))
+    return ExperimentResult(NAME, metrics, figures, summary=summary(metrics))
 
 
-def format_summary(metrics: dict) -> str:
+def headline(metrics: dict) -> str:
+    """One line for the demo table: each probe's accuracy, and the evidence-after column.
+
+    >>> m = {"static_acc": 0.6, "majority_acc": 0.6, "forward_acc": 0.78, "backward_acc": 0.78,
+    ...      "both_acc": 0.89, "bayes_acc": 0.9,
+    ...      "by_position": {"after": {"forward_acc": 0.6, "both_acc": 0.92}}}
+    >>> headline(m)  # doctest: +NORMALIZE_WHITESPACE
+    'acc: static 0.600 (majority 0.600), forward 0.780, backward 0.780, both 0.890,
+     Bayes 0.900; evidence after: forward 0.600 vs both 0.920'
+    """
+    return (
+        f"acc: static {metric(metrics, 'static_acc')} (majority {metric(metrics, 'majority_acc')})"
+        f", forward {metric(metrics, 'forward_acc')}, backward {metric(metrics, 'backward_acc')}"
+        f", both {metric(metrics, 'both_acc')}, Bayes {metric(metrics, 'bayes_acc')}; evidence "
+        f"after: forward {metric(metrics, 'by_position.after.forward_acc')} vs both "
+        f"{metric(metrics, 'by_position.after.both_acc')}"
+    )
+
+
+def summary(metrics: dict) -> str:
     """Accuracy per method (rows) and evidence position (columns)."""
     positions = ["all", *EVIDENCE]
     counts = [metrics["n_test_occurrences"]] + [metrics["by_position"][p]["n"] for p in EVIDENCE]

@@ -26,13 +26,15 @@ def plot_tagger_sequence(
     path: str | os.PathLike,
     *,
     title: str | None = None,
+    state_names: Sequence[str] | None = None,
 ) -> Path:
     """One sequence: the true hidden state and each tagger's probabilities.
 
     states: (T,) true states. curves: name → (T, K) probabilities P(h_t = k | ·) (e.g. exact
     filter, exact smoother, uni and bi taggers). With K = 2 the plot shows P(h_t = 1) and
     shades the steps where the true state is 1; with K > 2 it shows the probability each curve
-    gives the true state, under a strip with the true state itself.
+    gives the true state, under a strip with the true state itself. ``state_names`` (K,) names
+    the states in the labels (the casino: ``("fair", "loaded")``, so state 1 reads "loaded").
     Returns the path written.
 
     >>> import tempfile
@@ -49,15 +51,18 @@ def plot_tagger_sequence(
         if array.ndim != 2 or array.shape[0] != states.size:
             raise ValueError(f"curve {name!r} has shape {array.shape}, expected ({states.size}, K)")
     n_states = next(iter(arrays.values())).shape[1] if arrays else 2
+    if state_names is not None and len(state_names) != n_states:
+        raise ValueError(f"state_names has {len(state_names)} names, expected {n_states}")
     steps = np.arange(1, states.size + 1)
     if n_states == 2:
+        one = "1" if state_names is None else f"{state_names[1]} (1)"
         fig, ax = plt.subplots(figsize=(10, 3.6))
         ax.fill_between(
-            steps, 0, 1, where=states == 1, step="mid", color="0.85", label="true state = 1"
+            steps, 0, 1, where=states == 1, step="mid", color="0.85", label=f"true state = {one}"
         )
         for style, (name, array) in zip(_cycle(len(arrays)), arrays.items(), strict=True):
             ax.plot(steps, array[:, 1], label=name, **style)
-        ax.set_ylabel("P(h_t = 1)")
+        ax.set_ylabel(f"P(h_t = {one})")
     else:
         fig, (strip, ax) = plt.subplots(
             2, 1, figsize=(10, 4.4), sharex=True, gridspec_kw={"height_ratios": [1, 3]}
@@ -100,7 +105,7 @@ def plot_lookahead(
     accuracies = np.asarray(accuracies, dtype=float)
     if lags.shape != accuracies.shape:
         raise ValueError(f"lags {lags.shape} and accuracies {accuracies.shape} differ in shape")
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(lags, 100 * accuracies, "o-", color="tab:blue", label="exact, lag L (L = 0: filter)")
     if smooth_acc is not None:
         ax.axhline(100 * smooth_acc, color="tab:orange", label="exact smoother (L = ∞)")
@@ -112,7 +117,8 @@ def plot_lookahead(
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.margins(y=0.15)
     ax.set_ylabel("accuracy (%)")
-    ax.legend(loc="lower right", fontsize=8)
+    # beside the axes: inside, it would sit on a horizontal line (the uni tagger's, near L = 0)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)

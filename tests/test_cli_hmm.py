@@ -54,7 +54,10 @@ def reference_viterbi(model, symbols):
 
 
 def run_cli(capsys, *argv):
-    code = main(["hmm", *map(str, argv)])
+    try:
+        code = main(["hmm", *map(str, argv)])
+    except SystemExit as exc:  # argparse rejects an option while parsing
+        code = exc.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -75,6 +78,7 @@ def test_casino_json_matches_independent_forward_backward(tmp_path, capsys):
     assert figures["n_rolls"] == 3000 and figures["seed"] == 7
     assert figures["log_likelihood"] == pytest.approx(log_px, rel=1e-10)
     acc = figures["accuracy"]
+    assert figures["loaded_fraction"] == pytest.approx(np.mean(states == 1), abs=1e-12)
     assert acc["posterior"] == pytest.approx(np.mean(posterior.argmax(1) == states), abs=1e-12)
     assert acc["filter"] == pytest.approx(np.mean(filtered.argmax(1) == states), abs=1e-12)
     viterbi_path = reference_viterbi(casino(), np.asarray(rolls))
@@ -97,10 +101,52 @@ def test_casino_100k_rolls_reaches_the_textbook_accuracies(tmp_path, capsys):
     assert acc["posterior"] > acc["filter"] > acc["always_fair"]
 
 
-def test_casino_rejects_zero_rolls(capsys):
-    code, _, err = run_cli(capsys, "casino", "--rolls", 0)
-    assert code == 2
-    assert "pirho: error: --rolls must be at least 1, got 0" in err
+FIT = ["fit", "in.txt", "-o", "m.json"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["casino", "--rolls", 0], "argument --rolls: expected an integer >= 1, got '0'"),
+        (["casino", "--seed", -1], "argument --seed: expected a seed in [0, 4294967295], got '-1'"),
+        (["casino", "--plot-steps", "x"], "argument --plot-steps: expected an integer, got 'x'"),
+        (["brute-vs-dp", "--max-steps", 0], "argument --max-steps: expected an integer >= 1"),
+        (["brute-vs-dp", "--time-budget", "nan"], "argument --time-budget: expected a finite"),
+        ([*FIT, "--states", 0], "argument --states: expected an integer >= 1"),
+        ([*FIT, "--states", 2, "--iter", 0], "argument --iter: expected an integer >= 1"),
+        ([*FIT, "--states", 2, "--restarts", 0], "argument --restarts: expected an integer >= 1"),
+        ([*FIT, "--states", 2, "--tol", -1], "argument --tol: expected a number >= 0"),
+        ([*FIT, "--states", 2, "--seed", -1], "argument --seed: expected a seed"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_exit_2_naming_option_and_value(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("a b\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and f"pirho: error: {message}" in err and out == ""
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    "command, option",
+    [("casino", "--json"), ("casino", "--plot"), ("brute-vs-dp", "--json"),
+     ("brute-vs-dp", "--plot"), ("fit", "-o"), ("decode", "-o")],
+)  # fmt: skip
+def test_unwritable_outputs_are_exit_2_before_any_work(tmp_path, capsys, command, option):
+    # A folder where a file is wanted, and a path under a file: both named, nothing run.
+    (tmp_path / "in.txt").write_text("a b\n", encoding="utf-8")
+    (tmp_path / "m.json").write_text("{}", encoding="utf-8")
+    args = {
+        "casino": ["casino", "--rolls", 10],
+        "brute-vs-dp": ["brute-vs-dp", "--max-steps", 2],
+        "fit": ["fit", tmp_path / "in.txt", "--states", 2],
+        "decode": ["decode", tmp_path / "in.txt", "--model", tmp_path / "m.json"],
+    }[command]
+    for bad, problem in ((tmp_path, "is a directory"), (tmp_path / "in.txt" / "x", "is a file")):
+        code, out, err = run_cli(capsys, *args, option, bad)
+        assert code == 2 and problem in err and str(bad) in err and out == ""
 
 
 # ------------------------------------------------------------------------------ brute-vs-dp
@@ -130,12 +176,6 @@ def test_brute_vs_dp_command_prints_table_and_writes_json(tmp_path, capsys):
     assert metrics["max_abs_diff"] < 1e-10
     assert "1.27e+30" in out and "400" in out
     assert out_png.read_bytes()[:8] == PNG_MAGIC
-
-
-def test_brute_vs_dp_rejects_nonpositive_max_steps(capsys):
-    code, _, err = run_cli(capsys, "brute-vs-dp", "--max-steps", 0)
-    assert code == 2
-    assert "max_steps must be at least 1, got 0" in err
 
 
 # ------------------------------------------------------------------------------ fit / decode
@@ -231,7 +271,7 @@ def token_model(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "cannot read"),  # missing file
+        (None, "does not exist"),  # missing file
         (b"\n  \n\t\n", "has no sequences"),
         (b"", "has no sequences"),
         (b"a b \xff\xfe c\n", "not UTF-8 text (byte 0xff at offset 4)"),
@@ -249,13 +289,13 @@ def test_unreadable_or_empty_input_is_exit_2(
     )
     code, out, err = run_cli(capsys, command, path, *extra)
     assert code == 2
-    assert err.startswith("pirho: error: ") and message in err and str(path) in err
+    assert "pirho: error: " in err and message in err and str(path) in err
     assert out == ""
 
 
 def test_input_that_is_a_directory_is_exit_2(tmp_path, capsys):
     code, _, err = run_cli(capsys, "fit", tmp_path, "--states", 2, "-o", tmp_path / "m.json")
-    assert code == 2 and "cannot read" in err
+    assert code == 2 and "argument INPUT" in err and "is a directory, not a file" in err
 
 
 def test_decode_names_unknown_token_and_its_line(tmp_path, capsys, token_model):
@@ -293,7 +333,7 @@ def test_model_json_with_invalid_parameters_or_token_count_is_exit_2(tmp_path, c
     too_few = dict(document, tokens=["a", "b"])
     (tmp_path / "few.json").write_text(json.dumps(too_few))
     code, _, err = run_cli(capsys, "decode", data, "--model", tmp_path / "few.json")
-    assert code == 2 and "lists 2 tokens but its model has 3 symbols" in err
+    assert code == 2 and "2 tokens for a model with 3 symbols" in err
 
     negative = json.loads(token_model.read_text())
     negative["model"]["trans"][0] = [1.5, -0.5]
@@ -303,7 +343,7 @@ def test_model_json_with_invalid_parameters_or_token_count_is_exit_2(tmp_path, c
 
     missing = tmp_path / "absent.json"
     code, _, err = run_cli(capsys, "decode", data, "--model", missing)
-    assert code == 2 and "cannot read model" in err
+    assert code == 2 and "argument --model" in err and "does not exist" in err
 
 
 def test_decode_rejects_a_line_with_probability_zero(tmp_path, capsys):
@@ -325,33 +365,50 @@ def test_decode_rejects_a_line_with_probability_zero(tmp_path, capsys):
     assert code == 2 and "line 3" in err and "probability 0" in err
 
 
-@pytest.mark.parametrize(
-    ("option", "value", "message"),
-    [
-        ("--states", 0, "--states must be at least 1"),
-        ("--iter", 0, "--iter must be at least 1"),
-        ("--restarts", 0, "--restarts must be at least 1"),
-    ],
-)
-def test_fit_rejects_bad_counts(tmp_path, capsys, option, value, message):
-    data = tmp_path / "x.txt"
-    data.write_text("a b\n", encoding="utf-8")
-    argv = {"--states": 2, "--iter": 3, "--restarts": 1}
-    argv[option] = value
-    flat = [str(v) for kv in argv.items() for v in kv]
-    code, _, err = run_cli(capsys, "fit", data, *flat, "-o", tmp_path / "m.json")
-    assert code == 2 and message in err
-
-
 def test_hmm_without_a_command_prints_help_and_exits_2(capsys):
     code, out, _ = run_cli(capsys)
     assert code == 2 and "casino" in out and "brute-vs-dp" in out
 
 
-def test_docstring_examples_run():
+@pytest.mark.parametrize("module", ["pirho.hmm.io", "pirho.experiments.casino"])
+def test_docstring_examples_run(module):
     import doctest
+    import importlib
 
-    import pirho.cli.hmm
-
-    failures, tried = doctest.testmod(pirho.cli.hmm)
+    failures, tried = doctest.testmod(importlib.import_module(module))
     assert tried > 0 and failures == 0
+
+
+def test_fit_iter_is_a_hard_maximum_with_restarts(tmp_path, capsys):
+    # --iter 5 with 5 random starts used to run 10 iterations; now the fit stops at 5.
+    data, model_path = tmp_path / "rolls.txt", tmp_path / "m.json"
+    write_casino_tokens(data, n_lines=2, length=500, seed=3)
+    code, out, err = run_cli(
+        capsys, "fit", data, "--states", 2, "--iter", 5, "--tol", 0, "-o", model_path
+    )
+    assert code == 0, err
+    training = json.loads(model_path.read_text())["training"]
+    assert training["n_iterations"] == 5 and training["n_restarts"] == 5
+    assert "after 5 iterations" in out
+
+
+def test_casino_experiment_follows_the_protocol_and_matches_the_cli(tmp_path, capsys):
+    from pirho.experiments import casino as experiment
+
+    result = experiment.run(quick=True, seed=3, out=tmp_path, progress=False)
+    assert result.metrics["n_rolls"] == experiment.QUICK["n_rolls"] == 300
+    assert [p.name for p in result.figures] == [experiment.FIGURE_NAME]
+    assert result.figures[0].read_bytes()[:8] == PNG_MAGIC
+    code, out, err = run_cli(capsys, "casino", "--rolls", 300, "--seed", 3)
+    assert code == 0, err
+    assert out.strip() == result.summary == experiment.summary(result.metrics)
+    acc = result.metrics["accuracy"]
+    assert experiment.headline(result.metrics) == (
+        f"accuracy: filter {acc['filter']:.3f}, smoother {acc['posterior']:.3f}, "
+        f"Viterbi {acc['viterbi']:.3f}"
+    )
+    assert experiment.requirements() is None and experiment.TITLE and experiment.EXPLANATION
+    with pytest.raises(TypeError, match="unknown casino option"):
+        experiment.run(quick=True, n_roll=5)
+    with pytest.raises(ValueError, match="n_rolls must be >= 1, got 0"):
+        experiment.run(n_rolls=0)

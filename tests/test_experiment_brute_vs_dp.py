@@ -124,10 +124,33 @@ def test_experiment_cli_writes_json_and_plot(tmp_path, capsys):
     assert "2^T paths" in out and "extrapolated" in out
 
 
-@pytest.mark.parametrize(("max_steps", "time_budget"), [(0, 1.0), (5, 0.0), (5, float("nan"))])
-def test_bad_settings_are_value_errors(max_steps, time_budget):
-    with pytest.raises(ValueError, match="max_steps|time_budget"):
+def test_growth_stops_at_the_path_budget_without_calling_brute_force_past_it(monkeypatch):
+    monkeypatch.setattr(brute_vs_dp, "DEFAULT_MAX_PATHS", 16)
+    result = brute_vs_dp.run(max_steps=10, time_budget=60.0, progress=False)
+    measured = [row for row in result.metrics["rows"] if not row["extrapolated"]]
+    assert [row["T"] for row in measured] == [1, 2, 3, 4]
+    assert result.metrics["stopped_because"] == "path_budget"
+    assert "T = 5 is over brute_force's path budget" in result.summary
+    assert result.summary == brute_vs_dp.summary(result.metrics)
+    assert brute_vs_dp.headline(result.metrics).startswith(
+        f"brute force = DP to {result.metrics['max_abs_diff']:.1e} (T ≤ 4); T = 100: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("max_steps", "time_budget", "error", "message"),
+    [
+        (0, 1.0, ValueError, "max_steps must be >= 1, got 0"),
+        (2.5, 1.0, TypeError, "max_steps must be an integer, got 2.5"),
+        (5, 0.0, ValueError, "time_budget must be > 0.0, got 0.0"),
+        (5, float("nan"), ValueError, "time_budget must be a finite number, got nan"),
+    ],
+)
+def test_bad_settings_name_the_argument(max_steps, time_budget, error, message):
+    with pytest.raises(error, match=message):
         brute_vs_dp.run(max_steps=max_steps, time_budget=time_budget, progress=False)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        brute_vs_dp.run(quick=True, seed=-1, progress=False)
 
 
 def test_docstring_examples_run():

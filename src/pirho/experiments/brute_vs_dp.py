@@ -30,10 +30,22 @@ from pathlib import Path
 
 import numpy as np
 
-from pirho.experiments.common import ExperimentResult
+from pirho import _checks
+from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.hmm import brute_force, casino
+from pirho.hmm.brute import DEFAULT_MAX_PATHS, within_path_budget
 
 NAME = "brute-vs-dp"
 DESCRIPTION = "Enumerate all K^T hidden paths against the T·K² forward recursion (casino, K=2)."
+TITLE = "Brute force against dynamic programming"
+EXPLANATION = (
+    "P(X) is a sum over K^T hidden paths. Brute force enumerates them; the forward "
+    "recursion gets the same number in T·K² operations. Both are measured while the "
+    "enumeration is feasible (they agree to rounding), and the brute-force time is "
+    "extrapolated beyond."
+)
+FULL = {"max_steps": 30, "time_budget": 1.0}
+QUICK = {"max_steps": 14, "time_budget": 0.05}
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 # Sequence lengths whose brute-force time is extrapolated from the last measured row.
@@ -43,20 +55,24 @@ MIN_TIMING_SECONDS = 0.02
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--max-steps`` and ``--time-budget`` (defaults from FULL / QUICK)."""
+    from pirho.cli._options import positive_float, positive_int  # the CLI boundary
+
     parser.add_argument(
         "--max-steps",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="T",
-        help="longest sequence to enumerate (default 30; 14 with --quick)",
+        help=f"longest sequence to enumerate (default {FULL['max_steps']}; "
+        f"{QUICK['max_steps']} with --quick)",
     )
     parser.add_argument(
         "--time-budget",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help="stop growing T once brute force takes this many CPU seconds "
-        "(default 1; 0.05 with --quick)",
+        f"(default {FULL['time_budget']:g}; {QUICK['time_budget']:g} with --quick)",
     )
 
 
@@ -94,10 +110,8 @@ def dp_answers(model, symbols: np.ndarray) -> tuple[float, np.ndarray, float]:
 def measure_row(model, symbols: np.ndarray) -> dict:
     """Time brute force and DP on one sequence and compare their answers.
 
-    symbols: (T,) ints. Raises ValueError (from ``brute_force``) above its path budget.
+    symbols: (T,) ints, with K^T within ``brute_force``'s path budget.
     """
-    from pirho.hmm import brute_force
-
     n_steps, n_states = len(symbols), model.n_states
     brute_seconds, brute = best_time(lambda: brute_force(model, symbols))
     dp_answers(model, symbols)  # warm-up: compiled kernels are not timed on first use
@@ -215,57 +229,47 @@ def run(
     seed: int = 0,
     out: str | Path | None = None,
     progress: bool = True,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
+    **overrides,
 ) -> ExperimentResult:
     """Measure brute force and DP on casino rolls of growing length T, then extrapolate.
 
     quick:       T up to 14 and a 0.05 s budget (a second or two in all).
     seed:        seed of the sampled rolls (each T uses the first T rolls of one sample).
     out:         folder for ``brute_vs_dp.png`` (none written when None).
-    max_steps:   the longest sequence enumerated (default 30, quick 14).
-    time_budget: stop once one brute-force call takes at least this many seconds
-                 (default 1.0, quick 0.05).
+    overrides:   ``max_steps``, the longest sequence enumerated (FULL 30, QUICK 14), and
+                 ``time_budget``, stop once one brute-force call takes at least this many
+                 seconds (FULL 1.0, QUICK 0.05).
     Returns an ExperimentResult whose metrics are described in the module docstring.
 
     >>> result = run(quick=True, max_steps=4, progress=False)
     >>> [row["n_paths"] for row in result.metrics["rows"]][:4]
     [2, 4, 8, 16]
     """
-    from pirho.hmm import casino
-
-    if max_steps is None:
-        max_steps = 14 if quick else 30
-    if time_budget is None:
-        time_budget = 0.05 if quick else 1.0
-    if max_steps < 1:
-        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
-    if not time_budget > 0:
-        raise ValueError(f"time_budget must be positive, got {time_budget}")
+    config = resolve_config(NAME, FULL, QUICK, quick, overrides)
+    max_steps = _checks.check_positive_int("max_steps", config["max_steps"])
+    time_budget = _checks.check_float(
+        "time_budget", config["time_budget"], minimum=0.0, strict_minimum=True
+    )
+    seed = _checks.check_seed("seed", seed)
 
     model = casino()
     k = model.n_states
     longest = max(max_steps, *EXTRAPOLATED_STEPS)
     _, symbols = model.sample(longest, seed=seed)
-    symbols = np.asarray(symbols)
 
     rows: list[dict] = []
     stopped_because = "max_steps"
-    steps = range(1, max_steps + 1)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=max_steps, desc="brute-vs-dp", unit="T", leave=False)
     try:
-        for n_steps in steps:
-            try:
-                row = measure_row(model, symbols[:n_steps])
-            except ValueError as exc:
-                if "budget" not in str(exc):
-                    raise
+        for n_steps in range(1, max_steps + 1):
+            if not within_path_budget(k, n_steps, DEFAULT_MAX_PATHS):
                 stopped_because = "path_budget"
                 break
+            row = measure_row(model, symbols[:n_steps])
             rows.append(row)
             if bar is not None:
                 bar.update(1)
@@ -276,10 +280,8 @@ def run(
     finally:
         if bar is not None:
             bar.close()
-    if not rows:
-        raise ValueError("brute force refused even T = 1: its path budget is below K")
 
-    last = rows[-1]
+    last = rows[-1]  # T = 1 (K paths) is always within the budget
     seconds_per_path_step = last["brute_seconds"] / (last["T"] * float(last["n_paths"]))
     longer = [t for t in EXTRAPOLATED_STEPS if t > last["T"]]
     rows += extrapolate_rows(model, symbols, seconds_per_path_step, longer)
@@ -297,15 +299,42 @@ def run(
     }
     figures = []
     if out is not None:
-        from pirho.plots.hmm import plot_brute_vs_dp
+        from pirho.plots.hmm import plot_brute_vs_dp  # matplotlib only when plotting
 
         figures.append(plot_brute_vs_dp(rows, Path(out) / "brute_vs_dp.png", k=k))
+    return ExperimentResult(NAME, metrics, figures, summary(metrics))
+
+
+def summary(metrics: dict) -> str:
+    """The printed report: the table and why T stopped growing."""
+    rows = metrics["rows"]
+    measured = [row for row in rows if not row["extrapolated"]]
+    last_t = measured[-1]["T"]
     reasons = {
-        "time_budget": f"brute force took at least {time_budget:g} CPU s",
-        "max_steps": f"T reached max_steps = {max_steps}",
-        "path_budget": f"T = {last['T'] + 1} is over brute_force's path budget",
+        "time_budget": f"brute force took at least {metrics['time_budget']:g} CPU s",
+        "max_steps": f"T reached max_steps = {metrics['max_steps']}",
+        "path_budget": f"T = {last_t + 1} is over brute_force's path budget",
     }
-    summary = (
-        format_table(rows, k) + f"\nmeasured up to T = {last['T']}: {reasons[stopped_because]}"
+    return (
+        format_table(rows, metrics["k"])
+        + f"\nmeasured up to T = {last_t}: {reasons[metrics['stopped_because']]}"
     )
-    return ExperimentResult(NAME, metrics, figures, summary)
+
+
+def headline(metrics: dict) -> str:
+    """One line for the demo's table: the agreement and the extrapolated cost."""
+    rows = metrics["rows"]
+    measured = [r for r in rows if not r["extrapolated"]]
+    text = f"brute force = DP to {metrics['max_abs_diff']:.1e} (T ≤ {measured[-1]['T']})"
+    last = rows[-1]
+    if last["extrapolated"]:
+        text += (
+            f"; T = {last['T']}: brute force ≈ {last['brute_years']:.1e} years "
+            f"vs {last['dp_ops']} DP operations"
+        )
+    return text
+
+
+def requirements() -> str | None:
+    """None: brute-vs-dp needs nothing beyond pirho itself."""
+    return None

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from pirho import _checks
+from pirho._atomic import atomic_open
 from pirho.hmm import engine, sampling
 from pirho.hmm.compile_notice import announce_compilation
 from pirho.hmm.engine import Likelihoods, ViterbiResult
@@ -297,8 +298,8 @@ class HiddenMarkovModel(ABC):
         return cls(**{key: d[key] for key in keys})
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the model as JSON (floats round-trip exactly)."""
-        with open(path, "w", encoding="utf-8") as f:
+        """Write the model as JSON (floats round-trip exactly), atomically."""
+        with atomic_open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f, indent=1)
             f.write("\n")
 

@@ -30,7 +30,7 @@ TINY = [
     "--num-steps",
     "10",
     "--heldout-tokens",
-    "200",
+    "150",
     "--no-progress",
     "--eval-every",
     "1",
@@ -46,17 +46,26 @@ def test_lm_train_generate_evaluate_resume(capsys):
     assert "checkpoint: lm.pt" in out
 
     assert main(["lm", "generate", "the ", "--n-chars", "15"]) == 0
-    line = capsys.readouterr().out.strip()
+    line = capsys.readouterr().out.removesuffix("\n")
     assert line.startswith("the ") and len(line) == 19
     assert main(["lm", "generate", "the ", "--n-chars", "15"]) == 0
-    assert capsys.readouterr().out.strip() == line  # greedy: deterministic
+    assert capsys.readouterr().out.removesuffix("\n") == line  # greedy: deterministic
 
-    assert main(["lm", "evaluate", "--text", "text.txt", "--heldout-tokens", "200"]) == 0
+    assert main(["lm", "evaluate", "--text", "text.txt", "--heldout-tokens", "150"]) == 0
     out = capsys.readouterr().out
     assert f"{tf:8.3f}" in out
 
     assert main(["lm", "train", *TINY, "--epochs", "3", "--lr", "2", "--resume"]) == 0
     assert "epochs 3" in capsys.readouterr().out
+
+    # resuming with other settings, or without more epochs, lists every difference
+    changed = ["--epochs", "3", "--lr", "1", "--hidden-size", "8", "--resume"]
+    assert main(["lm", "train", *TINY, *changed]) == 2
+    err = capsys.readouterr().err
+    assert "pirho: error: cannot resume lm.pt: --hidden-size: 16 in the checkpoint, 8 now" in err
+    assert "--lr: 2.0 in the checkpoint, 1.0 now" in err
+    assert "--epochs: the checkpoint has trained 3 epochs; give more than 3" in err
+    assert "training" not in err  # refused before loading the text into a run
 
 
 def test_lm_generate_unknown_characters_warn_or_fail_with_strict(capsys):
@@ -189,3 +198,26 @@ def test_empty_or_non_utf8_text_is_a_clear_error(tmp_path, capsys):
     assert "empty.txt: the file is empty" in capsys.readouterr().err
     assert main(["cloze", "train", "--text", "latin1.txt", "--epochs", "1"]) == 2
     assert "latin1.txt: not valid UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--lr", "1000"],
+        ["--lr", "1e6", "--clip", "1e9"],
+        ["--lr", "1e4", "--optimizer", "adam"],
+    ],
+)
+def test_diverging_training_exits_2_naming_lr_and_keeps_a_finite_checkpoint(options, capsys):
+    import torch
+
+    from pirho.checkpoint import load_checkpoint
+
+    argv = ["lm", "train", *TINY, "--epochs", "5", "--checkpoint-every", "1", *options]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "pirho: error: training diverged" in err and "Traceback" not in err
+    assert f"lr={float(options[1]):g}," in err
+    assert "the last checkpoint written before it is kept in lm.pt" in err
+    state = load_checkpoint("lm.pt")["model_state"]
+    assert all(torch.isfinite(value).all() for value in state.values())

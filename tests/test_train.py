@@ -340,6 +340,37 @@ def test_non_finite_loss_raises_with_the_step():
         run(TrainConfig(progress=False), loss_fn=nan_loss)
 
 
+def test_a_loss_without_finite_perplexity_stops_naming_lr_and_clip(tmp_path):
+    def huge_loss(model, batch, state):  # finite, but exp(loss) overflows: diverged
+        loss, n, state = lm_loss(model, batch, state)
+        return loss * 0 + 710.0, n, state
+
+    config = TrainConfig(lr=0.5, clip=None, progress=False, checkpoint=str(tmp_path / "r.pt"))
+    with pytest.raises(FloatingPointError) as exc:
+        run(config, loss_fn=huge_loss)
+    assert str(exc.value) == (
+        "training diverged: loss is 710 (perplexity inf) at step 1 (epoch 1) with lr=0.5, "
+        f"clip=None, optimizer=sgd; lower lr or clip gradients; no checkpoint was written "
+        f"({tmp_path / 'r.pt'})"
+    )
+
+
+def test_flipped_tensor_bytes_are_rejected_by_the_content_hash(tmp_path):
+    path = save_checkpoint(tmp_path / "c.pt", {"model_state": fresh_model().state_dict()})
+    load_checkpoint(path)  # intact: loads
+    raw = bytearray(path.read_bytes())
+    data_at = raw.index(b"/data/0") + 200  # inside the first tensor's stored bytes
+    raw[data_at : data_at + 64] = bytes(b ^ 0xFF for b in raw[data_at : data_at + 64])
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="does not match the hash"):
+        load_checkpoint(path)
+
+
+def test_a_folder_given_as_checkpoint_is_reported_as_a_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(tmp_path)
+
+
 def test_progress_bar_shows_perplexity_and_tokens_per_second(capsys):
     run(TrainConfig(epochs=1, progress=True, desc="tiny"), evaluate=lambda m: {"heldout_ppl": 3.0})
     err = capsys.readouterr().err

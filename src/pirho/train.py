@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import os
-import pickle
 import random
 import time
 import warnings
@@ -46,16 +45,24 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from pirho._atomic import atomic_open
+from pirho.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from pirho.nn.lm_eval import evaluating, perplexity
 
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "TrainConfig",
+    "TrainResult",
+    "detach_state",
+    "load_checkpoint",
+    "save_checkpoint",
+    "seed_everything",
+    "train",
+]
+
 _OPTIMIZERS = ("sgd", "adam")
 _SHARDS = ("stride", "contiguous")
 _RECORD_KEYS = ("epoch", "step", "train_loss", "train_ppl", "tokens_per_s", "seconds")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is corrupt, not pirho's, or does not fit the model it is loaded into."""
 
 
 @dataclass
@@ -213,79 +220,6 @@ def detach_state(state: Any) -> Any:
     if isinstance(state, dict):
         return {key: detach_state(value) for key, value in state.items()}
     return state
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
-    """Write ``payload`` with ``torch.save`` atomically: a temp file in the same folder, then
-    ``os.replace`` — a crash mid-write leaves the previous checkpoint intact.
-
-    ``format_version`` is added if missing. Contents must be loadable with
-    ``weights_only=True``: tensors, and dicts / lists / tuples of str, int, float, bool, None.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ckpt.pt"
-    >>> _ = save_checkpoint(p, {"model_state": {"w": torch.zeros(2)}, "meta": {"kind": "demo"}})
-    >>> load_checkpoint(p, expected_kind="demo")["model_state"]["w"].tolist()
-    [0.0, 0.0]
-    """
-    if not isinstance(payload, dict):
-        raise TypeError(f"payload must be a dict, got {type(payload).__name__}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format_version": FORMAT_VERSION, **payload}
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None) -> dict:
-    """Load a checkpoint without executing code (``torch.load(weights_only=True)``) onto the CPU.
-
-    Returns the payload: ``model_state``, ``meta``, ``format_version`` and, for checkpoints
-    written by :func:`train`, ``optimizer_state`` and ``progress``. FileNotFoundError if the
-    file is missing; :class:`CheckpointError` if it is corrupt, not a pirho checkpoint, or (with
-    ``expected_kind``) its ``meta["kind"]`` is another model's.
-
-    >>> load_checkpoint("no/such/file.pt")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: checkpoint no/such/file.pt does not exist
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"checkpoint {path} cannot be loaded safely (weights_only): it is corrupt or holds "
-            f"objects other than tensors and plain containers ({exc})"
-        ) from exc
-    except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors, ...
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or not a torch checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
-    if not isinstance(payload, dict) or "format_version" not in payload:
-        raise CheckpointError(f"{path} is not a pirho checkpoint (no format_version)")
-    version = payload["format_version"]
-    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format_version {version!r}; this pirho reads up to {FORMAT_VERSION}"
-        )
-    if not isinstance(payload.get("model_state"), dict):
-        raise CheckpointError(f"{path} is not a pirho checkpoint (no model_state)")
-    meta = payload.setdefault("meta", {})
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: meta must be a dict, got {type(meta).__name__}")
-    if expected_kind is not None and meta.get("kind") != expected_kind:
-        raise CheckpointError(
-            f"{path} is a checkpoint of a {meta.get('kind')!r} model, expected {expected_kind!r}"
-        )
-    return payload
 
 
 def _jsonable_meta(meta: dict | None) -> dict:
@@ -530,25 +464,35 @@ def _restore(
     return restored
 
 
-def _perplexity(mean_loss: float) -> float:
-    """exp(mean token loss); inf instead of an OverflowError for a huge loss."""
-    if math.isnan(mean_loss):
-        return mean_loss
-    return math.exp(mean_loss) if mean_loss < 700 else float("inf")
-
-
 def _run_evaluate(evaluate: Callable[[nn.Module], dict], model: nn.Module) -> dict:
     """evaluate(model) in eval mode, without gradients, leaving the random streams untouched."""
-    was_training = model.training
-    model.eval()
-    try:
-        with _preserved_rng(), torch.no_grad():
-            scores = evaluate(model)
-    finally:
-        model.train(was_training)
+    with _preserved_rng(), evaluating(model):
+        scores = evaluate(model)
     if not isinstance(scores, Mapping):
         raise TypeError(f"evaluate must return a dict of numbers, got {type(scores).__name__}")
     return {str(key): _plain_number(value) for key, value in scores.items()}
+
+
+def _divergence_message(what: str, step: int, epoch: int, config: TrainConfig) -> str:
+    kept = ""
+    if config.checkpoint:
+        kept = (
+            f"; the last checkpoint written before it is kept in {config.checkpoint}"
+            if Path(config.checkpoint).is_file()
+            else f"; no checkpoint was written ({config.checkpoint})"
+        )
+    return (
+        f"training diverged: {what} at step {step} (epoch {epoch}) with lr={config.lr:g}, "
+        f"clip={config.clip if config.clip is None else format(config.clip, 'g')}, "
+        f"optimizer={config.optimizer}; lower lr or clip gradients{kept}"
+    )
+
+
+def _check_not_diverged(loss_value: float, step: int, epoch: int, config: TrainConfig) -> None:
+    """FloatingPointError once the loss has no finite perplexity (nan, inf, or > ~709 nats)."""
+    if not math.isfinite(perplexity(loss_value)):
+        what = f"loss is {loss_value:.6g} (perplexity {perplexity(loss_value)})"
+        raise FloatingPointError(_divergence_message(what, step, epoch, config))
 
 
 def _write_checkpoint(
@@ -569,6 +513,13 @@ def _write_checkpoint(
     ranks = _gather(mine, dist_info)
     if dist_info.rank != 0:
         return
+    # never overwrite the last good checkpoint with parameters a diverging step made inf/nan
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise FloatingPointError(
+            _divergence_message(
+                "the parameters are no longer finite", progress.step, progress.epoch + 1, config
+            )
+        )
     payload = {
         "model_state": model.state_dict(),
         "optimizer_state": optimizer.state_dict(),
@@ -687,11 +638,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                 if not isinstance(loss, Tensor) or loss.dim() != 0 or not loss.requires_grad:
                     raise TypeError("loss_fn must return a scalar loss tensor that requires grad")
                 loss_value = float(loss.detach())
-                if not math.isfinite(loss_value):
-                    raise FloatingPointError(
-                        f"loss is {loss_value} at step {progress.step + 1} (epoch {epoch + 1}); "
-                        "lower lr or clip gradients"
-                    )
+                _check_not_diverged(loss_value, progress.step + 1, epoch + 1, config)
                 loss.backward()
                 if not checked_gradients:
                     _check_gradients_agree(model, dist_info)
@@ -713,7 +660,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                         * dist_info.world_size
                         / max(time.perf_counter() - epoch_started, 1e-9)
                     )
-                    ppl = _perplexity(progress.loss_sum / max(progress.tokens, 1))
+                    ppl = perplexity(progress.loss_sum / max(progress.tokens, 1))
                     shown = {"epoch": epoch + 1, "ppl": f"{ppl:.2f}", "tok/s": f"{rate:,.0f}"}
                     bar.set_postfix({**shown, **last_scores}, refresh=False)
                     bar.update(1)
@@ -738,7 +685,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                     "epoch": epoch + 1,
                     "step": progress.step,
                     "train_loss": train_loss,
-                    "train_ppl": _perplexity(train_loss),
+                    "train_ppl": perplexity(train_loss),
                     "tokens_per_s": tokens_now / epoch_seconds if epoch_seconds > 0 else 0.0,
                     "seconds": elapsed(),
                 }

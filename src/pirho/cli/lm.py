@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import warnings
+from pathlib import Path
 
 from pirho.cli._options import (
     clip_value,
@@ -227,54 +228,42 @@ def _missing(parser: argparse.ArgumentParser) -> int:
 # commands
 
 
-def _model_for_training(args, kind: str, data):
-    """A new model from the options, or — resuming — the architecture in the checkpoint."""
-    from pathlib import Path
-
-    import torch
-
-    from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel
-    from pirho.train import load_checkpoint
-
-    if args.resume and Path(args.checkpoint).exists():
-        meta = load_checkpoint(args.checkpoint, expected_kind=kind)["meta"]
-        return MODEL_CLASSES[kind].from_meta(meta)
-    torch.manual_seed(args.seed)
-    common = {"vocab": data.vocab, "text_mode": data.text_mode}
-    if kind == "rnnlm":
-        return RNNLM(
-            len(data.vocab),
-            hidden_size=args.hidden_size,
-            num_layers=args.num_layers,
-            cell=args.cell,
-            bidirectional=args.bidirectional,
-            embedding_dim=args.embedding_dim,
-            **common,
-        )
-    cls = BiLM if kind == "bilm" else ClozeModel
-    return cls(
-        len(data.vocab),
-        embedding_dim=args.embedding_dim or 64,
-        hidden_size=args.hidden_size,
-        num_layers=args.num_layers,
-        cell=args.cell,
-        **common,
-    )
-
-
 def _train(args, kind: str):
-    from pirho.experiments.lm_common import fit_language_model, load_lm_text, set_threads
+    """Check every option and the checkpoint, then train; returns (model, data, result)."""
+    from pirho.experiments.common import set_threads
+    from pirho.lm import (
+        build_language_model,
+        check_resume,
+        fit_language_model,
+        load_lm_text,
+        train_settings,
+    )
+    from pirho.nn.lm_eval import cloze_accuracy
 
-    set_threads(args.threads)
     data = load_lm_text(
         args.text, args.max_tokens or None, args.heldout_tokens, lowercase=args.lowercase
     )
-    model = _model_for_training(args, kind, data)
-    if model.vocab != data.vocab:
-        raise ValueError(
-            f"checkpoint {args.checkpoint} was trained on another text (its vocabulary differs "
-            f"from {data.source}); pass the same --text to resume"
-        )
+    model = build_language_model(
+        kind,
+        data,
+        hidden_size=args.hidden_size,
+        num_layers=args.num_layers,
+        cell=args.cell,
+        embedding_dim=args.embedding_dim,
+        bidirectional=args.bidirectional,
+        seed=args.seed,
+    )
+    settings = {
+        "batch_size": args.batch_size,
+        "num_steps": args.num_steps,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "clip": args.clip,
+        "random_iter": args.random_iter,
+    }
+    if args.resume and Path(args.checkpoint).exists():
+        check_resume(args.checkpoint, model, train_settings(data, **settings), args.epochs)
+    set_threads(args.threads)
     print(
         f"training {kind} on {data.source}: {len(data.train):,} characters, "
         f"{len(data.heldout):,} held out, vocabulary {len(data.vocab)}",
@@ -282,7 +271,6 @@ def _train(args, kind: str):
     )
     evaluate = None
     if kind == "cloze":
-        from pirho.nn.lm_eval import cloze_accuracy
 
         def evaluate(net, heldout):
             return cloze_accuracy(net, heldout[:2_000])
@@ -290,13 +278,8 @@ def _train(args, kind: str):
     result = fit_language_model(
         model,
         data,
-        batch_size=args.batch_size,
-        num_steps=args.num_steps,
+        **settings,
         epochs=args.epochs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        clip=args.clip,
-        random_iter=args.random_iter,
         seed=args.seed,
         eval_every=args.eval_every,
         checkpoint=args.checkpoint,
@@ -349,33 +332,15 @@ def cmd_lm_generate(args) -> int:
     return 0
 
 
-def _heldout_in_model_vocab(model, args) -> list[int]:
-    """The held-out text of --text (default Time Machine), encoded with the model's vocab."""
-    import warnings
-
-    from pirho.experiments.lm_common import load_lm_text
-
-    data = load_lm_text(args.text, None, args.heldout_tokens, lowercase=args.lowercase)
-    if data.vocab == model.vocab:
-        return data.heldout
-    characters = data.vocab.to_tokens(data.heldout)
-    unknown = sorted({c for c in characters if c not in model.vocab})
-    if unknown:
-        warnings.warn(
-            f"held-out text has characters the model never saw ({''.join(unknown[:20])!r}); "
-            "they count as <unk>",
-            UserWarning,
-            stacklevel=2,
-        )
-    return model.vocab[characters]
-
-
 def cmd_lm_evaluate(args) -> int:
+    from pirho.lm import heldout_in_vocab, load_lm_text
     from pirho.nn.lm_eval import cloze_accuracy, perplexities
     from pirho.nn.models import load_model
 
     model = load_model(args.checkpoint)
-    heldout = _heldout_in_model_vocab(model, args)
+    data = load_lm_text(args.text, None, args.heldout_tokens, lowercase=args.lowercase)
+    with _warnings_to_stderr():
+        heldout = heldout_in_vocab(data, model.vocab)
     trained = model.checkpoint_meta.get("train") or {}
     num_steps = args.num_steps or trained.get("num_steps", 35)
     result = perplexities(model, heldout, num_steps)

@@ -59,9 +59,32 @@ def _nll_sum(logits: Tensor, targets: Tensor) -> float:
     )
 
 
+# exp(x) overflows a float64 above this; a mean loss beyond it has no finite perplexity
+MAX_LOG_PERPLEXITY = math.log(float.fromhex("0x1.fffffffffffffp+1023"))
+
+
+def perplexity(mean_loss: float) -> float:
+    """exp(mean token loss in nats); inf (not an OverflowError) when it exceeds a float.
+
+    >>> round(perplexity(math.log(28.0)), 9), perplexity(1e4)
+    (28.0, inf)
+    """
+    if math.isnan(mean_loss):
+        return mean_loss
+    return math.exp(mean_loss) if mean_loss <= MAX_LOG_PERPLEXITY else math.inf
+
+
 @contextlib.contextmanager
-def _evaluating(model: nn.Module):
-    """Model in eval mode and no autograd inside; its mode restored afterwards."""
+def evaluating(model: nn.Module):
+    """Model in eval mode and no autograd inside; its mode restored afterwards (even on error).
+
+    >>> layer = nn.Dropout(0.5)
+    >>> with evaluating(layer):
+    ...     layer.training
+    False
+    >>> layer.training
+    True
+    """
     was_training = model.training
     model.eval()
     try:
@@ -83,7 +106,7 @@ def teacher_forced_nll(
     """
     inputs, targets = heldout_windows(corpus, num_steps)
     total = 0.0
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, len(inputs), batch_size):
             logits = model.lm_logits(inputs[start : start + batch_size])
             total += _nll_sum(logits, targets[start : start + batch_size])
@@ -106,7 +129,7 @@ def causal_nll(
     """
     inputs, targets = heldout_windows(corpus, num_steps)
     total = 0.0
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, len(inputs), batch_size):
             window_in = inputs[start : start + batch_size]
             window_out = targets[start : start + batch_size]
@@ -128,10 +151,10 @@ def perplexities(
     True
     """
     nll, n_tokens = teacher_forced_nll(model, corpus, num_steps)
-    result = {"teacher_forced_ppl": math.exp(nll / n_tokens), "n_tokens": n_tokens}
+    result = {"teacher_forced_ppl": perplexity(nll / n_tokens), "n_tokens": n_tokens}
     if causal:
         nll_causal, _ = causal_nll(model, corpus, num_steps)
-        result["causal_ppl"] = math.exp(nll_causal / n_tokens)
+        result["causal_ppl"] = perplexity(nll_causal / n_tokens)
     return result
 
 
@@ -163,7 +186,7 @@ def cloze_accuracy(
     windows = corpus[: n_windows * window].reshape(n_windows, window)
     unk = model.vocab.unk if getattr(model, "vocab", None) is not None else None
     correct = {"left": 0, "right": 0, "both": 0}
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, n_windows, batch_size):
             tokens = windows[start : start + batch_size]
             targets = tokens[:, 1:-1]
@@ -178,4 +201,12 @@ def cloze_accuracy(
     }
 
 
-__all__ = ["causal_nll", "cloze_accuracy", "heldout_windows", "perplexities", "teacher_forced_nll"]
+__all__ = [
+    "causal_nll",
+    "cloze_accuracy",
+    "evaluating",
+    "heldout_windows",
+    "perplexities",
+    "perplexity",
+    "teacher_forced_nll",
+]

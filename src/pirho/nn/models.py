@@ -32,14 +32,16 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pirho._checks import check_choice, check_float, check_int, check_positive_int, check_seed
+from pirho.checkpoint import CheckpointError, load_checkpoint
 from pirho.data import Vocab, encode_text, tokenize_d2l_line
 from pirho.nn.birnn import CELLS, BiRNN
+from pirho.nn.lm_eval import evaluating
 
 TEXT_MODES = ("d2l", "raw", "raw-lower")
 BLANK = "_"
@@ -86,16 +88,6 @@ def encode_query(text: str, vocab: Vocab, text_mode: str = "d2l", unknown: str =
     True
     """
     return encode_text(normalize_text(text, text_mode), vocab, unknown=unknown)
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {tuple(choices)}")
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _as_vocab(vocab) -> Vocab | None:
@@ -156,14 +148,8 @@ class _MetaMixin:
     def from_checkpoint(cls, path):
         """Load a model written by :func:`pirho.train.train` (or ``save_checkpoint`` with
         ``model_state`` and ``meta``). A checkpoint of another model kind raises
-        :class:`pirho.train.CheckpointError` naming both kinds."""
-        from pirho.train import load_checkpoint
-
-        payload = load_checkpoint(path, expected_kind=cls.kind)
-        model = cls.from_meta(payload["meta"])
-        model.load_state_dict(payload["model_state"])
-        model.eval()
-        return model
+        :class:`pirho.checkpoint.CheckpointError` naming both kinds."""
+        return load_model(path, expected_kind=cls.kind)
 
     def _require_vocab(self) -> Vocab:
         if self.vocab is None:
@@ -212,13 +198,13 @@ class RNNLM(_MetaMixin, nn.Module):
         text_mode: str = "d2l",
     ):
         super().__init__()
-        _check_positive("vocab_size", vocab_size)
-        _check_positive("hidden_size", hidden_size)
-        _check_positive("num_layers", num_layers)
-        _check_choice("cell", cell, CELLS)
-        _check_choice("text_mode", text_mode, TEXT_MODES)
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_positive_int("num_layers", num_layers)
+        check_choice("cell", cell, CELLS)
+        check_choice("text_mode", text_mode, TEXT_MODES)
         if embedding_dim is not None:
-            _check_positive("embedding_dim", embedding_dim)
+            check_positive_int("embedding_dim", embedding_dim)
         self.vocab = _as_vocab(vocab)
         if self.vocab is not None and len(self.vocab) != vocab_size:
             raise ValueError(f"vocab has {len(self.vocab)} tokens but vocab_size={vocab_size}")
@@ -308,28 +294,24 @@ class RNNLM(_MetaMixin, nn.Module):
         6
         """
         vocab = self._require_vocab()
-        if not isinstance(n_chars, int) or n_chars < 0:
-            raise ValueError(f"n_chars must be a non-negative integer, got {n_chars!r}")
-        if not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+        check_int("n_chars", n_chars, minimum=0)
+        check_float("temperature", temperature, minimum=0)
+        check_seed("seed", seed)
         text = normalize_text(prefix, self.text_mode)
         ids = encode_text(text, vocab, unknown=unknown)
         if not ids:
             raise ValueError(f"prefix {prefix!r} is empty after normalisation; give a character")
-        was_training = self.training
-        self.eval()
         generator = torch.Generator().manual_seed(seed if seed is not None else 0)
         out_ids = list(ids)
-        context = torch.tensor([ids], dtype=torch.long)
-        logits, state = self(context)
-        for _ in range(n_chars):
-            next_id = _pick(logits[0, -1], temperature, generator, vocab.unk)
-            out_ids.append(next_id)
-            if self.bidirectional:
-                logits, _ = self(torch.tensor([out_ids], dtype=torch.long))
-            else:
-                logits, state = self(torch.tensor([[next_id]], dtype=torch.long), state)
-        self.train(was_training)
+        with evaluating(self):
+            logits, state = self(torch.tensor([ids], dtype=torch.long))
+            for _ in range(n_chars):
+                next_id = _pick(logits[0, -1], temperature, generator, vocab.unk)
+                out_ids.append(next_id)
+                if self.bidirectional:
+                    logits, _ = self(torch.tensor([out_ids], dtype=torch.long))
+                else:
+                    logits, state = self(torch.tensor([[next_id]], dtype=torch.long), state)
         return "".join(vocab.to_tokens(out_ids))
 
 
@@ -383,12 +365,12 @@ class BiLM(_MetaMixin, nn.Module):
         text_mode: str = "d2l",
     ):
         super().__init__()
-        _check_positive("vocab_size", vocab_size)
-        _check_positive("embedding_dim", embedding_dim)
-        _check_positive("hidden_size", hidden_size)
-        _check_positive("num_layers", num_layers)
-        _check_choice("cell", cell, CELLS)
-        _check_choice("text_mode", text_mode, TEXT_MODES)
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("hidden_size", hidden_size)
+        check_positive_int("num_layers", num_layers)
+        check_choice("cell", cell, CELLS)
+        check_choice("text_mode", text_mode, TEXT_MODES)
         self.vocab = _as_vocab(vocab)
         if self.vocab is not None and len(self.vocab) != vocab_size:
             raise ValueError(f"vocab has {len(self.vocab)} tokens but vocab_size={vocab_size}")
@@ -619,12 +601,12 @@ class ClozeModel(_MetaMixin, nn.Module):
         2
         """
         vocab = self._require_vocab()
-        _check_choice("method", method, ("auto", "head", "score"))
-        _check_positive("top_k", top_k)
+        check_choice("method", method, ("auto", "head", "score"))
+        check_positive_int("top_k", top_k)
+        check_positive_int("beam_size", beam_size)
+        check_int("max_exact", max_exact, minimum=0)
         ids, gaps = encode_cloze_query(query, vocab, self.text_mode, unknown=unknown, blank=blank)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             single_inner = len(gaps) == 1 and 0 < gaps[0] < len(ids) - 1
             if method == "head" and not single_inner:
                 raise ValueError(
@@ -635,8 +617,6 @@ class ClozeModel(_MetaMixin, nn.Module):
                 scores, fills = self._head_scores(ids, gaps[0])
             else:
                 scores, fills = self._candidate_scores(ids, gaps, max_exact, beam_size)
-        finally:
-            self.train(was_training)
         probs = torch.softmax(scores, dim=0)
         order = torch.argsort(probs, descending=True)[:top_k]
         results = []
@@ -810,11 +790,9 @@ def load_model(path, expected_kind: str | None = None) -> nn.Module:
     """Any pirho language model from a checkpoint, rebuilt by its ``meta["kind"]``.
 
     ``expected_kind`` (a string or tuple of strings) given and the checkpoint holds another
-    kind → :class:`pirho.train.CheckpointError` naming both. The checkpoint's whole meta
+    kind → :class:`pirho.checkpoint.CheckpointError` naming both. The checkpoint's whole meta
     (training settings included) is kept as ``model.checkpoint_meta``.
     """
-    from pirho.train import CheckpointError, load_checkpoint
-
     payload = load_checkpoint(path)
     meta = payload.get("meta") or {}
     kind = meta.get("kind")

@@ -9,8 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-import pirho.hmm
-from pirho.hmm import CategoricalHMM, casino
+from pirho.hmm import (
+    CategoricalHMM,
+    HiddenMarkovModel,
+    Likelihoods,
+    ObservationBatch,
+    casino,
+)
 
 
 def test_parameters_are_read_only_float64_copies():
@@ -120,13 +125,66 @@ def test_docstring_examples_run(module):
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_public_names_match_the_design_contract():
-    for name in ("CategoricalHMM", "casino", "brute_force", "baum_welch"):
-        assert name in pirho.hmm.__all__
+class DenseCategorical(HiddenMarkovModel):
+    """A family written as issue 10's will be: a (N, K) log-likelihood matrix per batch, with
+    symbol -1 = missing (log-likelihood 0 in every state)."""
+
+    FORMAT = "test.DenseCategorical"
+    EMISSION_KEYS = ("emit",)
+
+    def __init__(self, start, trans, emit):
+        super().__init__(start, trans)
+        self.emit = np.asarray(emit, dtype=float)
+
+    def _as_batch(self, x):
+        if isinstance(x, list) and isinstance(x[0], list):
+            offsets = np.cumsum([0] + [len(s) for s in x])
+            return ObservationBatch(np.concatenate(x).astype(np.int64), offsets, True)
+        x = np.asarray(x, dtype=np.int64)
+        return ObservationBatch(x, np.array([0, len(x)]), False)
+
+    def _likelihoods(self, observations):
+        with np.errstate(divide="ignore"):
+            log_lik = np.log(self.emit[:, observations].T)
+        log_lik[observations < 0] = 0.0
+        return Likelihoods.from_log(log_lik)
+
+    def _sample_emissions(self, states, rng):
+        return np.array([rng.choice(self.emit.shape[1], p=self.emit[k]) for k in states])
+
+    def _emission_params(self):
+        return {"emit": self.emit.tolist()}
+
+
+def test_a_family_from_a_log_likelihood_matrix_gets_every_method_from_the_base():
     m = casino()
-    names = "n_states n_symbols start trans emit log_likelihood forward backward filter"
-    for attr in (names + " posterior viterbi sample to_dict save").split():
-        assert hasattr(m, attr)
+    dense = DenseCategorical(m.start, m.trans, m.emit)
+    seqs = [m.sample(n, seed=n)[1] for n in (1, 7, 30)]
+    for method in ("forward", "backward", "filter", "posterior"):
+        for got, want in zip(getattr(dense, method)([list(s) for s in seqs]),
+                             getattr(m, method)(seqs), strict=True):  # fmt: skip
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dense.log_likelihood(seqs[2]), m.log_likelihood(seqs[2]), rtol=1e-13)
+    np.testing.assert_allclose(dense.posterior(seqs[2], lag=3), m.posterior(seqs[2], lag=3))
+    path, log_prob = dense.viterbi(seqs[2])
+    assert np.array_equal(path, m.viterbi(seqs[2]).path)
+    assert log_prob == pytest.approx(m.viterbi(seqs[2]).log_prob, rel=1e-13)
+    assert DenseCategorical.from_dict(dense.to_dict()).to_dict() == dense.to_dict()
+    # A missing observation (row of log-likelihood 0) is marginalised out: brute force over
+    # a model whose emissions ignore that step gives the same posterior.
+    x = [5, -1, 5, 0]
+    blank = CategoricalHMM(m.start, m.trans, np.hstack([m.emit, np.ones((2, 1))]) / 2)
+    with_blank = [5, 6, 5, 0]  # symbol 6 has likelihood 1/2 in both states: no information
+    np.testing.assert_allclose(dense.posterior(x), blank.posterior(with_blank), atol=1e-12)
+    # Every step of the blank model has half the likelihood: 4 steps, a factor 2^-4.
+    assert dense.log_likelihood(x) == pytest.approx(
+        blank.log_likelihood(with_blank) + 4 * np.log(2), rel=1e-12
+    )
+
+
+def test_the_base_class_cannot_be_used_without_the_emission_hooks():
+    with pytest.raises(TypeError, match="abstract"):
+        HiddenMarkovModel([1.0], [[1.0]])
 
 
 def test_compiled_kernels_are_cached_on_disk():

@@ -1,8 +1,8 @@
 """The language-model recipe: which text a model sees, how it is built and trained, and the
 defaults — used by ``pirho lm`` / ``pirho cloze`` and by the lm-leak and cloze experiments.
 
-- :data:`RNNLM_DEFAULTS` (d2l's chapter 9 set-up) and :data:`CLOZE_DEFAULTS`: the one place
-  for each default.
+- :data:`RNNLM_DEFAULTS` (d2l's chapter 9 set-up) and :data:`CLOZE_DEFAULTS`, from the
+  torch-free :mod:`pirho.lm_defaults` (the CLI reads them while building its parser).
 - :func:`load_lm_text`: the training and held-out split of a text.
 - :func:`build_language_model`: a fresh RNNLM / BiLM / ClozeModel for that text.
 - :func:`fit_language_model`: :func:`pirho.train.train` with the held-out perplexity curve.
@@ -16,7 +16,6 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -24,6 +23,7 @@ from torch import nn
 from pirho._checks import check_choice, check_int, check_positive_int, check_seed
 from pirho.checkpoint import load_checkpoint
 from pirho.data import SeqDataLoader, Vocab, load_text_corpus, load_time_machine
+from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 from pirho.nn.lm_eval import perplexities
 from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel, loss_for
 from pirho.train import TrainConfig, TrainResult, train
@@ -42,42 +42,6 @@ __all__ = [
     "resume_mismatches",
     "train_settings",
 ]
-
-HELDOUT_TOKENS = 5_000
-
-#: d2l's RNNLM (chapter 9): the first 10,000 characters of The Time Machine, batches of
-#: 32 × 35, 2 × 256 LSTM, one-hot input, SGD lr 1, clip 1, 500 epochs, sequential batches.
-RNNLM_DEFAULTS: Mapping[str, Any] = {
-    "max_tokens": 10_000,
-    "heldout_tokens": HELDOUT_TOKENS,
-    "cell": "lstm",
-    "hidden_size": 256,
-    "num_layers": 2,
-    "embedding_dim": None,
-    "epochs": 500,
-    "lr": 1.0,
-    "optimizer": "sgd",
-    "clip": 1.0,
-    "batch_size": 32,
-    "num_steps": 35,
-    "random_iter": False,
-    "eval_every": 25,
-    "checkpoint": "lm.pt",
-}
-
-#: The cloze model: the whole book but the held-out end, 64-d embedding, Adam lr 0.003, 12
-#: epochs of random minibatches.
-CLOZE_DEFAULTS: Mapping[str, Any] = {
-    **RNNLM_DEFAULTS,
-    "max_tokens": 0,
-    "embedding_dim": 64,
-    "epochs": 12,
-    "lr": 0.003,
-    "optimizer": "adam",
-    "random_iter": True,
-    "eval_every": 2,
-    "checkpoint": "cloze.pt",
-}
 
 # The settings a checkpoint records, as (where in its meta, key, the option that sets it).
 _RECORDED = (

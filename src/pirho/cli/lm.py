@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 from pirho.cli._options import (
@@ -22,6 +23,7 @@ from pirho.cli._options import (
     positive_int,
     seed,
 )
+from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 
 LM_KINDS = ("rnnlm", "bilm")
 
@@ -43,12 +45,12 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heldout-tokens",
         type=positive_int,
-        default=5_000,
+        default=HELDOUT_TOKENS,
         help="characters held out at the end of the text",
     )
 
 
-def _add_train_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
+def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> None:
     _add_data_arguments(parser)
     parser.add_argument(
         "--max-tokens",
@@ -57,10 +59,14 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: dict) -> Non
         help="train on the first N characters (0: all)",
     )
     parser.add_argument(
-        "--cell", choices=("rnn", "gru", "lstm"), default="lstm", help="recurrent cell"
+        "--cell", choices=("rnn", "gru", "lstm"), default=defaults["cell"], help="recurrent cell"
     )
-    parser.add_argument("--hidden-size", type=positive_int, default=256, help="per direction")
-    parser.add_argument("--num-layers", type=positive_int, default=2, help="stacked layers")
+    parser.add_argument(
+        "--hidden-size", type=positive_int, default=defaults["hidden_size"], help="per direction"
+    )
+    parser.add_argument(
+        "--num-layers", type=positive_int, default=defaults["num_layers"], help="stacked layers"
+    )
     parser.add_argument(
         "--embedding-dim",
         type=positive_int,
@@ -75,10 +81,20 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: dict) -> Non
         "--optimizer", choices=("sgd", "adam"), default=defaults["optimizer"], help="optimizer"
     )
     parser.add_argument(
-        "--clip", type=clip_value, default=1.0, help="gradient-norm clip ('none': no clipping)"
+        "--clip",
+        type=clip_value,
+        default=defaults["clip"],
+        help="gradient-norm clip ('none': no clipping)",
     )
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="windows per step")
-    parser.add_argument("--num-steps", type=positive_int, default=35, help="characters per window")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=defaults["batch_size"], help="windows per step"
+    )
+    parser.add_argument(
+        "--num-steps",
+        type=positive_int,
+        default=defaults["num_steps"],
+        help="characters per window",
+    )
     parser.add_argument(
         "--random-iter",
         action=argparse.BooleanOptionalAction,
@@ -124,19 +140,7 @@ def register(subparsers) -> None:
     train.add_argument(
         "--bidirectional", action="store_true", help="rnnlm: d2l's bidirectional model (leaks)"
     )
-    _add_train_arguments(
-        train,
-        {
-            "max_tokens": 10_000,
-            "embedding_dim": None,
-            "epochs": 500,
-            "lr": 1.0,
-            "optimizer": "sgd",
-            "random_iter": False,
-            "checkpoint": "lm.pt",
-            "eval_every": 25,
-        },
-    )
+    _add_train_arguments(train, RNNLM_DEFAULTS)
     train.set_defaults(func=cmd_lm_train)
 
     generate = lm_sub.add_parser("generate", help="continue a prefix with a trained RNNLM")
@@ -176,19 +180,7 @@ def register(subparsers) -> None:
         help="train a cloze model (BiLM + head)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _add_train_arguments(
-        ctrain,
-        {
-            "max_tokens": 0,
-            "embedding_dim": 64,
-            "epochs": 12,
-            "lr": 0.003,
-            "optimizer": "adam",
-            "random_iter": True,
-            "checkpoint": "cloze.pt",
-            "eval_every": 2,
-        },
-    )
+    _add_train_arguments(ctrain, CLOZE_DEFAULTS)
     ctrain.set_defaults(func=cmd_cloze_train)
 
     fill = cloze_sub.add_parser("fill", help="fill the _ blanks of a text")

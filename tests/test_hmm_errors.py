@@ -191,3 +191,12 @@ def test_baum_welch_argument_errors():
     impossible_init = CategoricalHMM([1.0, 0.0], np.eye(2), [[1.0, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="probability 0 under the initial model"):
         baum_welch([0, 1], 2, 2, init=impossible_init)
+
+
+def test_ragged_parameter_rows_name_the_parameter_and_row_lengths():
+    with pytest.raises(
+        ValueError, match=r"trans must have rows of equal length, got rows of lengths \[1, 2\]"
+    ):
+        CategoricalHMM([0.5, 0.5], [[1.0, 0.0], [1.0]], [[1.0], [1.0]])
+    with pytest.raises(ValueError, match="emit must be a numeric array"):
+        CategoricalHMM([0.5, 0.5], np.eye(2), "uniform")

@@ -24,6 +24,12 @@ def check_distribution(name: str, value, ndim: int) -> np.ndarray:
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if isinstance(value, list | tuple) and all(isinstance(r, list | tuple) for r in value):
+            lengths = sorted({len(row) for row in value})
+            if len(lengths) > 1:  # numpy would say "inhomogeneous shape"
+                raise ValueError(
+                    f"{name} must have rows of equal length, got rows of lengths {lengths}"
+                ) from None
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if arr.ndim != ndim:
         shape = "(K,)" if ndim == 1 else "(K, K)" if name == "trans" else "(K, M)"

@@ -439,11 +439,36 @@ def test_impl_and_merge_can_only_be_switched_to_valid_values():
         (torch.randn(6, 3, 5), {"lengths": [6, 7, 2]}, ValueError, r"lengths\[1\] = 7.*T = 6"),
         (torch.randn(6, 3, 5), {"lengths": [6.0, 1.0, 2.0]}, TypeError, "integers"),
         (torch.randn(6, 3, 5), {"state": (torch.zeros(3, 4),)}, TypeError, "BiRNNState"),
+        (
+            torch.randn(6, 3, 5, dtype=torch.float64),
+            {},
+            TypeError,
+            r"dtype torch.float64, but this layer's parameters are torch.float32",
+        ),
+        (torch.randn(6, 3, 5), {"lengths": "abc"}, TypeError, "lengths must be .* got str 'abc'"),
+        (torch.randn(6, 3, 5), {"lengths": [6, "a", 2]}, TypeError, "lengths must be a list"),
+        (
+            torch.randn(6, 3, 5),
+            {"state": torch.zeros(2, 3, 4)},
+            TypeError,
+            r"not torch's h_0 .*BiRNNState.from_torch_layout",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(x, kwargs, error, message):
     with pytest.raises(error, match=message):
         BiRNN(5, 4)(x, **kwargs)
+
+
+def test_torch_lstm_state_tuple_is_refused_naming_birnnstate():
+    lstm = nn.LSTM(5, 4, bidirectional=True)
+    x = torch.randn(6, 3, 5)
+    _, torch_state = lstm(x)
+    layer = BiRNN.from_torch(lstm)
+    with pytest.raises(TypeError, match=r"not torch's h_0 / \(h_0, c_0\).*from_torch_layout"):
+        layer(x, state=torch_state)
+    out, _ = layer(x, state=BiRNNState.from_torch_layout(torch_state))
+    assert torch.allclose(out, lstm(x, torch_state)[0], atol=1e-6)
 
 
 def test_bad_initial_state_names_the_entry():

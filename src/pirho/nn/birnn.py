@@ -493,6 +493,12 @@ class BiRNN(nn.Module):
             )
         if not x.is_floating_point():
             raise TypeError(f"input must be a floating-point tensor, got dtype {x.dtype}")
+        expected = next(self.parameters()).dtype
+        if x.dtype != expected:
+            raise TypeError(
+                f"input has dtype {x.dtype}, but this layer's parameters are {expected}; "
+                f"convert the input (x.to({expected})) or the layer (layer.to({x.dtype}))"
+            )
         if x.shape[0] == 0 or (rank == 3 and x.shape[1] == 0):
             raise ValueError(f"input has an empty time or batch dim: shape {tuple(x.shape)}")
 
@@ -500,7 +506,15 @@ class BiRNN(nn.Module):
     def _check_lengths(lengths: object, batch: int, steps: int) -> Tensor | None:
         if lengths is None:
             return None
-        lengths = torch.as_tensor(lengths)
+        if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__len__"):
+            raise TypeError(
+                f"lengths must be a (B,) int64 tensor or a list of ints, got "
+                f"{type(lengths).__name__} {lengths!r:.60}"
+            )
+        try:
+            lengths = torch.as_tensor(lengths)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"lengths must be a list of ints, got {lengths!r:.60} ({exc})") from exc
         if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}")
         if lengths.shape != (batch,):
@@ -527,8 +541,17 @@ class BiRNN(nn.Module):
                 for z in zeros
             ]
             return BiRNNState(*per_dir)
+        if isinstance(state, Tensor) or (
+            isinstance(state, tuple) and any(isinstance(part, Tensor) for part in state)
+        ):
+            raise TypeError(
+                "state must be a BiRNNState(forward, backward) of per-layer lists, not torch's "
+                "h_0 / (h_0, c_0) stacked tensors; convert with BiRNNState.from_torch_layout(state)"
+            )
         if not isinstance(state, tuple) or len(state) != 2:
-            raise TypeError("state must be a BiRNNState(forward, backward) or None")
+            raise TypeError(
+                f"state must be a BiRNNState(forward, backward) or None, got {type(state).__name__}"
+            )
         for name, per_layer, size in zip(("forward", "backward"), state, sizes, strict=True):
             if len(per_layer) != self.num_layers:
                 raise ValueError(

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from pirho.data import SeqDataLoader, Vocab
+from pirho.data.text import encode_cloze_query
 from pirho.nn import ClozeModel
 from pirho.nn.lm_eval import cloze_accuracy
-from pirho.nn.models import cloze_loss, encode_cloze_query
+from pirho.nn.models import cloze_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

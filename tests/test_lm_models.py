@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from pirho.data import Vocab
+from pirho.data.text import normalize_text
 from pirho.nn import RNNLM, BiLM, ClozeModel
-from pirho.nn.models import load_model, normalize_text
+from pirho.nn.models import load_model
 from pirho.train import CheckpointError, save_checkpoint
 
 V = 7

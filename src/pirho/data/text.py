@@ -12,6 +12,7 @@ a token, giving a vocabulary of 28 (26 letters, space, ``<unk>``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import urllib.error
@@ -287,16 +288,6 @@ def load_time_machine(
     return corpus, vocab
 
 
-def normalize_text(text: str, lowercase: bool = False) -> str:
-    """Whitespace runs (newlines included) → one space, stripped; optionally lower-cased.
-
-    >>> normalize_text("  Hello\\n\\n  World \\t")
-    'Hello World'
-    """
-    text = _WHITESPACE.sub(" ", text).strip()
-    return text.lower() if lowercase else text
-
-
 def read_text_file(path: str | os.PathLike) -> str:
     """A UTF-8 text file's contents (a leading byte-order mark dropped).
 
@@ -331,7 +322,7 @@ def load_text_corpus(
     (11, '床前明月光 疑是地上霜')
     """
     _check_max_tokens(max_tokens)
-    text = normalize_text(read_text_file(path), lowercase=lowercase)
+    text = normalize_text(read_text_file(path), "raw-lower" if lowercase else "raw").strip()
     if not text:
         raise ValueError(f"{path}: the file is empty (no characters besides whitespace)")
     characters = list(text)
@@ -373,3 +364,81 @@ def encode_text(text: str, vocab: Vocab, unknown: str = "warn") -> list[int]:
             raise ValueError(f"{message}; normalise the text or use unknown='warn'")
         warnings.warn(f"{message}; mapped to {UNK!r}", UserWarning, stacklevel=2)
     return vocab[list(text)]
+
+
+# Queries: text a user types, normalised the way a model's training text was
+
+#: How a model's training text was normalised; queries are normalised the same way.
+TEXT_MODES = ("d2l", "raw", "raw-lower")
+#: The character that marks one missing character in a cloze query.
+BLANK = "_"
+
+
+def normalize_text(text: str, text_mode: str = "d2l") -> str:
+    """Normalise ``text`` the way a model's training text was.
+
+    ``"d2l"``: d2l's tokenisation (:func:`pirho.data.tokenize_d2l_line`) — but a leading or
+    trailing run of non-letters is kept as one space, since a prefix like ``"the "`` means
+    "the next character starts a new word". ``"raw"``: whitespace runs become one space;
+    ``"raw-lower"``: the same, lowercased.
+
+    >>> normalize_text("The Time-Traveller, ")
+    'the time traveller '
+    """
+    if text_mode not in TEXT_MODES:
+        raise ValueError(f"text_mode {text_mode!r} is not one of {TEXT_MODES}")
+    if text_mode == "d2l":
+        core = tokenize_d2l_line(text)
+        if not core:
+            return " " if text else ""
+        lead = " " if not re.match(r"[A-Za-z]", text[0]) else ""
+        trail = " " if not re.match(r"[A-Za-z]", text[-1]) else ""
+        return lead + core + trail
+    text = re.sub(r"\s+", " ", text)
+    return text.lower() if text_mode == "raw-lower" else text
+
+
+def encode_query(text: str, vocab: Vocab, text_mode: str = "d2l", unknown: str = "warn") -> list:
+    """Normalise ``text`` (see :func:`normalize_text`) and map it to vocabulary indices.
+
+    Characters outside the vocabulary become ``<unk>`` with a warning (``unknown="warn"``) or
+    raise ValueError (``unknown="error"``).
+
+    >>> encode_query("Ab!", Vocab("ab "))[:2] == Vocab("ab ")[["a", "b"]]
+    True
+    """
+    return encode_text(normalize_text(text, text_mode), vocab, unknown=unknown)
+
+
+def encode_cloze_query(
+    query: str, vocab: Vocab, text_mode: str = "d2l", unknown: str = "warn", blank: str = BLANK
+) -> tuple[list[int], list[int]]:
+    """Indices of a cloze query and the positions of its blanks.
+
+    Each ``blank`` character is one unknown character (its index is ``vocab.unk`` until
+    filled); the text between blanks is normalised like training text. A query without a
+    blank raises ValueError.
+
+    >>> ids, gaps = encode_cloze_query("ab__a", Vocab("ab"))
+    >>> gaps
+    [2, 3]
+    """
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, got {type(query).__name__}")
+    if len(blank) != 1:
+        raise ValueError(f"blank must be one character, got {blank!r}")
+    if blank not in query:
+        raise ValueError(
+            f"cloze query {query!r} has no blank: mark each missing character with {blank!r}, "
+            f"e.g. 'the time tr{blank * 3}ller'"
+        )
+    ids: list[int] = []
+    gaps: list[int] = []
+    for is_blank, run in itertools.groupby(query, key=lambda ch: ch == blank):
+        run = "".join(run)
+        if is_blank:
+            gaps.extend(range(len(ids), len(ids) + len(run)))
+            ids.extend([vocab.unk] * len(run))
+        else:
+            ids.extend(encode_query(run, vocab, text_mode, unknown=unknown))
+    return ids, gaps

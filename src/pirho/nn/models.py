@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 
 import torch
 import torch.nn.functional as F
@@ -39,55 +38,12 @@ from torch import Tensor, nn
 
 from pirho._checks import check_choice, check_float, check_int, check_positive_int, check_seed
 from pirho.checkpoint import CheckpointError, load_checkpoint
-from pirho.data import Vocab, encode_text, tokenize_d2l_line
+from pirho.data import Vocab
+from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_text, normalize_text
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
 
-TEXT_MODES = ("d2l", "raw", "raw-lower")
-BLANK = "_"
-
 _TORCH_RNN = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-
-
-# --------------------------------------------------------------------------------------------
-# Text in, text out
-
-
-def normalize_text(text: str, text_mode: str = "d2l") -> str:
-    """Normalise ``text`` the way a model's training text was.
-
-    ``"d2l"``: d2l's tokenisation (:func:`pirho.data.tokenize_d2l_line`) — but a leading or
-    trailing run of non-letters is kept as one space, since a prefix like ``"the "`` means
-    "the next character starts a new word". ``"raw"``: whitespace runs become one space;
-    ``"raw-lower"``: the same, lowercased.
-
-    >>> normalize_text("The Time-Traveller, ")
-    'the time traveller '
-    """
-    if text_mode not in TEXT_MODES:
-        raise ValueError(f"text_mode {text_mode!r} is not one of {TEXT_MODES}")
-    if text_mode == "d2l":
-        core = tokenize_d2l_line(text)
-        if not core:
-            return " " if text else ""
-        lead = " " if not re.match(r"[A-Za-z]", text[0]) else ""
-        trail = " " if not re.match(r"[A-Za-z]", text[-1]) else ""
-        return lead + core + trail
-    text = re.sub(r"\s+", " ", text)
-    return text.lower() if text_mode == "raw-lower" else text
-
-
-def encode_query(text: str, vocab: Vocab, text_mode: str = "d2l", unknown: str = "warn") -> list:
-    """Normalise ``text`` (see :func:`normalize_text`) and map it to vocabulary indices.
-
-    Characters outside the vocabulary become ``<unk>`` with a warning (``unknown="warn"``) or
-    raise ValueError (``unknown="error"``).
-
-    >>> from pirho.data import Vocab
-    >>> encode_query("Ab!", Vocab("ab "))[:2] == Vocab("ab ")[["a", "b"]]
-    True
-    """
-    return encode_text(normalize_text(text, text_mode), vocab, unknown=unknown)
 
 
 def _as_vocab(vocab) -> Vocab | None:
@@ -685,41 +641,6 @@ def _forward_log_prob(bilm: BiLM, tokens: Tensor) -> Tensor:
     return torch.log_softmax(logits, -1).gather(-1, tokens[:, 1:, None]).sum((1, 2))
 
 
-def encode_cloze_query(
-    query: str, vocab: Vocab, text_mode: str = "d2l", unknown: str = "warn", blank: str = BLANK
-) -> tuple[list[int], list[int]]:
-    """Indices of a cloze query and the positions of its blanks.
-
-    Each ``blank`` character is one unknown character (its index is ``vocab.unk`` until
-    filled); the text between blanks is normalised like training text. A query without a
-    blank raises ValueError.
-
-    >>> from pirho.data import Vocab
-    >>> ids, gaps = encode_cloze_query("ab__a", Vocab("ab"))
-    >>> gaps
-    [2, 3]
-    """
-    if not isinstance(query, str):
-        raise TypeError(f"query must be a str, got {type(query).__name__}")
-    if len(blank) != 1:
-        raise ValueError(f"blank must be one character, got {blank!r}")
-    if blank not in query:
-        raise ValueError(
-            f"cloze query {query!r} has no blank: mark each missing character with {blank!r}, "
-            f"e.g. 'the time tr{blank * 3}ller'"
-        )
-    ids: list[int] = []
-    gaps: list[int] = []
-    for is_blank, run in itertools.groupby(query, key=lambda ch: ch == blank):
-        run = "".join(run)
-        if is_blank:
-            gaps.extend(range(len(ids), len(ids) + len(run)))
-            ids.extend([vocab.unk] * len(run))
-        else:
-            ids.extend(encode_query(run, vocab, text_mode, unknown=unknown))
-    return ids, gaps
-
-
 # --------------------------------------------------------------------------------------------
 # Losses for pirho.train (each calls model(...), so a DDP wrapper sees the forward pass)
 
@@ -814,9 +735,6 @@ __all__ = [
     "BiLM",
     "ClozeModel",
     "RNNLM",
-    "encode_cloze_query",
-    "encode_query",
     "load_model",
     "loss_for",
-    "normalize_text",
 ]

@@ -394,16 +394,16 @@ def test_full_lengths_equal_no_lengths():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"cell": "transformer"}, ValueError, "unknown cell 'transformer'"),
-        ({"merge": "max"}, ValueError, "unknown merge 'max'"),
-        ({"stacking": "interleaved"}, ValueError, "unknown stacking 'interleaved'"),
-        ({"impl": "cuda"}, ValueError, "unknown impl 'cuda'"),
-        ({"nonlinearity": "gelu"}, ValueError, "unknown nonlinearity 'gelu'"),
+        ({"cell": "transformer"}, ValueError, "cell='transformer' is not one of"),
+        ({"merge": "max"}, ValueError, "merge='max' is not one of"),
+        ({"stacking": "interleaved"}, ValueError, "stacking='interleaved' is not one of"),
+        ({"impl": "cuda"}, ValueError, "impl='cuda' is not one of"),
+        ({"nonlinearity": "gelu"}, ValueError, "nonlinearity='gelu' is not one of"),
         ({"cell": "gru", "nonlinearity": "relu"}, ValueError, "applies only to cell='rnn'"),
-        ({"hidden_size": 0}, ValueError, "hidden_size must be a positive int, got 0"),
+        ({"hidden_size": 0}, ValueError, "hidden_size must be >= 1, got 0"),
         ({"hidden_size": (4, 3, 2)}, ValueError, r"\(forward_size, backward_size\)"),
         ({"hidden_size": (4, -1)}, ValueError, r"backward_size.*-1"),
-        ({"num_layers": 0}, ValueError, "num_layers must be a positive int"),
+        ({"num_layers": 0}, ValueError, "num_layers must be >= 1, got 0"),
         ({"dropout": 1.5}, ValueError, "dropout must be a probability"),
         ({"merge": "mul", "hidden_size": (4, 2)}, ValueError, "needs equal hidden sizes"),
     ],
@@ -417,7 +417,7 @@ def test_bad_construction_is_a_clear_error(kwargs, error, message):
 def test_impl_and_merge_can_only_be_switched_to_valid_values():
     layer = BiRNN(3, 4)
     layer.impl = "reference"
-    with pytest.raises(ValueError, match="unknown impl 'fast'"):
+    with pytest.raises(ValueError, match="impl='fast' is not one of"):
         layer.impl = "fast"
     asymmetric = BiRNN(3, (4, 2))
     asymmetric.merge = None

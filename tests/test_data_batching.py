@@ -111,7 +111,7 @@ def test_tensor_and_list_corpora_give_the_same_batches():
 def test_bad_arguments_raise_value_errors_naming_them():
     with pytest.raises(ValueError, match="batch_size"):
         SeqDataLoader(POSITIONS, 0, STEPS)
-    with pytest.raises(ValueError, match="num_steps"):
+    with pytest.raises(TypeError, match="num_steps must be an integer, got 2.0"):
         SeqDataLoader(POSITIONS, BATCH, 2.0)
     with pytest.raises(ValueError, match="seed"):
         SeqDataLoader(POSITIONS, BATCH, STEPS, seed=-1)

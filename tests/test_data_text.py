@@ -193,9 +193,11 @@ def test_time_machine_first_tokens_and_max_tokens(time_machine):
     assert vocab.unk == 0 and vocab.unk not in corpus
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
-def test_max_tokens_must_be_positive_int_or_none(bad):
-    with pytest.raises(ValueError, match="max_tokens"):
+@pytest.mark.parametrize(
+    ("bad", "error"), [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_max_tokens_must_be_positive_int_or_none(bad, error):
+    with pytest.raises(error, match="max_tokens"):
         load_time_machine(max_tokens=bad)
 
 

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from pirho._checks import check_choice, check_float, check_int, check_seed
 from pirho.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from pirho.nn.lm_eval import evaluating, perplexity
 
@@ -91,33 +92,22 @@ class TrainConfig:
     shard: str = "stride"
 
     def validate(self) -> None:
-        """Raise ValueError naming the first invalid field."""
-
-        def is_int(value: object) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
-        if not is_int(self.epochs) or self.epochs < 0:
-            raise ValueError(f"epochs must be an int >= 0, got {self.epochs!r}")
-        if not isinstance(self.lr, (int, float)) or not self.lr > 0 or not math.isfinite(self.lr):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
-        if self.clip is not None and (not isinstance(self.clip, (int, float)) or self.clip <= 0):
-            raise ValueError(f"clip must be a positive number or None, got {self.clip!r}")
-        if not is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-        if not is_int(self.checkpoint_every) or self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be an int >= 0, got {self.checkpoint_every!r}")
+        """Raise ValueError (TypeError for a non-number) naming the first invalid field."""
+        check_int("epochs", self.epochs, minimum=1)
+        check_float("lr", self.lr, minimum=0.0, strict_minimum=True)
+        check_choice("optimizer", self.optimizer, _OPTIMIZERS)
+        if self.clip is not None:
+            check_float("clip", self.clip, minimum=0.0, strict_minimum=True)
+        check_seed("seed", self.seed)
+        check_int("checkpoint_every", self.checkpoint_every, minimum=0)
         if self.checkpoint_every and not self.checkpoint:
             raise ValueError("checkpoint_every is set but checkpoint (the file path) is not")
         if self.resume and not self.checkpoint:
             raise ValueError("resume=True needs checkpoint (the file path to resume from)")
-        if not is_int(self.eval_every) or self.eval_every < 1:
-            raise ValueError(f"eval_every must be an int >= 1, got {self.eval_every!r}")
-        if self.max_steps is not None and (not is_int(self.max_steps) or self.max_steps < 0):
-            raise ValueError(f"max_steps must be an int >= 0 or None, got {self.max_steps!r}")
-        if self.shard not in _SHARDS:
-            raise ValueError(f"shard must be one of {_SHARDS}, got {self.shard!r}")
+        check_int("eval_every", self.eval_every, minimum=1)
+        if self.max_steps is not None:
+            check_int("max_steps", self.max_steps, minimum=0)
+        check_choice("shard", self.shard, _SHARDS)
 
 
 @dataclass
@@ -150,8 +140,7 @@ def seed_everything(seed: int) -> None:
     >>> seed_everything(3); a = torch.rand(2); seed_everything(3); bool((a == torch.rand(2)).all())
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     # the legacy global generator is seeded on purpose: user code may draw from it
     np.random.seed(seed % 2**32)  # noqa: NPY002

@@ -14,11 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+from pirho._checks import check_int, check_positive_int
 
 
 def _as_long_tensor(corpus) -> Tensor:
@@ -101,11 +97,9 @@ class SeqDataLoader:
         random_iter: bool = True,
         seed: int = 0,
     ) -> None:
-        self.batch_size = _check_positive_int("batch_size", batch_size)
-        self.num_steps = _check_positive_int("num_steps", num_steps)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.num_steps = check_positive_int("num_steps", num_steps)
+        self.seed = check_int("seed", seed, minimum=0)
         self.random_iter = bool(random_iter)
         self.corpus = _as_long_tensor(corpus)
         self._num_batches = self._count_batches(len(self.corpus))
@@ -134,9 +128,7 @@ class SeqDataLoader:
 
     def generator(self, epoch: int) -> np.random.Generator:
         """The generator that draws epoch ``epoch``'s offset and order, seeded by (seed, epoch)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-        return np.random.default_rng([self.seed, int(epoch)])
+        return np.random.default_rng([self.seed, check_int("epoch", epoch, minimum=0)])
 
     def epoch(self, e: int) -> EpochBatches:
         """The batches ``(X, Y)`` of epoch ``e``, each ``(batch_size, num_steps)`` int64.

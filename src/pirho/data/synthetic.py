@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pirho._checks import check_positive_int
 from pirho.hmm import CategoricalHMM
 
 SENSES = ("finance", "river")
@@ -95,8 +96,8 @@ def sample_sequences(
     """
     if not isinstance(model, CategoricalHMM):
         raise TypeError(f"model must be a CategoricalHMM, got {type(model).__name__}")
-    _check_positive("n_sequences", n_sequences)
-    _check_positive("length", length)
+    check_positive_int("n_sequences", n_sequences)
+    check_positive_int("length", length)
     rng = np.random.default_rng(seed)
     start_cdf = np.cumsum(model.start)
     trans_cdf = np.cumsum(model.trans, axis=1)
@@ -159,8 +160,8 @@ def random_hmm(
     >>> m.n_states, m.n_symbols
     (4, 6)
     """
-    _check_positive("n_states", n_states)
-    _check_positive("n_symbols", n_symbols)
+    check_positive_int("n_states", n_states)
+    check_positive_int("n_symbols", n_symbols)
     if not 0.0 <= stay < 1.0:
         raise ValueError(f"stay must be in [0, 1), got {stay!r}")
     if not concentration > 0:
@@ -445,11 +446,6 @@ def sample_polysemy(
 
 # ---------------------------------------------------------------------------------------------
 # Validation helpers
-
-
-def _check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _check_distribution(name: str, values: Sequence[float], size: int) -> np.ndarray:

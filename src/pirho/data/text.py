@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pirho._atomic import atomic_open
+from pirho._checks import check_positive_int
 
 TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
 TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
@@ -251,10 +252,8 @@ class Vocab:
 
 
 def _check_max_tokens(max_tokens: int | None) -> None:
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0
-    ):
-        raise ValueError(f"max_tokens must be a positive int or None (all), got {max_tokens!r}")
+    if max_tokens is not None:
+        check_positive_int("max_tokens", max_tokens)
 
 
 def time_machine_lines(path: str | os.PathLike | None = None) -> list[str]:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from pirho._checks import check_choice, check_positive_int
 from pirho.nn.cells import GATES, CellState, parameter_name, run_direction
 
 CELLS = ("rnn", "gru", "lstm")
@@ -87,17 +88,6 @@ class BiRNNState(NamedTuple):
         else:
             rows = [hx[i] for i in range(hx.shape[0])]
         return cls(forward=rows[0::2], backward=rows[1::2])
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _choice(name: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {choices}")
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
@@ -172,21 +162,21 @@ class BiRNN(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        _positive_int("input_size", input_size)
+        check_positive_int("input_size", input_size)
         if isinstance(hidden_size, (tuple, list)):
             if len(hidden_size) != 2:
                 raise ValueError(
                     f"hidden_size must be an int or (forward_size, backward_size), "
                     f"got {hidden_size!r}"
                 )
-            forward_size = _positive_int("hidden_size[0] (forward_size)", hidden_size[0])
-            backward_size = _positive_int("hidden_size[1] (backward_size)", hidden_size[1])
+            forward_size = check_positive_int("hidden_size[0] (forward_size)", hidden_size[0])
+            backward_size = check_positive_int("hidden_size[1] (backward_size)", hidden_size[1])
         else:
-            forward_size = backward_size = _positive_int("hidden_size", hidden_size)
-        _positive_int("num_layers", num_layers)
-        _choice("cell", cell, CELLS)
-        _choice("stacking", stacking, STACKINGS)
-        _choice("nonlinearity", nonlinearity, NONLINEARITIES)
+            forward_size = backward_size = check_positive_int("hidden_size", hidden_size)
+        check_positive_int("num_layers", num_layers)
+        check_choice("cell", cell, CELLS)
+        check_choice("stacking", stacking, STACKINGS)
+        check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         if cell != "rnn" and nonlinearity != "tanh":
             raise ValueError(f"nonlinearity={nonlinearity!r} applies only to cell='rnn'")
         if isinstance(dropout, bool) or not 0.0 <= float(dropout) < 1.0:
@@ -233,7 +223,7 @@ class BiRNN(nn.Module):
 
     @impl.setter
     def impl(self, value: str) -> None:
-        _choice("impl", value, IMPLS)
+        check_choice("impl", value, IMPLS)
         self._impl = value
 
     @property
@@ -243,7 +233,7 @@ class BiRNN(nn.Module):
 
     @merge.setter
     def merge(self, value: str | None) -> None:
-        _choice("merge", value, MERGES)
+        check_choice("merge", value, MERGES)
         if value in ("sum", "mean", "mul") and self.forward_size != self.backward_size:
             raise ValueError(
                 f"merge={value!r} needs equal hidden sizes per direction, got forward_size="

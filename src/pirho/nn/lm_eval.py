@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pirho._checks import check_int, check_positive_int
+
 
 def heldout_windows(corpus: Sequence[int] | Tensor, num_steps: int) -> tuple[Tensor, Tensor]:
     """Non-overlapping windows of a corpus: (inputs, targets), each (W, num_steps) int64, with
@@ -38,8 +40,7 @@ def heldout_windows(corpus: Sequence[int] | Tensor, num_steps: int) -> tuple[Ten
     >>> inputs.tolist(), targets.tolist()
     ([[0, 1, 2], [3, 4, 5]], [[1, 2, 3], [4, 5, 6]])
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    check_positive_int("num_steps", num_steps)
     corpus = torch.as_tensor(corpus, dtype=torch.long).reshape(-1)
     n_windows = (len(corpus) - 1) // num_steps
     if n_windows < 1:
@@ -177,8 +178,7 @@ def cloze_accuracy(
     >>> cloze_accuracy(m, [1, 2, 3, 4] * 10, window=10)["n_masked"]
     32
     """
-    if isinstance(window, bool) or not isinstance(window, int) or window < 3:
-        raise ValueError(f"window must be an int >= 3, got {window!r}")
+    check_int("window", window, minimum=3)
     corpus = torch.as_tensor(corpus, dtype=torch.long).reshape(-1)
     n_windows = len(corpus) // window
     if n_windows < 1:

@@ -183,9 +183,12 @@ def test_batch_equals_per_sequence():
         assert isinstance(batched, list) and len(batched) == 5
         for b, x in enumerate(seqs):
             np.testing.assert_allclose(batched[b], getattr(m, method)(x), rtol=1e-13, atol=0)
-    for b, (path, lp) in enumerate(m.viterbi(seqs)):
+    best = m.viterbi(seqs)
+    assert len(best) == 5 and best[1:3].log_probs.shape == (2,)
+    for b, (path, lp) in enumerate(best):
         ref_path, ref_lp = m.viterbi(seqs[b])
         assert np.array_equal(path, ref_path) and lp == pytest.approx(ref_lp, rel=1e-14)
+        assert best[b].log_prob == lp == best.log_probs[b] and best.paths[b] is path
     for b, post in enumerate(m.posterior(seqs, lag=3)):
         np.testing.assert_allclose(post, m.posterior(seqs[b], lag=3), rtol=1e-13, atol=0)
     # A 2-D array is a batch of equal-length rows.

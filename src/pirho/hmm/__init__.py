@@ -13,7 +13,7 @@ that), yet the forward messages π_t and backward messages ρ_t compute it in T�
 
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.brute import BruteForceResult, brute_force
-from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiResult
+from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiBatch, ViterbiResult
 from pirho.hmm.examples import casino
 from pirho.hmm.kernels import (
     backward,
@@ -33,6 +33,7 @@ __all__ = [
     "ObservationBatch",
     "Likelihoods",
     "ViterbiResult",
+    "ViterbiBatch",
     "ExpectedCounts",
     "CategoricalHMM",
     "casino",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from itertools import repeat
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -30,11 +29,11 @@ from pirho import _checks
 from pirho._atomic import atomic_open
 from pirho.hmm import engine, sampling
 from pirho.hmm.compile_notice import announce_compilation
-from pirho.hmm.engine import Likelihoods, ViterbiResult
+from pirho.hmm.engine import Likelihoods, ViterbiBatch, ViterbiResult
 from pirho.hmm.sampling import sample_states
 from pirho.hmm.validation import check_distribution
 
-__all__ = ["HiddenMarkovModel", "ObservationBatch", "ViterbiResult"]
+__all__ = ["HiddenMarkovModel", "ObservationBatch", "ViterbiBatch", "ViterbiResult"]
 
 
 class ObservationBatch(NamedTuple):
@@ -227,8 +226,9 @@ class HiddenMarkovModel(ABC):
 
     def viterbi(self, x):
         """Most probable path: a :class:`ViterbiResult` ``(path (T,) int64, log_prob)`` —
-        log P(x, path) — or a list of them for a list of sequences. Ties go to the lowest
-        state index. Raises ValueError if x has probability 0 under the model.
+        log P(x, path) — or, for a list of sequences, a list-like :class:`ViterbiBatch` of
+        them (also ``.paths`` and ``.log_probs``). Ties go to the lowest state index. Raises
+        ValueError if x has probability 0 under the model.
 
         >>> from pirho.hmm import casino
         >>> path, log_prob = casino().viterbi([0, 5, 5, 5])
@@ -241,9 +241,7 @@ class HiddenMarkovModel(ABC):
         )
         if not batch.batched:
             return ViterbiResult(path, float(best[0]))
-        # tuple.__new__ builds the named tuples at half the cost of calling the class.
-        pairs = zip(split_rows(path, batch), best.tolist(), strict=True)
-        return list(map(tuple.__new__, repeat(ViterbiResult), pairs))
+        return ViterbiBatch(split_rows(path, batch), best)
 
     def sample(self, n_steps: int, seed=None):
         """Draw ``(states (T,) int64, observations (T, ...))`` of length ``n_steps``.

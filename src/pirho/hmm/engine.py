@@ -19,6 +19,7 @@ Batches are always concatenated: ``offsets`` (B + 1,) with sequence b on steps
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "Likelihoods",
     "ExpectedCounts",
     "ViterbiResult",
+    "ViterbiBatch",
     "log_forward",
     "log_backward",
     "sequence_log_likelihoods",
@@ -82,6 +84,39 @@ class ViterbiResult(NamedTuple):
 
     path: np.ndarray
     log_prob: float
+
+
+class ViterbiBatch(Sequence):
+    """Viterbi results of a batch, list-like: item b (and iteration) is the
+    :class:`ViterbiResult` of sequence b.
+
+    paths: list of (T_b,) int64 best paths. log_probs: (B,) log P(x_b, path_b).
+    The per-sequence named tuples are made when asked for, not up front.
+
+    >>> batch = ViterbiBatch([np.array([0, 1]), np.array([1])], np.array([-1.5, -0.5]))
+    >>> len(batch), batch[1], [r.log_prob for r in batch]
+    (2, ViterbiResult(path=array([1]), log_prob=-0.5), [-1.5, -0.5])
+    """
+
+    __slots__ = ("paths", "log_probs")
+
+    def __init__(self, paths: list[np.ndarray], log_probs: np.ndarray) -> None:
+        self.paths = paths
+        self.log_probs = log_probs
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ViterbiBatch(self.paths[index], self.log_probs[index])
+        return ViterbiResult(self.paths[index], float(self.log_probs[index]))
+
+    def __iter__(self):
+        return map(ViterbiResult, self.paths, self.log_probs.tolist())
+
+    def __repr__(self) -> str:
+        return f"ViterbiBatch({list(self)!r})"
 
 
 class ExpectedCounts(NamedTuple):

@@ -46,8 +46,8 @@ def test_scored_fill_probabilities_are_the_softmax_of_independent_sequence_score
     expected = dict(zip(texts, torch.softmax(scores, 0).tolist(), strict=True))
     assert len(results) == len(candidates)
     assert sum(p for _, p in results) == pytest.approx(1.0)
-    for text, prob in results:
-        assert prob == pytest.approx(expected[text], rel=1e-5)
+    for filling in results:
+        assert filling.probability == pytest.approx(expected[filling.text], rel=1e-5)
     assert [p for _, p in results] == sorted((p for _, p in results), reverse=True)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -431,6 +432,18 @@ def _per_layer_outputs(rnn: BiRNN, x: Tensor) -> list[tuple[Tensor, Tensor]]:
 # Cloze: x_t from H→_{t-1} and H←_{t+1}
 
 
+class Filling(NamedTuple):
+    """One candidate of :meth:`ClozeModel.fill`.
+
+    text: the query with its blanks filled (normalised like the training text).
+    probability: its probability among the candidates considered (they sum to 1 over all of
+      them, before ``top_k`` keeps the best).
+    """
+
+    text: str
+    probability: float
+
+
 class ClozeModel(_MetaMixin, nn.Module):
     """Fill-in-the-blank on a :class:`BiLM`: x_t from the forward state at t−1 and the backward
     state at t+1, neither of which has read x_t.
@@ -529,12 +542,12 @@ class ClozeModel(_MetaMixin, nn.Module):
         beam_size: int = 64,
         unknown: str = "warn",
         blank: str = BLANK,
-    ) -> list[tuple[str, float]]:
+    ) -> list[Filling]:
         """The ``top_k`` best fillings of the blanks in ``query``, with probabilities.
 
         Each ``blank`` character (``_``) stands for exactly one unknown character; a run of k
         blanks is a k-character gap; several gaps are filled jointly. Returns
-        ``[(filled_text, probability), ...]`` best first. The text around the blanks is
+        :class:`Filling` ``(text, probability)`` pairs, best first. The text around the blanks is
         normalised like the training text (module docstring); ``<unk>`` is never proposed.
 
         ``method``:
@@ -580,7 +593,7 @@ class ClozeModel(_MetaMixin, nn.Module):
             filled = list(ids)
             for position, token in zip(gaps, fills[i], strict=True):
                 filled[position] = token
-            results.append(("".join(vocab.to_tokens(filled)), float(probs[i])))
+            results.append(Filling("".join(vocab.to_tokens(filled)), float(probs[i])))
         return results
 
     def _candidate_tokens(self) -> list[int]:
@@ -734,6 +747,7 @@ def load_model(path, expected_kind: str | None = None) -> nn.Module:
 __all__ = [
     "BiLM",
     "ClozeModel",
+    "Filling",
     "RNNLM",
     "load_model",
     "loss_for",

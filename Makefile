@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.pirho-installed
 TORCH  ?= torch==2.13.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install demo test test-slow lint format bench
+.PHONY: install demo test test-slow docs-check lint format bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+
+# Re-run every quick command documented in README.md and docs/ (blocks after
+# <!-- docs-check -->) and compare what it prints with the docs (tests/test_docs.py).
+docs-check: $(STAMP)
+	$(PY) -m pytest -m docs tests/test_docs.py -v
 
 bench: $(STAMP)
 	$(PY) benchmarks/hmm_vs_hmmlearn.py

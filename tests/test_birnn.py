@@ -1,6 +1,7 @@
 """BiRNN against torch.nn and against itself (fused vs reference), lengths, merges, errors.
 
-Helpers at the top are shared with tests/test_birnn_stacking.py and test_birnn_hypothesis.py.
+Also: separate stacking keeps the future out of the forward stack (section "stacking"), and
+random sizes, lengths and options under hypothesis (section "hypothesis").
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import re
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -527,3 +530,170 @@ def test_docstring_examples_run(module_name):
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, extraglobs={"torch": torch, "nn": nn})
     assert result.attempted > 5 and result.failed == 0
+
+
+# -- stacking -----------------------------------------------------------------------------
+# Separate stacking keeps the future out of the forward stack; joint stacking does not.
+#
+# A bidirectional language model predicts x_{t+1} from the forward state at t and x_{t-1} from
+# the backward state at t. That is honest only if the forward output at t depends on x_1..x_t
+# alone, at every depth. Perturbing one input x_{t'} therefore must leave every forward output
+# at t < t' (and every backward output at t > t') unchanged, in every layer.
+
+STEPS, PERTURBED = 7, 3
+
+
+def direction_outputs(layer: BiRNN, x: torch.Tensor, lengths=None):
+    """(forward_out, backward_out) of every depth 1..L: (L, 2) list of (T, B, H) tensors."""
+    per_depth = []
+    for depth in range(1, layer.num_layers + 1):
+        small = truncated(layer, depth)
+        small.merge = None
+        per_depth.append(small(x, lengths=lengths)[0])
+    return per_depth
+
+
+def perturbed(x: torch.Tensor) -> torch.Tensor:
+    bumped = x.clone()
+    bumped[PERTURBED] += 1.0
+    return bumped
+
+
+@pytest.mark.parametrize("impl", ["fused", "reference"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_separate_stacking_never_leaks_the_future_into_the_forward_stack(cell, impl):
+    torch.manual_seed(0)
+    layer = BiRNN(5, (4, 3), num_layers=3, cell=cell, stacking="separate", impl=impl, dtype=F64)
+    x = padded_input(steps=STEPS)
+    before = direction_outputs(layer, x)
+    after = direction_outputs(layer, perturbed(x))
+    for (fwd, bwd), (fwd2, bwd2) in zip(before, after, strict=True):
+        assert torch.equal(fwd[:PERTURBED], fwd2[:PERTURBED])  # t < t': untouched, bit for bit
+        assert torch.equal(bwd[PERTURBED + 1 :], bwd2[PERTURBED + 1 :])  # t > t'
+        # ...while the perturbation does reach each direction from t' on
+        assert (fwd[PERTURBED:] - fwd2[PERTURBED:]).abs().amin(dim=(1, 2)).gt(0).all()
+        assert (bwd[: PERTURBED + 1] - bwd2[: PERTURBED + 1]).abs().amin(dim=(1, 2)).gt(0).all()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_separate_stacking_is_leak_free_with_lengths(cell):
+    torch.manual_seed(0)
+    layer = BiRNN(5, 4, num_layers=2, cell=cell, stacking="separate", dtype=F64)
+    x, lengths = padded_input(steps=STEPS), torch.tensor([7, 5, 6])
+    for (fwd, bwd), (fwd2, bwd2) in zip(
+        direction_outputs(layer, x, lengths),
+        direction_outputs(layer, perturbed(x), lengths),
+        strict=True,
+    ):
+        assert torch.equal(fwd[:PERTURBED], fwd2[:PERTURBED])
+        assert torch.equal(bwd[PERTURBED + 1 :], bwd2[PERTURBED + 1 :])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_joint_stacking_leaks_the_future_from_the_second_layer_on(cell):
+    """Why a joint deep BiRNN cannot be a language model.
+
+    In joint stacking the forward cell of layer 2 reads [H→_t ; H←_t] of layer 1, and H←_t of
+    layer 1 has read x_T..x_t. So layer 2's forward output at t < t' already depends on x_{t'}:
+    trained to predict x_{t+1}, it would simply read x_{t+1} off the backward half of its input.
+    Layer 1 alone is still causal; the leak appears as soon as layers stack jointly.
+    """
+    torch.manual_seed(0)
+    layer = BiRNN(5, 4, num_layers=3, cell=cell, stacking="joint", dtype=F64)
+    x = padded_input(steps=STEPS)
+    before = direction_outputs(layer, x)
+    after = direction_outputs(layer, perturbed(x))
+    (fwd1, bwd1), (fwd1b, bwd1b) = before[0], after[0]
+    assert torch.equal(fwd1[:PERTURBED], fwd1b[:PERTURBED])  # one layer: no leak yet
+    assert torch.equal(bwd1[PERTURBED + 1 :], bwd1b[PERTURBED + 1 :])
+    for depth in (1, 2):  # layers 2 and 3
+        (fwd, bwd), (fwd2, bwd2) = before[depth], after[depth]
+        forward_leak = (fwd[:PERTURBED] - fwd2[:PERTURBED]).abs().amax(dim=(1, 2))
+        backward_leak = (bwd[PERTURBED + 1 :] - bwd2[PERTURBED + 1 :]).abs().amax(dim=(1, 2))
+        assert (forward_leak > 1e-6).all()  # every earlier step sees x_{t'}
+        assert (backward_leak > 1e-6).all()  # and every later step, in the backward stack
+
+
+# -- hypothesis ---------------------------------------------------------------------------
+# Random sizes, lengths and options: fused = reference, and both = torch where torch can.
+
+
+@st.composite
+def configurations(draw):
+    cell = draw(st.sampled_from(["rnn", "gru", "lstm"]))
+    forward_size = draw(st.integers(1, 6))
+    backward_size = draw(st.one_of(st.just(forward_size), st.integers(1, 6)))
+    merges = ["concat", None] + (["sum", "mean", "mul"] if forward_size == backward_size else [])
+    steps, batch = draw(st.integers(1, 7)), draw(st.integers(1, 4))
+    return {
+        "layer": {
+            "input_size": draw(st.integers(1, 5)),
+            "hidden_size": (forward_size, backward_size),
+            "num_layers": draw(st.integers(1, 3)),
+            "cell": cell,
+            "merge": draw(st.sampled_from(merges)),
+            "stacking": draw(st.sampled_from(["joint", "separate"])),
+            "batch_first": draw(st.booleans()),
+            "bias": draw(st.booleans()),
+            "nonlinearity": draw(st.sampled_from(["tanh", "relu"])) if cell == "rnn" else "tanh",
+        },
+        "steps": steps,
+        "batch": batch,
+        "lengths": draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch)),
+        "seed": draw(st.integers(0, 2**16)),
+    }
+
+
+def _input(config, layer):
+    generator = torch.Generator().manual_seed(config["seed"])
+    x = torch.randn(config["steps"], config["batch"], layer.input_size, generator=generator)
+    x = x.to(torch.float64)
+    return x.transpose(0, 1) if layer.batch_first else x
+
+
+@settings(max_examples=30)
+@given(configurations())
+def test_fused_equals_reference_for_random_configurations(config):
+    torch.manual_seed(config["seed"])
+    layer = BiRNN(dtype=torch.float64, **config["layer"])
+    x, lengths = _input(config, layer), torch.tensor(config["lengths"])
+    fused, fused_grads = evaluate(layer, x, lengths=lengths)
+    layer.impl = "reference"
+    ref, ref_grads = evaluate(layer, x, lengths=lengths)
+    assert_all_close(fused, ref, atol=1e-10)
+    assert_all_close(fused_grads, ref_grads, atol=1e-10)
+
+
+@settings(max_examples=20)
+@given(configurations())
+def test_matches_torch_on_packed_sequences_for_random_configurations(config):
+    options = config["layer"]
+    size = options["hidden_size"][0]
+    torch.manual_seed(config["seed"])
+    kind = TORCH_CLASSES[options["cell"]]
+    extra = {"nonlinearity": options["nonlinearity"]} if options["cell"] == "rnn" else {}
+    module = kind(
+        options["input_size"],
+        size,
+        options["num_layers"],
+        bias=options["bias"],
+        batch_first=options["batch_first"],
+        bidirectional=True,
+        **extra,
+    ).to(torch.float64)
+    lengths = torch.tensor(config["lengths"])
+    impl = "reference" if config["seed"] % 2 else "fused"
+    layer = BiRNN.from_torch(module, impl=impl)
+    x = _input(config, layer)
+
+    def torch_with_packing(inputs):
+        packed = pack_padded_sequence(
+            inputs, lengths, batch_first=module.batch_first, enforce_sorted=False
+        )
+        out, state = module(packed)
+        return pad_packed_sequence(out, module.batch_first, total_length=config["steps"])[0], state
+
+    ours, our_grads = evaluate(layer, x, as_torch=True, lengths=lengths)
+    theirs, their_grads = evaluate(module, x, call=torch_with_packing)
+    assert_all_close(ours, theirs, atol=1e-10)
+    assert_all_close(our_grads, their_grads, atol=1e-10)

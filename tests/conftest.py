@@ -51,3 +51,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def random_hmm():
+    """A factory: ``random_hmm(rng, n_states, n_symbols)`` is a CategoricalHMM whose start,
+    transition rows and emission rows are Dirichlet(1) draws from ``rng``."""
+    import numpy as np
+
+    from pirho.hmm import CategoricalHMM
+
+    def make(rng, n_states: int, n_symbols: int):
+        return CategoricalHMM(
+            rng.dirichlet(np.ones(n_states)),
+            rng.dirichlet(np.ones(n_states), n_states),
+            rng.dirichlet(np.ones(n_symbols), n_states),
+        )
+
+    return make

@@ -150,17 +150,9 @@ def test_filter_is_last_row_of_prefix_posterior(case):
         assert close(filt[t], brute_force(m, x[: t + 1]).posterior[t])
 
 
-def random_model(rng, n_states, n_symbols):
-    return CategoricalHMM(
-        rng.dirichlet(np.ones(n_states)),
-        rng.dirichlet(np.ones(n_states), size=n_states),
-        rng.dirichlet(np.ones(n_symbols), size=n_states),
-    )
-
-
-def test_lag_zero_is_filter_and_long_lag_is_posterior():
+def test_lag_zero_is_filter_and_long_lag_is_posterior(random_hmm):
     rng = np.random.default_rng(3)
-    m = random_model(rng, 3, 4)
+    m = random_hmm(rng, 3, 4)
     _, x = m.sample(300, seed=1)
     assert np.array_equal(m.posterior(x, lag=0), m.filter(x))
     assert np.array_equal(m.posterior(x, lag=299), m.posterior(x))
@@ -170,9 +162,9 @@ def test_lag_zero_is_filter_and_long_lag_is_posterior():
     assert np.allclose(lagged[100], m.posterior(x[:108])[100], rtol=0, atol=1e-13)
 
 
-def test_batch_equals_per_sequence():
+def test_batch_equals_per_sequence(random_hmm):
     rng = np.random.default_rng(4)
-    m = random_model(rng, 4, 5)
+    m = random_hmm(rng, 4, 5)
     seqs = [m.sample(n, seed=i)[1] for i, n in enumerate([1, 2, 17, 50, 3])]
     lls = m.log_likelihood(seqs)
     assert lls.shape == (5,)
@@ -196,10 +188,10 @@ def test_batch_equals_per_sequence():
     np.testing.assert_allclose(m.log_likelihood(grid), [m.log_likelihood(r) for r in grid])
 
 
-def test_log_space_kernels_match_model_methods():
+def test_log_space_kernels_match_model_methods(random_hmm):
     # The emission-agnostic kernels (log_lik in) agree with CategoricalHMM (gathered probs).
     rng = np.random.default_rng(5)
-    m = random_model(rng, 3, 4)
+    m = random_hmm(rng, 3, 4)
     seqs = [m.sample(n, seed=i)[1] for i, n in enumerate([30, 5, 12])]
     x = np.concatenate(seqs)
     offsets = np.cumsum([0] + [len(s) for s in seqs])
@@ -246,9 +238,9 @@ def hmmlearn_copy(m):
 
 
 @pytest.mark.parametrize(("n_states", "n_symbols", "n_steps"), [(2, 6, 20_000), (8, 5, 5_000)])
-def test_matches_hmmlearn_on_long_sequences(n_states, n_symbols, n_steps):
+def test_matches_hmmlearn_on_long_sequences(n_states, n_symbols, n_steps, random_hmm):
     rng = np.random.default_rng(n_states)
-    m = casino() if n_states == 2 else random_model(rng, n_states, n_symbols)
+    m = casino() if n_states == 2 else random_hmm(rng, n_states, n_symbols)
     _, x = m.sample(n_steps, seed=7)
     ref = hmmlearn_copy(m)
     assert m.log_likelihood(x) == pytest.approx(ref.score(x[:, None]), rel=1e-10)

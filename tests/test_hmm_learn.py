@@ -8,14 +8,6 @@ import pytest
 from pirho.hmm import CategoricalHMM, baum_welch, casino, expected_counts
 
 
-def random_model(rng, n_states, n_symbols):
-    return CategoricalHMM(
-        rng.dirichlet(np.ones(n_states)),
-        rng.dirichlet(np.ones(n_states), n_states),
-        rng.dirichlet(np.ones(n_symbols), n_states),
-    )
-
-
 def enumerated_counts(m, x):
     """Expected counts Σ_paths P(path | x) · (counts along the path), by enumeration."""
     start_c = np.zeros(m.n_states)
@@ -37,9 +29,9 @@ def enumerated_counts(m, x):
 
 
 @pytest.mark.parametrize("n_states", [2, 3])
-def test_expected_counts_match_enumeration_over_several_sequences(n_states):
+def test_expected_counts_match_enumeration_over_several_sequences(n_states, random_hmm):
     rng = np.random.default_rng(n_states)
-    m = random_model(rng, n_states, 4)
+    m = random_hmm(rng, n_states, 4)
     seqs = [m.sample(n, seed=i)[1] for i, n in enumerate([6, 1, 5])]
     symbols = np.concatenate(seqs)
     with np.errstate(divide="ignore"):

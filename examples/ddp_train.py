@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pirho.data import SeqDataLoader, load_time_machine, split_corpus
+from pirho.nn.models import rnnlm_loss
 from pirho.train import TrainConfig, train
 
 
@@ -35,14 +36,6 @@ class CharLSTM(nn.Module):
     def forward(self, tokens, state=None):
         hidden, state = self.rnn(self.embed(tokens), state)
         return self.out(hidden), state
-
-
-def lm_loss(model, batch, state):
-    """Mean next-character cross-entropy; calls model(...) so that DDP sees the forward pass."""
-    inputs, targets = batch
-    logits, state = model(inputs, state)
-    loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-    return loss, targets.numel(), state
 
 
 def main() -> None:
@@ -91,7 +84,7 @@ def main() -> None:
     )
     meta = {"kind": "example-char-lstm", "config": {"hidden_size": args.hidden}}
     meta["vocab"] = vocab.to_dict()
-    result = train(model, loader.epoch, lm_loss, config, evaluate=evaluate, meta=meta)
+    result = train(model, loader.epoch, rnnlm_loss, config, evaluate=evaluate, meta=meta)
 
     if int(os.environ.get("RANK", "0")) == 0:
         world_size = int(os.environ.get("WORLD_SIZE", "1"))

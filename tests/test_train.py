@@ -13,6 +13,7 @@ from torch import nn
 
 from pirho import train as train_module
 from pirho.data import SeqDataLoader, load_time_machine, split_corpus
+from pirho.nn.models import rnnlm_loss
 from pirho.train import (
     CheckpointError,
     TrainConfig,
@@ -39,13 +40,6 @@ class TinyLM(nn.Module):
     def forward(self, X, state=None):
         hidden, state = self.rnn(self.embed(X), state)
         return self.out(self.drop(hidden)), state
-
-
-def lm_loss(model, batch, state):
-    X, Y = batch
-    logits, state = model(X, state)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
-    return loss, Y.numel(), state
 
 
 def synthetic_corpus(n=600, seed=0):
@@ -101,7 +95,7 @@ def test_one_sgd_step_is_d2l_gradient_clipping_then_descent(clip):
     loader = SeqDataLoader(synthetic_corpus(), 4, 10, random_iter=True)
     batch = next(loader.epoch(0))
     reference = fresh_model(dropout=0.0)
-    loss, _, _ = lm_loss(reference, batch, None)
+    loss, _, _ = rnnlm_loss(reference, batch, None)
     grads = torch.autograd.grad(loss, list(reference.parameters()))
     # d2l's grad_clipping: scale every gradient by clip / norm when the global norm exceeds clip
     norm = math.sqrt(sum(float((g**2).sum()) for g in grads))
@@ -111,7 +105,7 @@ def test_one_sgd_step_is_d2l_gradient_clipping_then_descent(clip):
     expected = [
         p.detach() - lr * scale * g for p, g in zip(reference.parameters(), grads, strict=True)
     ]
-    train(model, lambda e: [batch], lm_loss, TrainConfig(lr=lr, clip=clip, progress=False))
+    train(model, lambda e: [batch], rnnlm_loss, TrainConfig(lr=lr, clip=clip, progress=False))
     for p, want in zip(model.parameters(), expected, strict=True):
         torch.testing.assert_close(p.detach(), want, rtol=1e-5, atol=1e-6)
 
@@ -120,7 +114,7 @@ def test_history_reports_token_weighted_mean_loss_and_its_perplexity():
     seen = []
 
     def recording_loss(model, batch, state):
-        loss, n, state = lm_loss(model, batch, state)
+        loss, n, state = rnnlm_loss(model, batch, state)
         seen.append((float(loss.detach()), n))
         return loss, n, state
 
@@ -146,7 +140,7 @@ def test_history_reports_token_weighted_mean_loss_and_its_perplexity():
 # --- determinism and exact resume ----------------------------------------------------------------
 
 
-def run(config, model_seed=0, loss_fn=lm_loss, random_iter=False, evaluate=None, meta=None):
+def run(config, model_seed=0, loss_fn=rnnlm_loss, random_iter=False, evaluate=None, meta=None):
     model = fresh_model(model_seed)
     loader = SeqDataLoader(synthetic_corpus(), 4, 10, random_iter=random_iter, seed=7)
     result = train(model, loader.epoch, loss_fn, config, evaluate=evaluate, meta=meta)
@@ -188,7 +182,7 @@ def test_resume_after_interrupt_gives_the_uninterrupted_parameters(
     with pytest.raises(Interrupt):
         run(
             TrainConfig(**config, checkpoint=path),
-            loss_fn=interrupting(lm_loss, interrupt_at),
+            loss_fn=interrupting(rnnlm_loss, interrupt_at),
             random_iter=random_iter,
         )
     progress = load_checkpoint(path)["progress"]
@@ -285,7 +279,7 @@ def test_another_models_checkpoint_raises_checkpoint_error(tmp_path):
     model = TinyLM(hidden=8)
     loader = SeqDataLoader(synthetic_corpus(), 4, 10)
     with pytest.raises(CheckpointError, match="does not fit this model"):
-        train(model, loader.epoch, lm_loss, resume, meta={"kind": "bilm"})
+        train(model, loader.epoch, rnnlm_loss, resume, meta={"kind": "bilm"})
     with pytest.raises(CheckpointError, match="optimizer 'sgd', not 'adam'"):
         run(
             TrainConfig(
@@ -333,7 +327,7 @@ def test_invalid_config_raises_value_error_naming_the_field(field, value):
 
 def test_non_finite_loss_raises_with_the_step():
     def nan_loss(model, batch, state):
-        loss, n, state = lm_loss(model, batch, state)
+        loss, n, state = rnnlm_loss(model, batch, state)
         return loss * float("nan"), n, state
 
     with pytest.raises(FloatingPointError, match="step 1"):
@@ -342,7 +336,7 @@ def test_non_finite_loss_raises_with_the_step():
 
 def test_a_loss_without_finite_perplexity_stops_naming_lr_and_clip(tmp_path):
     def huge_loss(model, batch, state):  # finite, but exp(loss) overflows: diverged
-        loss, n, state = lm_loss(model, batch, state)
+        loss, n, state = rnnlm_loss(model, batch, state)
         return loss * 0 + 710.0, n, state
 
     config = TrainConfig(lr=0.5, clip=None, progress=False, checkpoint=str(tmp_path / "r.pt"))
@@ -412,7 +406,7 @@ def test_small_lstm_lm_on_the_time_machine_lowers_heldout_perplexity():
     before = heldout_ppl(model)["heldout_ppl"]
     loader = SeqDataLoader(train_part, 16, 32, random_iter=False)
     config = TrainConfig(epochs=6, lr=0.02, optimizer="adam", progress=False)
-    result = train(model, loader.epoch, lm_loss, config, evaluate=heldout_ppl)
+    result = train(model, loader.epoch, rnnlm_loss, config, evaluate=heldout_ppl)
     after = result.history[-1]["heldout_ppl"]
     curve = [h["heldout_ppl"] for h in result.history]
     # untrained: about the vocabulary size (28); after 60 steps well below the unigram level
@@ -438,7 +432,7 @@ import test_train as t
 
 def slow_loss(model, batch, state):
     time.sleep(0.05)
-    return t.lm_loss(model, batch, state)
+    return t.rnnlm_loss(model, batch, state)
 
 t.run(t.TrainConfig(**{config!r}), loss_fn=slow_loss)
 """

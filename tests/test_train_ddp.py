@@ -16,10 +16,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import torch.nn.functional as F
 from torch import nn
 
 from pirho.data import SeqDataLoader
+from pirho.nn.models import rnnlm_loss
 from pirho.train import TrainConfig, load_checkpoint, train
 
 VOCAB, BATCH, STEPS = 10, 3, 8
@@ -43,15 +43,9 @@ class SmallLM(nn.Module):
         return self.out(hidden), state
 
 
-def lm_loss(model, batch, state):
-    X, Y = batch
-    logits, state = model(X, state)
-    return F.cross_entropy(logits.reshape(-1, VOCAB), Y.reshape(-1)), Y.numel(), state
-
-
 def bypassing_loss(model, batch, state):
     """Calls the wrapped module directly, so DDP never sees the forward pass."""
-    return lm_loss(model.module, batch, state)
+    return rnnlm_loss(model.module, batch, state)
 
 
 def make_model():
@@ -99,7 +93,7 @@ def _worker(rank, world_size, ports, out_dir):
             shard=scenario["shard"],
             checkpoint=os.path.join(out_dir, f"{name}.pt"),
         )
-        result = train(model, make_loader(scenario["random_iter"]).epoch, lm_loss, config)
+        result = train(model, make_loader(scenario["random_iter"]).epoch, rnnlm_loss, config)
         report[name] = {"params": model.state_dict(), "steps": result.steps}
         report[name]["loss"] = [h["train_loss"] for h in result.history]
 
@@ -112,7 +106,7 @@ def _worker(rank, world_size, ports, out_dir):
             epochs=EPOCHS, lr=LR, clip=CLIP, progress=False, checkpoint=checkpoint,
             checkpoint_every=3, max_steps=max_steps, resume=resume,
         )  # fmt: skip
-        train(model, make_loader(True).epoch, lm_loss, config)
+        train(model, make_loader(True).epoch, rnnlm_loss, config)
     report["resumed"] = {"params": model.state_dict()}
 
     os.environ["MASTER_PORT"] = str(next(ports))
@@ -141,7 +135,7 @@ def reference_training(random_iter, shard):
             optimizer.zero_grad()
             losses = []
             for r, batch in enumerate(pair):
-                loss, _, state = lm_loss(model, batch, states[r])
+                loss, _, state = rnnlm_loss(model, batch, states[r])
                 losses.append(loss)
                 states[r] = state.detach()
             ((losses[0] + losses[1]) / 2).backward()

@@ -1,6 +1,7 @@
 """``pirho lm`` and ``pirho cloze`` end to end on a small UTF-8 text (tiny models)."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +226,10 @@ def test_diverging_training_exits_2_naming_lr_and_keeps_a_finite_checkpoint(opti
     assert "the last checkpoint written before it is kept in lm.pt" in err
     state = load_checkpoint("lm.pt")["model_state"]
     assert all(torch.isfinite(value).all() for value in state.values())
+
+
+def test_heldout_tokens_beyond_the_text_is_an_error_before_training(capsys):
+    assert main(["lm", "train", *TINY, "--heldout-tokens", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "pirho: error: heldout_tokens=1000 is more than a tenth of text.txt" in err
+    assert "training" not in err and not list(Path(".").glob("*.pt"))

@@ -188,3 +188,27 @@ def test_bad_arguments_name_the_value():
         RNNLM(V, hidden_size=4)(torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="token index 9 is outside the vocabulary"):
         BiLM(V, hidden_size=4)(torch.tensor([[1, 9]]))
+    lm = RNNLM(4, hidden_size=4, num_layers=1, vocab=Vocab("ab "), text_mode="raw")
+    with pytest.raises(ValueError, match="temperature must be a finite number, got nan"):
+        lm.generate("ab", 3, temperature=float("nan"))
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        lm.generate("ab", 3, temperature=1.0, seed=-1)
+    with pytest.raises(ValueError, match="n_chars must be >= 0, got -1"):
+        lm.generate("ab", -1)
+    cloze = ClozeModel(4, embedding_dim=4, hidden_size=4, num_layers=1, vocab=Vocab("ab "))
+    with pytest.raises(ValueError, match="beam_size must be >= 1, got 0"):
+        cloze.fill("a__b", beam_size=0)
+
+
+def test_heldout_beyond_a_tenth_of_the_text_is_refused_not_clamped(tmp_path):
+    from pirho.lm import load_lm_text
+
+    path = tmp_path / "t.txt"
+    path.write_text("abc " * 100, encoding="utf-8")  # 399 characters once stripped
+    assert len(load_lm_text(str(path), None, 39).heldout) == 39
+    with pytest.raises(
+        ValueError,
+        match=r"heldout_tokens=40 is more than a tenth of .*t.txt "
+        r"\(399 characters\): at most 39",
+    ):
+        load_lm_text(str(path), None, 40)

@@ -109,7 +109,10 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
         help="checkpoint file",
     )
     parser.add_argument(
-        "--checkpoint-every", type=positive_int, default=100, help="steps between checkpoints"
+        "--checkpoint-every",
+        type=nonnegative_int,
+        default=100,
+        help="steps between checkpoints (0: only at the end)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the run saved in --checkpoint"

@@ -30,6 +30,7 @@ from pirho.experiments.common import (
     time_machine_requirement,
 )
 from pirho.lm import fit_language_model, load_lm_text
+from pirho.lm_defaults import CLOZE_DEFAULTS
 from pirho.nn.lm_eval import cloze_accuracy
 from pirho.nn.models import ClozeModel
 from pirho.plots.lm import plot_cloze_accuracy, plot_cloze_curves
@@ -49,20 +50,20 @@ EXPLANATION = (
 
 #: Full run: the whole book except its last 5,000 characters (held out).
 FULL = {
-    "batch_size": 32,
-    "num_steps": 35,
-    "embedding_dim": 64,
-    "hidden_size": 256,
-    "num_layers": 2,
-    "cell": "lstm",
-    "optimizer": "adam",
-    "lr": 0.003,
-    "clip": 1.0,
-    "epochs": 12,
+    "batch_size": CLOZE_DEFAULTS["batch_size"],
+    "num_steps": CLOZE_DEFAULTS["num_steps"],
+    "embedding_dim": CLOZE_DEFAULTS["embedding_dim"],
+    "hidden_size": CLOZE_DEFAULTS["hidden_size"],
+    "num_layers": CLOZE_DEFAULTS["num_layers"],
+    "cell": CLOZE_DEFAULTS["cell"],
+    "optimizer": CLOZE_DEFAULTS["optimizer"],
+    "lr": CLOZE_DEFAULTS["lr"],
+    "clip": CLOZE_DEFAULTS["clip"],
+    "epochs": CLOZE_DEFAULTS["epochs"],
     "max_tokens": None,
-    "heldout_tokens": 5_000,
+    "heldout_tokens": CLOZE_DEFAULTS["heldout_tokens"],
     "window": 71,
-    "eval_every": 2,
+    "eval_every": CLOZE_DEFAULTS["eval_every"],
     "text": None,
     "threads": None,
     "checkpoint": None,

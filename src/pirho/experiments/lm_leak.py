@@ -36,6 +36,7 @@ from pirho.experiments.common import (
     time_machine_requirement,
 )
 from pirho.lm import fit_language_model, load_lm_text
+from pirho.lm_defaults import RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS
 from pirho.nn.lm_eval import perplexities
 from pirho.nn.models import RNNLM
@@ -61,19 +62,19 @@ EXPLANATION = (
 #: d2l's configuration (full run): batch 32, 35 steps, 256 hidden, 2 LSTM layers, lr 1, clip 1,
 #: 500 epochs, first 10,000 tokens, sequential minibatches.
 FULL = {
-    "batch_size": 32,
-    "num_steps": 35,
-    "hidden_size": 256,
-    "num_layers": 2,
-    "cell": "lstm",
-    "lr": 1.0,
-    "clip": 1.0,
-    "epochs": 500,
-    "max_tokens": 10_000,
-    "heldout_tokens": 5_000,
-    "eval_every": 25,
+    "batch_size": RNNLM_DEFAULTS["batch_size"],
+    "num_steps": RNNLM_DEFAULTS["num_steps"],
+    "hidden_size": RNNLM_DEFAULTS["hidden_size"],
+    "num_layers": RNNLM_DEFAULTS["num_layers"],
+    "cell": RNNLM_DEFAULTS["cell"],
+    "lr": RNNLM_DEFAULTS["lr"],
+    "clip": RNNLM_DEFAULTS["clip"],
+    "epochs": RNNLM_DEFAULTS["epochs"],
+    "max_tokens": RNNLM_DEFAULTS["max_tokens"],
+    "heldout_tokens": RNNLM_DEFAULTS["heldout_tokens"],
+    "eval_every": RNNLM_DEFAULTS["eval_every"],
     "curve_tokens": 1_750,
-    "random_iter": False,
+    "random_iter": RNNLM_DEFAULTS["random_iter"],
     "prefix": "time traveller",
     "n_chars": 50,
     "text": None,

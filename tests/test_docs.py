@@ -148,7 +148,7 @@ def test_documented_output_is_what_the_code_prints(block, tmp_path):
         text = "\n".join(block.lines) + "\n"
         test = doctest.DocTestParser().get_doctest(text, {}, block.name, str(block.path), 0)
         flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-        runner = doctest.DocTestRunner(optionflags=flags)
+        runner = doctest.DocTestRunner(verbose=False, optionflags=flags)  # not -v's verbosity
         old_cwd = os.getcwd()
         os.chdir(tmp_path)
         try:

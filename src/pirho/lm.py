@@ -123,9 +123,9 @@ def build_language_model(
     kind: str,
     data: LMText,
     *,
-    hidden_size: int = 256,
-    num_layers: int = 2,
-    cell: str = "lstm",
+    hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
+    num_layers: int = RNNLM_DEFAULTS["num_layers"],
+    cell: str = RNNLM_DEFAULTS["cell"],
     embedding_dim: int | None = None,
     bidirectional: bool = False,
     seed: int = 0,
@@ -158,7 +158,9 @@ def build_language_model(
             len(data.vocab), bidirectional=bidirectional, embedding_dim=embedding_dim, **common
         )
     cls = BiLM if kind == "bilm" else ClozeModel
-    return cls(len(data.vocab), embedding_dim=embedding_dim or 64, **common)
+    return cls(
+        len(data.vocab), embedding_dim=embedding_dim or CLOZE_DEFAULTS["embedding_dim"], **common
+    )
 
 
 def train_settings(
@@ -268,15 +270,15 @@ def fit_language_model(
     model: nn.Module,
     data: LMText,
     *,
-    batch_size: int = 32,
-    num_steps: int = 35,
-    epochs: int = 500,
-    lr: float = 1.0,
-    optimizer: str = "sgd",
-    clip: float | None = 1.0,
-    random_iter: bool = False,
+    batch_size: int = RNNLM_DEFAULTS["batch_size"],
+    num_steps: int = RNNLM_DEFAULTS["num_steps"],
+    epochs: int = RNNLM_DEFAULTS["epochs"],
+    lr: float = RNNLM_DEFAULTS["lr"],
+    optimizer: str = RNNLM_DEFAULTS["optimizer"],
+    clip: float | None = RNNLM_DEFAULTS["clip"],
+    random_iter: bool = RNNLM_DEFAULTS["random_iter"],
     seed: int = 0,
-    eval_every: int = 25,
+    eval_every: int = RNNLM_DEFAULTS["eval_every"],
     curve_tokens: int | None = 1_750,
     causal_curve: bool = True,
     checkpoint: str | None = None,

@@ -41,6 +41,7 @@ from pirho._checks import check_choice, check_float, check_int, check_positive_i
 from pirho.checkpoint import CheckpointError, load_checkpoint
 from pirho.data import Vocab
 from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_text, normalize_text
+from pirho.lm_defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
 
@@ -144,9 +145,9 @@ class RNNLM(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        cell: str = "lstm",
+        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
+        num_layers: int = RNNLM_DEFAULTS["num_layers"],
+        cell: str = RNNLM_DEFAULTS["cell"],
         bidirectional: bool = False,
         embedding_dim: int | None = None,
         dropout: float = 0.0,
@@ -312,10 +313,10 @@ class BiLM(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int = 64,
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        cell: str = "lstm",
+        embedding_dim: int = CLOZE_DEFAULTS["embedding_dim"],
+        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
+        num_layers: int = RNNLM_DEFAULTS["num_layers"],
+        cell: str = RNNLM_DEFAULTS["cell"],
         dropout: float = 0.0,
         *,
         vocab=None,
@@ -471,10 +472,10 @@ class ClozeModel(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int = 64,
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        cell: str = "lstm",
+        embedding_dim: int = CLOZE_DEFAULTS["embedding_dim"],
+        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
+        num_layers: int = RNNLM_DEFAULTS["num_layers"],
+        cell: str = RNNLM_DEFAULTS["cell"],
         dropout: float = 0.0,
         *,
         vocab=None,

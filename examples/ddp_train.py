@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pirho.data import SeqDataLoader, load_time_machine, split_corpus
-from pirho.nn.models import rnnlm_loss
+from pirho.nn.lm_losses import rnnlm_loss
 from pirho.train import TrainConfig, train
 
 

@@ -9,7 +9,7 @@ from pirho.data import SeqDataLoader, Vocab
 from pirho.data.text import encode_cloze_query
 from pirho.nn import ClozeModel
 from pirho.nn.lm_eval import cloze_accuracy
-from pirho.nn.models import cloze_loss
+from pirho.nn.lm_losses import cloze_loss
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -15,7 +15,7 @@ from pirho.nn.lm_eval import (
     perplexities,
     teacher_forced_nll,
 )
-from pirho.nn.models import rnnlm_loss
+from pirho.nn.lm_losses import rnnlm_loss
 
 V = 6
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from pirho import train as train_module
 from pirho.data import SeqDataLoader, load_time_machine, split_corpus
-from pirho.nn.models import rnnlm_loss
+from pirho.nn.lm_losses import rnnlm_loss
 from pirho.train import (
     CheckpointError,
     TrainConfig,

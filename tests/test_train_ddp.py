@@ -19,7 +19,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from pirho.data import SeqDataLoader
-from pirho.nn.models import rnnlm_loss
+from pirho.nn.lm_losses import rnnlm_loss
 from pirho.train import TrainConfig, load_checkpoint, train
 
 VOCAB, BATCH, STEPS = 10, 3, 8

@@ -25,7 +25,8 @@ from pirho.checkpoint import load_checkpoint
 from pirho.data import SeqDataLoader, Vocab, load_text_corpus, load_time_machine
 from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 from pirho.nn.lm_eval import perplexities
-from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel, loss_for
+from pirho.nn.lm_losses import loss_for
+from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel
 from pirho.train import TrainConfig, TrainResult, train
 
 __all__ = [

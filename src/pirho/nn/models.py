@@ -44,6 +44,7 @@ from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_text, 
 from pirho.lm_defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
+from pirho.nn.lm_losses import bilm_loss, cloze_loss, loss_for, rnnlm_loss
 
 _TORCH_RNN = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -655,70 +656,7 @@ def _forward_log_prob(bilm: BiLM, tokens: Tensor) -> Tensor:
     return torch.log_softmax(logits, -1).gather(-1, tokens[:, 1:, None]).sum((1, 2))
 
 
-# --------------------------------------------------------------------------------------------
-# Losses for pirho.train (each calls model(...), so a DDP wrapper sees the forward pass)
-
-
-def rnnlm_loss(model: nn.Module, batch, state):
-    """Mean cross-entropy of x_{t+1} over batch (X, Y), each (B, T); carries state for the
-    unidirectional model. Returns (loss, n_tokens, state)."""
-    inputs, targets = batch
-    logits, state = model(inputs, state)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-    return loss, targets.numel(), state
-
-
-def _window(batch) -> Tensor:
-    """(X, Y) with Y = X shifted by one → the (B, T+1) window they cover."""
-    inputs, targets = batch
-    return torch.cat([inputs, targets[:, -1:]], dim=1)
-
-
-def _lm_pair_loss(forward_logits: Tensor, backward_logits: Tensor, tokens: Tensor) -> Tensor:
-    vocab_size = forward_logits.shape[-1]
-    forward_loss = F.cross_entropy(
-        forward_logits[:, :-1].reshape(-1, vocab_size), tokens[:, 1:].reshape(-1)
-    )
-    backward_loss = F.cross_entropy(
-        backward_logits[:, 1:].reshape(-1, vocab_size), tokens[:, :-1].reshape(-1)
-    )
-    return forward_loss, backward_loss
-
-
-def bilm_loss(model: nn.Module, batch, state):
-    """Mean of the forward LM's (x_{t+1}) and backward LM's (x_{t-1}) cross-entropies over the
-    window covered by batch (X, Y). Returns (loss, n_tokens, None)."""
-    tokens = _window(batch)
-    forward_logits, backward_logits = model(tokens)
-    forward_loss, backward_loss = _lm_pair_loss(forward_logits, backward_logits, tokens)
-    return 0.5 * (forward_loss + backward_loss), tokens.shape[0] * (tokens.shape[1] - 1), None
-
-
-def cloze_loss(model: nn.Module, batch, state):
-    """Mean of the forward LM, backward LM and cloze-head cross-entropies over the window
-    covered by batch (X, Y). Returns (loss, n_tokens, None)."""
-    tokens = _window(batch)
-    forward_logits, backward_logits, both = model(tokens)
-    forward_loss, backward_loss = _lm_pair_loss(forward_logits, backward_logits, tokens)
-    head_loss = F.cross_entropy(both.reshape(-1, both.shape[-1]), tokens[:, 1:-1].reshape(-1))
-    return (
-        (forward_loss + backward_loss + head_loss) / 3,
-        tokens.shape[0] * (tokens.shape[1] - 1),
-        None,
-    )
-
-
 MODEL_CLASSES = {cls.kind: cls for cls in (RNNLM, BiLM, ClozeModel)}
-LOSSES = {"rnnlm": rnnlm_loss, "bilm": bilm_loss, "cloze": cloze_loss}
-
-
-def loss_for(model: nn.Module):
-    """The training loss function (for :func:`pirho.train.train`) of a pirho language model."""
-    inner = getattr(model, "module", model)
-    kind = getattr(inner, "kind", None)
-    if kind not in LOSSES:
-        raise TypeError(f"no language-model loss for {type(inner).__name__}")
-    return LOSSES[kind]
 
 
 def load_model(path, expected_kind: str | None = None) -> nn.Module:
@@ -750,6 +688,9 @@ __all__ = [
     "ClozeModel",
     "Filling",
     "RNNLM",
+    "bilm_loss",
+    "cloze_loss",
     "load_model",
     "loss_for",
+    "rnnlm_loss",
 ]

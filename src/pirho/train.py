@@ -32,7 +32,6 @@ import dataclasses
 import itertools
 import json
 import math
-import os
 import random
 import time
 import warnings
@@ -47,6 +46,16 @@ from torch import Tensor, nn
 
 from pirho._checks import check_choice, check_float, check_int, check_seed
 from pirho.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from pirho.distributed import (
+    DistributedInfo,
+    broadcast_from_rank0,
+    check_gradients_agree,
+    gather,
+    join_process_group,
+    leave_process_group,
+    shard_batches,
+    wrap_ddp,
+)
 from pirho.nn.lm_eval import evaluating, perplexity
 
 __all__ = [
@@ -231,135 +240,6 @@ def _plain_number(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Distributed set-up
-
-
-@dataclass
-class _Distributed:
-    rank: int = 0
-    world_size: int = 1
-    owns_group: bool = False
-
-    @property
-    def active(self) -> bool:
-        return self.world_size > 1
-
-
-def _join_process_group() -> _Distributed:
-    """Join torchrun's process group (gloo, env:// rendezvous) when WORLD_SIZE > 1."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return _Distributed(dist.get_rank(), dist.get_world_size(), owns_group=False)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return _Distributed()
-    if not dist.is_available():
-        raise RuntimeError("WORLD_SIZE > 1 but torch.distributed is not available in this build")
-    dist.init_process_group(backend="gloo")
-    return _Distributed(dist.get_rank(), dist.get_world_size(), owns_group=True)
-
-
-def _leave_process_group() -> None:
-    """Destroy the process group :func:`train` created, without torch's teardown deadlock.
-
-    A gloo worker thread drops its reference to a finished collective (and so to tensors that
-    Python owns, which takes the GIL) just after the caller's ``wait()`` has returned, while
-    ``~ProcessGroupGloo`` joins those threads holding the GIL: tearing the group down inside
-    that window hangs forever (seen with torch 2.13 on a loaded machine). Sleeping releases
-    the GIL and lets the workers finish first; by then no collective is in flight.
-    """
-    import torch.distributed as dist
-
-    time.sleep(0.25)
-    dist.destroy_process_group()
-
-
-def _gather(obj: Any, dist_info: _Distributed) -> list:
-    if not dist_info.active:
-        return [obj]
-    import torch.distributed as dist
-
-    gathered: list = [None] * dist_info.world_size
-    dist.all_gather_object(gathered, obj)
-    return gathered
-
-
-def _broadcast_from_rank0(obj: Any, dist_info: _Distributed) -> Any:
-    if not dist_info.active:
-        return obj
-    import torch.distributed as dist
-
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def _check_gradients_agree(model: nn.Module, dist_info: _Distributed) -> None:
-    """After the first DDP backward: did DDP average the gradients (did loss_fn call model())?"""
-    total = sum(float(p.grad.double().sum()) for p in model.parameters() if p.grad is not None)
-    totals = _gather(total, dist_info)
-    scale = max(1.0, max(abs(t) for t in totals))
-    if max(totals) - min(totals) > 1e-5 * scale:
-        raise RuntimeError(
-            "gradients differ between ranks after backward: loss_fn must compute the loss by "
-            "calling the model it is given (model(...)), which DDP hooks to average gradients"
-        )
-
-
-def _wrap_ddp(model: nn.Module) -> nn.Module:
-    """``DistributedDataParallel(model)`` that also answers the model's own attributes
-    (``ddp.vocab_size``); calling the wrapper, not ``model``, is what averages gradients."""
-    from torch.nn.parallel import DistributedDataParallel
-
-    class _DataParallel(DistributedDataParallel):
-        def __getattr__(self, name: str) -> Any:
-            try:
-                return super().__getattr__(name)
-            except AttributeError:
-                if name == "module":
-                    raise
-                return getattr(self.module, name)
-
-    return _DataParallel(model)
-
-
-def _shard_batches(
-    epoch_batches: Iterable, dist_info: _Distributed, shard: str
-) -> tuple[Iterator, int | None]:
-    """This rank's batches of one epoch, and how many there are (None if unknown)."""
-    length = len(epoch_batches) if hasattr(epoch_batches, "__len__") else None
-    if not dist_info.active:
-        return iter(epoch_batches), length
-    world_size, rank = dist_info.world_size, dist_info.rank
-    if shard == "contiguous":
-        if length is None:
-            epoch_batches = list(epoch_batches)
-            length = len(epoch_batches)
-        per_rank = length // world_size
-        if per_rank == 0:
-            raise ValueError(
-                f"an epoch of {length} batches cannot be split over {world_size} ranks"
-            )
-        return itertools.islice(
-            iter(epoch_batches), rank * per_rank, (rank + 1) * per_rank
-        ), per_rank
-
-    def strided() -> Iterator:
-        group = []
-        for batch in epoch_batches:
-            group.append(batch)
-            if len(group) == world_size:
-                yield group[rank]
-                group = []
-
-    per_rank = None if length is None else length // world_size
-    if per_rank == 0:
-        raise ValueError(f"an epoch of {length} batches cannot be split over {world_size} ranks")
-    return strided(), per_rank
-
-
-# ---------------------------------------------------------------------------------------------
 # The loop
 
 
@@ -394,7 +274,7 @@ def _restore(
     optimizer: torch.optim.Optimizer,
     config: TrainConfig,
     meta: dict,
-    dist_info: _Distributed,
+    dist_info: DistributedInfo,
 ) -> _Progress:
     path = config.checkpoint
     progress = payload.get("progress")
@@ -490,7 +370,7 @@ def _write_checkpoint(
     optimizer: torch.optim.Optimizer,
     meta: dict,
     progress: _Progress,
-    dist_info: _Distributed,
+    dist_info: DistributedInfo,
 ) -> None:
     # Every rank must take part in the gather; only rank 0 writes.
     mine = {
@@ -499,7 +379,7 @@ def _write_checkpoint(
         "tokens": progress.tokens,
         "carried": progress.carried,
     }
-    ranks = _gather(mine, dist_info)
+    ranks = gather(mine, dist_info)
     if dist_info.rank != 0:
         return
     # never overwrite the last good checkpoint with parameters a diverging step made inf/nan
@@ -570,12 +450,12 @@ def train(
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     config.validate()
     meta = _jsonable_meta(meta)
-    dist_info = _join_process_group()
+    dist_info = join_process_group()
     try:
         return _train(model, batches, loss_fn, config, evaluate, meta, dist_info)
     finally:
         if dist_info.owns_group:
-            _leave_process_group()
+            leave_process_group()
 
 
 def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainResult:
@@ -591,7 +471,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
 
     net = model
     if dist_info.active:
-        net = _wrap_ddp(model)  # also broadcasts rank 0's parameters to every rank
+        net = wrap_ddp(model)  # also broadcasts rank 0's parameters to every rank
     model.train()
 
     show = config.progress and dist_info.rank == 0
@@ -611,7 +491,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
             if not skip:
                 progress.loss_sum, progress.tokens, progress.carried = 0.0, 0, None
             progress.epoch, progress.position = epoch, skip
-            rank_batches, per_rank = _shard_batches(batches(epoch), dist_info, config.shard)
+            rank_batches, per_rank = shard_batches(batches(epoch), dist_info, config.shard)
             if show and bar is None:
                 total = None if per_rank is None else per_rank * config.epochs
                 bar = tqdm(total=total, initial=progress.step, desc=config.desc, dynamic_ncols=True)
@@ -630,7 +510,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                 _check_not_diverged(loss_value, progress.step + 1, epoch + 1, config)
                 loss.backward()
                 if not checked_gradients:
-                    _check_gradients_agree(model, dist_info)
+                    check_gradients_agree(model, dist_info)
                     checked_gradients = True
                 if config.clip is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -662,7 +542,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
 
             # end of epoch: metrics over all ranks, then evaluation
             epoch_seconds = time.perf_counter() - epoch_started
-            totals = _gather((progress.loss_sum, progress.tokens, epoch_tokens), dist_info)
+            totals = gather((progress.loss_sum, progress.tokens, epoch_tokens), dist_info)
             loss_sum = sum(t[0] for t in totals)
             tokens = sum(t[1] for t in totals)
             tokens_now = sum(t[2] for t in totals)
@@ -681,7 +561,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                 scores = None
                 if evaluate is not None and dist_info.rank == 0:
                     scores = _run_evaluate(evaluate, model)
-                record.update(_broadcast_from_rank0(scores, dist_info) or {})
+                record.update(broadcast_from_rank0(scores, dist_info) or {})
                 progress.history.append(record)
                 last_scores = {
                     key: f"{value:.4g}"

@@ -30,6 +30,7 @@ import numpy as np
 
 from pirho import __version__
 from pirho.experiments.common import write_json
+from pirho.explore import write_explorer
 
 DEFAULT_OUT = "pirho-demo"
 CASINO_ROLLS = 300
@@ -319,6 +320,7 @@ def run_demo(
         },
         out / "results.json",
     )
+    write_explorer(out / "explore.html")  # the interactive page the report links to
     report = out / "report.html"
     report.write_text(
         render_html(sections, seed=seed, mode=mode, total=total, note=text_note), encoding="utf-8"
@@ -384,6 +386,7 @@ def render_html(
         f"python {e(sys.version.split()[0])} · {total:.1f} s in all · "
         f"{e(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",
         f"<table><tr><th>section</th><th>time</th><th>result</th></tr>{rows}</table>",
+        "<p><a href='explore.html'>Explore π and ρ step by step</a> (interactive, offline).</p>",
     ]
     if note:
         parts.append(f"<p class='meta'>{e(note)}</p>")

@@ -250,6 +250,7 @@
       messages: "Messages per step", lagLabel: "fixed lag L =",
       x: "x_t", truth: "true state", filter: "filter π_t/Σπ_t", backward: "ρ_t (normalised)", lagged: "fixed lag", posterior: "posterior", viterbi: "Viterbi",
       step: "step", hover: "Hover over a step to see its numbers.",
+      legend: "colour = hidden state, depth = probability; hover a column for its numbers and formulas",
       formulas: "π_t(h) = P(x_t|h) Σ_h' π_{t−1}(h') P(h|h')\nfilter: P(h_t|x_1..x_t) = π_t(h) / Σ_h π_t(h)\nρ_t(h) = Σ_h' P(h'|h) P(x_{t+1}|h') ρ_{t+1}(h'),  ρ_T = 1\nposterior: P(h_t|X) = π_t(h) ρ_t(h) / P(X)\nfixed lag: P(h_t|x_1..x_{t+{L}}) ∝ π_t(h) · P(x_{t+1}..x_{t+{L}}|h)\nViterbi: δ_t(h) = log P(x_t|h) + max_h' [δ_{t−1}(h') + log P(h|h')]",
       brute: "Brute force: every hidden path", ops: "operations", bruteSum: "sum over all", paths: "paths", path: "path h_1..h_T", morePaths: "more paths (smaller)",
       bruteTooLong: "The table of all K^T paths is shown for T ≤ 10.", impossible: "This sequence is impossible under the model: P(X) = 0.",
@@ -265,6 +266,7 @@
       messages: "每一步的消息", lagLabel: "固定滞后 L =",
       x: "x_t", truth: "真实状态", filter: "滤波 π_t/Σπ_t", backward: "ρ_t（归一化）", lagged: "固定滞后", posterior: "后验", viterbi: "维特比",
       step: "第", hover: "将鼠标移到某一步上查看数值。",
+      legend: "颜色 = 隐藏状态，深浅 = 概率；鼠标移到某一列可看数值与公式",
       formulas: "π_t(h) = P(x_t|h) Σ_h' π_{t−1}(h') P(h|h')\n滤波：P(h_t|x_1..x_t) = π_t(h) / Σ_h π_t(h)\nρ_t(h) = Σ_h' P(h'|h) P(x_{t+1}|h') ρ_{t+1}(h')，ρ_T = 1\n后验：P(h_t|X) = π_t(h) ρ_t(h) / P(X)\n固定滞后：P(h_t|x_1..x_{t+{L}}) ∝ π_t(h) · P(x_{t+1}..x_{t+{L}}|h)\n维特比：δ_t(h) = log P(x_t|h) + max_h' [δ_{t−1}(h') + log P(h|h')]",
       brute: "穷举：所有隐藏路径", ops: "运算次数", bruteSum: "全部", paths: "条路径之和", path: "路径 h_1..h_T", morePaths: "条更小的路径",
       bruteTooLong: "T ≤ 10 时显示全部 K^T 条路径。", impossible: "该序列在此模型下不可能出现：P(X) = 0。",
@@ -413,13 +415,13 @@
     return c + alpha;
   }
 
-  function stripRows(title, key, values) {
+  function stripRows(title, key, values, suffix = "") {
     // One heat strip per hidden state; values[t][k] in [0, 1] sets the colour.
     const rows = [];
     stateLabels().forEach((label, k) => {
       const cells = values.map((row, step) =>
         el("td", { class: "cell", style: `background:${heat(row[k], k)}`, "data-step": step, "data-quantity": key, "data-state": k, "data-value": row[k] }));
-      rows.push(el("tr", { class: `strip strip-${key}` }, [el("th", { text: k === 0 ? t(title) : "" }), el("th", { class: "state-label", text: label }), ...cells]));
+      rows.push(el("tr", { class: `strip strip-${key}` }, [el("th", { text: k === 0 ? t(title) + suffix : "" }), el("th", { class: "state-label", text: label }), ...cells]));
     });
     return rows;
   }
@@ -435,7 +437,7 @@
     box.textContent = "";
     if (!result || result.impossible) return;
     const T = state.symbols.length;
-    const width = Math.max(4, Math.min(48, Math.floor(820 / T)));
+    const width = Math.max(3, Math.min(48, Math.floor(820 / T) - 1));
     const obs = el("tr", { class: "strip strip-x" }, [el("th", { text: t("x") }), el("th"),
       ...state.symbols.map((v, step) => el("td", { class: "cell obs", "data-step": step, text: width >= 18 ? symbolLabels()[v] : "" }))]);
     const normRho = result.backward.map((row) => {
@@ -448,9 +450,14 @@
     if (state.trueStates) rows.push(pathRow("truth", "truth", state.trueStates));
     rows.push(...stripRows("filter", "filter", result.filter));
     rows.push(...stripRows("backward", "backward", normRho));
-    rows.push(...stripRows("lagged", "lagged", result.fixedLag(state.lag)));
+    rows.push(...stripRows("lagged", "lagged", result.fixedLag(state.lag), ` L=${state.lag}`));
     rows.push(...stripRows("posterior", "posterior", result.posterior));
     rows.push(pathRow("viterbi", "viterbi", result.viterbi));
+    const legend = el("p", { class: "legend" }, [
+      ...stateLabels().map((label, k) => el("span", { class: "chip wide", style: `background:${heat(0.85, k)}`, text: label })),
+      el("span", { class: "meta", text: t("legend") }),
+    ]);
+    box.appendChild(legend);
     const table = el("table", { class: "strips", style: `--cell:${width}px` }, rows);
     table.addEventListener("mouseover", (event) => {
       const step = event.target.dataset && event.target.dataset.step;
@@ -490,7 +497,8 @@
     const T = state.symbols.length, K = state.model.start.length;
     const ops = el("p", { class: "ops" });
     const brute = K ** T * T, dp = T * K * K;
-    ops.textContent = `${t("ops")}: K^T·T = ${K}^${T}·${T} = ${brute.toLocaleString("en")}  vs  T·K² = ${T}·${K}² = ${dp.toLocaleString("en")}`;
+    const count = (n) => (n < 1e15 ? n.toLocaleString("en") : `≈ ${n.toExponential(2)}`);
+    ops.textContent = `${t("ops")}: K^T·T = ${K}^${T}·${T} = ${count(brute)}  vs  T·K² = ${T}·${K}² = ${count(dp)}`;
     box.appendChild(ops);
     if (!result || T > 10) {
       box.appendChild(el("p", { class: "meta", text: t("bruteTooLong") }));
@@ -501,11 +509,15 @@
       text: `${t("bruteSum")} ${bf.nPaths.toLocaleString("en")} ${t("paths")}: Σ P(X, h) = ${Math.exp(bf.logLikelihood).toExponential(6)} · P(X) (DP) = ${Math.exp(result.logLikelihood).toExponential(6)}` }));
     const viterbiKey = result.viterbi ? result.viterbi.join(",") : "";
     const rows = [el("tr", {}, ["#", t("path"), "P(X, h)", "P(h | X)"].map((h) => el("th", { text: h })))];
+    // One character per state in the path chips: its initial, or its index if initials clash.
+    const initials = stateLabels().map((label) => [...label][0]);
+    const chipText = new Set(initials).size === initials.length ? initials : initials.map((_, k) => String(k));
+    const share = (logProb) => (result.impossible ? "—" : fmt(Math.exp(logProb - bf.logLikelihood)));
     bf.top.forEach((entry, n) => {
       const isBest = entry.path.join(",") === viterbiKey;
-      const cells = entry.path.map((h) => el("span", { class: "chip", style: `background:${heat(0.8, h)}`, text: stateLabels()[h].slice(0, 1) }));
+      const cells = entry.path.map((h) => el("span", { class: "chip", style: `background:${heat(0.8, h)}`, text: chipText[h] }));
       rows.push(el("tr", { class: isBest ? "path-row best" : "path-row", "data-path": entry.path.join(","), "data-log-prob": entry.logProb }, [el("td", { text: n + 1 }), el("td", {}, cells),
-        el("td", { text: Math.exp(entry.logProb).toExponential(3) }), el("td", { text: fmt(Math.exp(entry.logProb - bf.logLikelihood)) })]));
+        el("td", { text: Math.exp(entry.logProb).toExponential(3) }), el("td", { text: share(entry.logProb) })]));
     });
     if (bf.nPaths > bf.top.length)
       rows.push(el("tr", {}, [el("td", { colspan: 4, class: "meta", text: `… ${(bf.nPaths - bf.top.length).toLocaleString("en")} ${t("morePaths")}` })]));

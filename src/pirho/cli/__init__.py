@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "pirho.cli.lm",
     "pirho.cli.experiment",
     "pirho.cli.demo",
+    "pirho.cli.explore",
 )
 
 

@@ -28,6 +28,7 @@ from pirho._atomic import atomic_open
 from pirho._checks import check_seed
 from pirho.experiments import EXPERIMENTS, load_experiment
 from pirho.experiments.common import write_json
+from pirho.explore import write_explorer
 
 DEFAULT_OUT = "pirho-demo"
 
@@ -191,6 +192,7 @@ def run_demo(
         },
         out / "results.json",
     )
+    write_explorer(out / "explore.html")  # the interactive page the report links to
     report = out / "report.html"
     page = render_html(sections, seed=seed, mode=mode, total=total, notes=notes)
     with atomic_open(report, "w", encoding="utf-8") as handle:
@@ -260,6 +262,7 @@ def render_html(
         f"python {e(sys.version.split()[0])} · {total:.1f} s in all · "
         f"{e(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",
         f"<table><tr><th>section</th><th>time</th><th>result</th></tr>{rows}</table>",
+        "<p><a href='explore.html'>Explore π and ρ step by step</a> (interactive, offline).</p>",
     ]
     for note in notes:
         parts.append(f"<p class='meta'>{e(note)}</p>")

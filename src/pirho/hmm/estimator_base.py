@@ -370,10 +370,14 @@ class BaseHMMEstimator(_Root):
 
     def score(self, X, lengths=None) -> float:
         """log P(X) summed over the sequences (missing rows contribute likelihood 1)."""
+        return float(self.score_per_sequence(X, lengths).sum())
+
+    def score_per_sequence(self, X, lengths=None) -> np.ndarray:
+        """(n_sequences,) log P(x_b) of each sequence (not in hmmlearn)."""
         X, missing, offsets = self._prepare(X, lengths)
         start, trans = self._kernel_params()
         lik = self._likelihoods(X, missing)
-        return float(engine.sequence_log_likelihoods(start, trans, lik, offsets).sum())
+        return engine.sequence_log_likelihoods(start, trans, lik, offsets)
 
     def score_samples(self, X, lengths=None):
         """(log P(X), posteriors (n_samples, n_components)) — P(h_t = k | its sequence)."""

@@ -13,7 +13,7 @@ that), yet the forward messages π_t and backward messages ρ_t compute it in T�
 
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.brute import BruteForceResult, brute_force
-from pirho.hmm.emissions import GaussianHMM
+from pirho.hmm.emissions import GMMHMM, BernoulliHMM, GaussianHMM, PoissonHMM
 from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiResult
 from pirho.hmm.examples import casino
 from pirho.hmm.fit import (
@@ -47,6 +47,9 @@ __all__ = [
     "ExpectedCounts",
     "CategoricalHMM",
     "GaussianHMM",
+    "GMMHMM",
+    "PoissonHMM",
+    "BernoulliHMM",
     "FitResult",
     "em",
     "fit",

@@ -25,10 +25,14 @@ import numpy as np
 from pirho import _checks
 from pirho.hmm import engine
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
+from pirho.hmm.emissions.bernoulli import BernoulliHMM
+from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
 from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
+from pirho.hmm.emissions.gmm import GMMHMM
 from pirho.hmm.emissions.initial import MAX_INIT_ROWS, kmeans, sticky_transitions
 from pirho.hmm.emissions.observations import as_vector_batch
+from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.engine import Likelihoods
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
@@ -46,7 +50,13 @@ __all__ = [
     "FAMILIES",
 ]
 
-FAMILIES = {"gaussian": GaussianHMM, "categorical": CategoricalHMM}
+FAMILIES = {
+    "gaussian": GaussianHMM,
+    "gmm": GMMHMM,
+    "poisson": PoissonHMM,
+    "bernoulli": BernoulliHMM,
+    "categorical": CategoricalHMM,
+}
 """Family name → model class (for :func:`fit` and :func:`select_n_states`)."""
 
 
@@ -292,18 +302,53 @@ def _data_covariance(points: np.ndarray, min_covar: float) -> np.ndarray:
     return np.atleast_2d(np.cov(points.T)) + max(min_covar, 1e-6) * np.eye(n_features)
 
 
+def _shaped_covars(cov: np.ndarray, covariance_type: str, lead: tuple[int, ...], tied_lead):
+    """The data covariance ``cov`` (D, D) repeated into a type's ``covars`` shape."""
+    diag = np.diag(cov)
+    return {
+        "full": np.broadcast_to(cov, (*lead, *cov.shape)).copy(),
+        "tied": np.broadcast_to(cov, (*tied_lead, *cov.shape)).copy(),
+        "diag": np.broadcast_to(diag, (*lead, diag.shape[0])).copy(),
+        "spherical": np.full(lead, diag.mean()),
+    }[covariance_type]
+
+
 def _gaussian_start(points, n_states, rng, options, min_covar) -> dict:
     """k-means++ / Lloyd centres as means; the data covariance (+ floor) for every state."""
     covariance_type = options["covariance_type"]
     means = kmeans(points, n_states, rng)[0]
-    cov = _data_covariance(points, min_covar)
-    covars = {
-        "full": np.repeat(cov[None], n_states, axis=0),
-        "tied": cov,
-        "diag": np.repeat(np.diag(cov)[None], n_states, axis=0),
-        "spherical": np.full(n_states, np.diag(cov).mean()),
-    }[covariance_type]
+    covars = _shaped_covars(_data_covariance(points, min_covar), covariance_type, (n_states,), ())
     return {"means": means, "covars": covars, "covariance_type": covariance_type}
+
+
+def _gmm_start(points, n_states, rng, options, min_covar) -> dict:
+    """k-means into K clusters, then k-means into M inside each (all points if a cluster is
+    too small); uniform weights; the data covariance for every component."""
+    covariance_type, n_mix = options["covariance_type"], options["n_mix"]
+    _, labels = kmeans(points, n_states, rng)
+    means = np.empty((n_states, n_mix, points.shape[1]))
+    for k in range(n_states):
+        members = points[labels == k]
+        means[k] = kmeans(members if members.shape[0] >= n_mix else points, n_mix, rng)[0]
+    covars = _shaped_covars(
+        _data_covariance(points, min_covar), covariance_type, (n_states, n_mix), (n_states,)
+    )
+    return {
+        "weights": np.full((n_states, n_mix), 1.0 / n_mix),
+        "means": means,
+        "covars": covars,
+        "covariance_type": covariance_type,
+    }
+
+
+def _poisson_start(points, n_states, rng, options, min_covar) -> dict:
+    """k-means++ / Lloyd centres of the counts as rates (at least 1e-3)."""
+    return {"rates": np.maximum(kmeans(points, n_states, rng)[0], 1e-3)}
+
+
+def _bernoulli_start(points, n_states, rng, options, min_covar) -> dict:
+    """k-means++ / Lloyd centres of the bits as probabilities, kept inside [0.01, 0.99]."""
+    return {"probs": np.clip(kmeans(points, n_states, rng)[0], 0.01, 0.99)}
 
 
 def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
@@ -315,8 +360,20 @@ def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
     return {"emit": emit / emit.sum(axis=1, keepdims=True)}
 
 
-_STARTERS = {GaussianHMM: _gaussian_start, CategoricalHMM: _categorical_start}
-_PARAM_KEYS = {GaussianHMM: {"m": "means", "c": "covars"}, CategoricalHMM: {"e": "emit"}}
+_STARTERS = {
+    GaussianHMM: _gaussian_start,
+    GMMHMM: _gmm_start,
+    PoissonHMM: _poisson_start,
+    BernoulliHMM: _bernoulli_start,
+    CategoricalHMM: _categorical_start,
+}
+_PARAM_KEYS = {
+    GaussianHMM: {"m": "means", "c": "covars"},
+    GMMHMM: {"w": "weights", "m": "means", "c": "covars"},
+    PoissonHMM: {"l": "rates"},
+    BernoulliHMM: {"e": "probs"},
+    CategoricalHMM: {"e": "emit"},
+}
 
 
 def _initial_model(model_class, observations, n_states, rng, options, init, init_params, min_covar):
@@ -353,6 +410,7 @@ def fit(
     family="gaussian",
     *,
     covariance_type: str = "diag",
+    n_mix: int = 1,
     n_symbols: int | None = None,
     init: HiddenMarkovModel | None = None,
     init_params: str | None = None,
@@ -367,7 +425,8 @@ def fit(
     """Fit an HMM of ``family`` with ``n_states`` states by EM, from data-driven starts.
 
     family: a name in :data:`FAMILIES` or the class. covariance_type (Gaussian families),
-    n_symbols (categorical; default max symbol + 1): the family's shape options.
+    n_mix (components per state, GMM), n_symbols (categorical; default max symbol + 1): the
+    family's shape options.
     init: a model to start from; then ``init_params`` defaults to "" (nothing is re-drawn:
     your values are never overwritten unless you list their letters) and the family, K and
     shape options are ``init``'s. Without ``init`` every parameter is drawn from the data
@@ -393,8 +452,10 @@ def fit(
         if n_states is not None and n_states != init.n_states:
             raise ValueError(f"n_states={n_states!r} but init has K = {init.n_states}")
         n_states = init.n_states
-        if model_class is GaussianHMM:
+        if model_class in (GaussianHMM, GMMHMM):
             covariance_type = init.covariance_type
+        if model_class is GMMHMM:
+            n_mix = init.n_mix
         if model_class is CategoricalHMM:
             n_symbols = init.n_symbols
     else:
@@ -416,8 +477,12 @@ def fit(
     n_iter, tol, min_covar = _check_em_options(n_iter, tol, min_covar)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
         _checks.check_seed("seed", seed))  # fmt: skip
-    options = {"covariance_type": _checks.check_choice(
-        "covariance_type", covariance_type, ("full", "diag", "spherical", "tied"))}  # fmt: skip
+    options = {
+        "covariance_type": _checks.check_choice(
+            "covariance_type", covariance_type, COVARIANCE_TYPES
+        ),
+        "n_mix": _checks.check_positive_int("n_mix", n_mix),
+    }
     if model_class is CategoricalHMM:
         if n_symbols is None:
             n_symbols = int(as_symbol_batch(x, np.iinfo(np.int64).max)[0].max()) + 1
@@ -458,8 +523,10 @@ def fit_supervised(
     *,
     n_states: int | None = None,
     covariance_type: str = "diag",
+    n_mix: int = 1,
     n_symbols: int | None = None,
     min_covar: float = 1e-3,
+    seed=None,
 ) -> FitResult:
     """Maximum-likelihood model from fully labelled sequences (closed form).
 
@@ -467,7 +534,8 @@ def fit_supervised(
     start probabilities are the first states' frequencies, the transitions the observed pair
     frequencies (a state never left keeps a uniform row), the emissions the per-state
     moments / frequencies — one M-step with a one-hot posterior; a second confirms nothing
-    changes.
+    changes. For :class:`GMMHMM` each state's mixture is then fitted by EM on its own steps
+    (from k-means starts drawn with ``seed``).
 
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([1.0, 0.0], [[0.8, 0.2], [0.3, 0.7]], [[0.0], [5.0]], [1.0, 1.0],
@@ -490,7 +558,12 @@ def fit_supervised(
         n_states = int(max(int(np.max(item)) for item in flat)) + 1 if flat[0].size else 1
     model_class = _family_class(family)
     n_states = _checks.check_positive_int("n_states", n_states)
-    options = {"covariance_type": covariance_type}
+    options = {
+        "covariance_type": _checks.check_choice(
+            "covariance_type", covariance_type, COVARIANCE_TYPES
+        ),
+        "n_mix": _checks.check_positive_int("n_mix", n_mix),
+    }
     letters = _param_letters(model_class)
     size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
     if model_class is CategoricalHMM and size is None:
@@ -498,7 +571,7 @@ def fit_supervised(
     options["n_symbols"] = size
     batch = _batch(model_class, x, size)
     label_rows = _as_labels(labels, batch, n_states)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(_checks.check_seed("seed", seed))
     start_model = _initial_model(
         model_class, batch.observations, n_states, rng, options, None, letters, min_covar
     )

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pirho.cli import hmm_fit
+
 TOKEN_MODEL_FORMAT = "pirho.TokenHMM"
 TOKEN_MODEL_VERSION = 1
 
@@ -141,6 +143,7 @@ def register(subparsers) -> None:
     )
     decode.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     decode.set_defaults(func=decode_command)
+    hmm_fit.extend(fit, decode)  # --emission fit/decode of CSV/TSV/.npy/.npz data
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:

@@ -9,9 +9,9 @@ Formats:
 - **CSV / TSV** (``.csv``, ``.tsv``, ``.txt``; the delimiter is a comma, a tab or spaces, by
   extension or sniffed from the first data line). A first row with any non-numeric field is a
   header. Sequences are either given by a **sequence-id column** (``sequence_column=NAME`` or
-  its index; rows of one id may be anywhere, they keep their order) or separated by **blank
-  lines**. An empty field, ``NA``, ``NaN`` or ``?`` is missing (NaN): an all-NaN row is a
-  missing observation.
+  its index; each sequence one contiguous run of rows) or separated by **blank lines**.
+  ``columns=[names]`` picks the feature columns (default: all but the id). An empty field,
+  ``NA``, ``NaN`` or ``?`` is missing (NaN): an all-NaN row is a missing observation.
 - **.npy**: (T,) or (T, D) is one sequence; (B, T, D) is B sequences of length T.
 - **.npz**: arrays ``X`` and ``lengths`` (hmmlearn's pair), or else every array in the file is
   one sequence, in the file's order.
@@ -98,7 +98,9 @@ def _guess_delimiter(path: Path, first_line: str) -> str | None:
     return None  # whitespace
 
 
-def _text_sequences(path: Path, sequence_column, delimiter) -> Iterator[tuple[str, np.ndarray]]:
+def _text_sequences(
+    path: Path, sequence_column, columns, delimiter
+) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (id, (T, D) array) per sequence of a delimited text file, streaming."""
     with open(path, encoding="utf-8", newline="") as f:
         lines = (line.rstrip("\r\n") for line in f)
@@ -111,7 +113,7 @@ def _text_sequences(path: Path, sequence_column, delimiter) -> Iterator[tuple[st
         fields = _split_line(first[1], delimiter)
         header = None if all(map(_is_numeric, fields)) else [f.strip() for f in fields]
         n_fields = len(fields)
-        id_index = _id_index(path, sequence_column, header, n_fields)
+        id_index, keep, _ = _layout(path, sequence_column, columns, header, n_fields)
 
         def rows():
             if header is None:
@@ -119,9 +121,9 @@ def _text_sequences(path: Path, sequence_column, delimiter) -> Iterator[tuple[st
             yield from numbered
 
         if id_index is None:
-            yield from _blank_separated(path, rows(), delimiter, n_fields)
+            yield from _blank_separated(path, rows(), delimiter, n_fields, keep)
         else:
-            yield from _grouped_by_id(path, rows(), delimiter, n_fields, id_index)
+            yield from _grouped_by_id(path, rows(), delimiter, n_fields, id_index, keep)
 
 
 def _id_index(path: Path, sequence_column, header, n_fields: int) -> int | None:
@@ -139,16 +141,28 @@ def _id_index(path: Path, sequence_column, header, n_fields: int) -> int | None:
     return header.index(sequence_column)
 
 
-def _row_values(path, number, line, delimiter, n_fields, skip=None) -> list[float]:
+def _layout(path: Path, sequence_column, columns, header, n_fields: int):
+    """(id column index or None, indices of the feature columns, their names)."""
+    id_index = _id_index(path, sequence_column, header, n_fields)
+    names = header or [f"x{i}" for i in range(n_fields)]
+    if columns is None:
+        keep = [i for i in range(n_fields) if i != id_index]
+    else:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise ValueError(f"columns {unknown} are not columns of {path}: it has {names}")
+        keep = [names.index(c) for c in columns]
+    return id_index, keep, [names[i] for i in keep]
+
+
+def _row_values(path, number, line, delimiter, n_fields, keep) -> list[float]:
     fields = _split_line(line, delimiter)
     if len(fields) != n_fields:
         raise ValueError(f"{path} line {number}: {len(fields)} fields, expected {n_fields}")
-    return [
-        _parse_float(field, f"{path} line {number}") for i, field in enumerate(fields) if i != skip
-    ]
+    return [_parse_float(fields[i], f"{path} line {number}") for i in keep]
 
 
-def _blank_separated(path, rows, delimiter, n_fields):
+def _blank_separated(path, rows, delimiter, n_fields, keep):
     block: list[list[float]] = []
     index = 0
     for number, line in rows:
@@ -157,12 +171,12 @@ def _blank_separated(path, rows, delimiter, n_fields):
                 yield str(index), np.array(block)
                 index, block = index + 1, []
             continue
-        block.append(_row_values(path, number, line, delimiter, n_fields))
+        block.append(_row_values(path, number, line, delimiter, n_fields, keep))
     if block:
         yield str(index), np.array(block)
 
 
-def _grouped_by_id(path, rows, delimiter, n_fields, id_index):
+def _grouped_by_id(path, rows, delimiter, n_fields, id_index, keep):
     """Consecutive runs of one id are one sequence; an id seen again later is an error
     (streaming cannot regroup without holding the file)."""
     current, block, finished = None, [], set()
@@ -180,7 +194,7 @@ def _grouped_by_id(path, rows, delimiter, n_fields, id_index):
                     "sequences; sort the file by the sequence column"
                 )
             current, block = seq_id, []
-        block.append(_row_values(path, number, line, delimiter, n_fields, skip=id_index))
+        block.append(_row_values(path, number, line, delimiter, n_fields, keep))
     if block:
         yield current, np.array(block)
 
@@ -222,7 +236,11 @@ def _npz_sequences(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def iter_sequences(
-    path: str | os.PathLike, *, sequence_column: str | int | None = None, delimiter=None
+    path: str | os.PathLike,
+    *,
+    sequence_column: str | int | None = None,
+    columns: list[str] | None = None,
+    delimiter=None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(sequence_id, X (T, D) float64)`` one sequence at a time.
 
@@ -245,14 +263,14 @@ def iter_sequences(
     elif suffix == ".npz":
         yield from _npz_sequences(path)
     elif suffix in _TEXT_SUFFIXES:
-        yield from _text_sequences(path, sequence_column, delimiter)
+        yield from _text_sequences(path, sequence_column, columns, delimiter)
     else:
         raise ValueError(
             f"{path}: unknown data format {suffix!r}; expected .csv, .tsv, .txt, .npy or .npz"
         )
 
 
-def _column_names(path: Path, sequence_column, delimiter, n_features: int) -> list[str]:
+def _column_names(path: Path, sequence_column, columns, delimiter, n_features: int) -> list[str]:
     if path.suffix.lower() not in _TEXT_SUFFIXES:
         return [f"x{i}" for i in range(n_features)]
     with open(path, encoding="utf-8") as f:
@@ -260,12 +278,16 @@ def _column_names(path: Path, sequence_column, delimiter, n_features: int) -> li
     fields = _split_line(first, delimiter if delimiter else _guess_delimiter(path, first))
     if all(map(_is_numeric, fields)):
         return [f"x{i}" for i in range(n_features)]
-    id_index = _id_index(path, sequence_column, [f.strip() for f in fields], len(fields))
-    return [f.strip() for i, f in enumerate(fields) if i != id_index]
+    header = [f.strip() for f in fields]
+    return _layout(path, sequence_column, columns, header, len(fields))[2]
 
 
 def read_sequences(
-    path: str | os.PathLike, *, sequence_column: str | int | None = None, delimiter=None
+    path: str | os.PathLike,
+    *,
+    sequence_column: str | int | None = None,
+    columns: list[str] | None = None,
+    delimiter=None,
 ) -> SequenceData:
     """Read every sequence of ``path`` into one :class:`SequenceData` (X, lengths, ids).
 
@@ -277,7 +299,10 @@ def read_sequences(
     ((3, 2), [2, 1], ['a', 'b'])
     """
     ids, blocks = [], []
-    for seq_id, block in iter_sequences(path, sequence_column=sequence_column, delimiter=delimiter):
+    stream = iter_sequences(
+        path, sequence_column=sequence_column, columns=columns, delimiter=delimiter
+    )
+    for seq_id, block in stream:
         if blocks and block.shape[1] != blocks[0].shape[1]:
             raise ValueError(
                 f"{path}: sequence {seq_id!r} has {block.shape[1]} features, "
@@ -289,5 +314,5 @@ def read_sequences(
         raise ValueError(f"{path}: no sequences")
     X = np.concatenate(blocks)
     lengths = np.array([b.shape[0] for b in blocks], dtype=np.int64)
-    columns = _column_names(Path(path), sequence_column, delimiter, X.shape[1])
-    return SequenceData(X, lengths, ids, columns)
+    names = _column_names(Path(path), sequence_column, columns, delimiter, X.shape[1])
+    return SequenceData(X, lengths, ids, names)

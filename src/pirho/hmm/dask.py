@@ -70,10 +70,10 @@ class DecodedFile:
     posterior: np.ndarray | None
 
 
-def _chunks(path, sequence_column, chunk_rows) -> Iterator[tuple[list[str], np.ndarray, list]]:
+def _chunks(path, read: dict, chunk_rows) -> Iterator[tuple[list[str], np.ndarray, list]]:
     """(ids, X, lengths) batches of whole sequences, each ≤ chunk_rows steps (or one seq)."""
     ids, blocks, rows = [], [], 0
-    for seq_id, block in iter_sequences(path, sequence_column=sequence_column):
+    for seq_id, block in iter_sequences(path, **read):
         if blocks and rows + block.shape[0] > chunk_rows:
             yield ids, np.concatenate(blocks), [b.shape[0] for b in blocks]
             ids, blocks, rows = [], [], 0
@@ -82,6 +82,10 @@ def _chunks(path, sequence_column, chunk_rows) -> Iterator[tuple[list[str], np.n
         rows += block.shape[0]
     if blocks:
         yield ids, np.concatenate(blocks), [b.shape[0] for b in blocks]
+
+
+def _read(sequence_column, columns) -> dict:
+    return {"sequence_column": sequence_column, "columns": columns}
 
 
 def _as_model_input(model: BaseHMMEstimator, X: np.ndarray) -> np.ndarray:
@@ -121,17 +125,17 @@ def _check_paths(paths) -> list:
 class _DecodeTask:
     """Picklable per-file work: decode every chunk of one file."""
 
-    def __init__(self, model, algorithm, lag, posteriors, sequence_column, chunk_rows):
+    def __init__(self, model, algorithm, lag, posteriors, read, chunk_rows):
         self.model, self.algorithm, self.lag = model, algorithm, lag
-        self.posteriors, self.sequence_column, self.chunk_rows = (
+        self.posteriors, self.read, self.chunk_rows = (
             posteriors,
-            sequence_column,
+            read,
             chunk_rows,
         )
 
     def __call__(self, path: str) -> DecodedFile:
         ids, lengths, states, log_lik, posts = [], [], [], [], []
-        for chunk_ids, X, chunk_lengths in _chunks(path, self.sequence_column, self.chunk_rows):
+        for chunk_ids, X, chunk_lengths in _chunks(path, self.read, self.chunk_rows):
             X = _as_model_input(self.model, X)
             ids += chunk_ids
             lengths += chunk_lengths
@@ -158,6 +162,7 @@ def decode_files(
     posteriors: bool = False,
     lag: int | None = None,
     sequence_column: str | int | None = None,
+    columns: list[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[DecodedFile]:
     """Decode every sequence of every file on Dask; one :class:`DecodedFile` per path, in order.
@@ -165,26 +170,28 @@ def decode_files(
     algorithm: "viterbi" or "map" (default: the model's). posteriors: also return the (N, K)
     posteriors, fixed-lag with ``lag`` (0 = causal filter). client: a ``distributed.Client``,
     a scheduler address, or None for local threads. Files are read by
-    :func:`pirho.data.sequences.iter_sequences` (``sequence_column`` as there).
+    :func:`pirho.data.sequences.iter_sequences` (``sequence_column``, ``columns`` as there).
     """
     paths = _check_paths(paths)
     model._check_fitted()
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     if lag is not None:
         lag = _checks.check_int("lag", lag, minimum=0)
-    task = _DecodeTask(model, algorithm, lag, posteriors, sequence_column, chunk_rows)
+    task = _DecodeTask(
+        model, algorithm, lag, posteriors, _read(sequence_column, columns), chunk_rows
+    )
     with _connected(client) as scheduler:
         return _run(task, paths, scheduler)
 
 
 class _ScoreTask:
-    def __init__(self, model, sequence_column, chunk_rows):
-        self.model, self.sequence_column, self.chunk_rows = model, sequence_column, chunk_rows
+    def __init__(self, model, read, chunk_rows):
+        self.model, self.read, self.chunk_rows = model, read, chunk_rows
 
     def __call__(self, path: str) -> float:
         return sum(
             self.model.score(_as_model_input(self.model, X), lengths)
-            for _, X, lengths in _chunks(path, self.sequence_column, self.chunk_rows)
+            for _, X, lengths in _chunks(path, self.read, self.chunk_rows)
         )
 
 
@@ -194,6 +201,7 @@ def score_files(
     *,
     client=None,
     sequence_column: str | int | None = None,
+    columns: list[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> np.ndarray:
     """log P(file) = Σ over its sequences of log P(x_b), for each path: (n_files,) float64."""
@@ -201,16 +209,18 @@ def score_files(
     model._check_fitted()
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     with _connected(client) as scheduler:
-        return np.array(_run(_ScoreTask(model, sequence_column, chunk_rows), paths, scheduler))
+        return np.array(
+            _run(_ScoreTask(model, _read(sequence_column, columns), chunk_rows), paths, scheduler)
+        )
 
 
 class _EStepTask:
-    def __init__(self, model, sequence_column, chunk_rows):
-        self.model, self.sequence_column, self.chunk_rows = model, sequence_column, chunk_rows
+    def __init__(self, model, read, chunk_rows):
+        self.model, self.read, self.chunk_rows = model, read, chunk_rows
 
     def __call__(self, path: str):
         total_stats, total_log_prob = None, 0.0
-        for _, X, lengths in _chunks(path, self.sequence_column, self.chunk_rows):
+        for _, X, lengths in _chunks(path, self.read, self.chunk_rows):
             X, missing = self.model._validate_X(_as_model_input(self.model, X))
             offsets = check_lengths(lengths, X.shape[0])
             stats, log_prob = self.model._accumulate(X, missing, offsets)
@@ -229,6 +239,7 @@ def fit_distributed(
     *,
     client=None,
     sequence_column: str | int | None = None,
+    columns: list[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     init_rows: int = 100_000,
 ) -> BaseHMMEstimator:
@@ -245,7 +256,7 @@ def fit_distributed(
     if model.init_params or not hasattr(model, "startprob_"):
         head = []
         for path in paths:
-            for _, X, _ in _chunks(path, sequence_column, chunk_rows):
+            for _, X, _ in _chunks(path, _read(sequence_column, columns), chunk_rows):
                 head.append(X)
                 if sum(h.shape[0] for h in head) >= init_rows:
                     break
@@ -255,7 +266,7 @@ def fit_distributed(
     model.monitor_ = ConvergenceMonitor(model.tol, model.n_iter, model.verbose)
     with _connected(client) as scheduler:
         for _ in range(model.n_iter):
-            task = _EStepTask(copy.deepcopy(model), sequence_column, chunk_rows)
+            task = _EStepTask(copy.deepcopy(model), _read(sequence_column, columns), chunk_rows)
             results = _run(task, paths, scheduler)
             stats = results[0][0]
             for more, _ in results[1:]:

@@ -162,6 +162,8 @@ class BaseHMMEstimator(_Root):
     """
 
     _PARAM_CODES = "st"  # the family adds its emission codes
+    _FITTED: tuple[str, ...] = ("startprob_", "transmat_")  # the family adds its own
+    FORMAT = "pirho.sklearn"
 
     def __init__(
         self,
@@ -188,6 +190,39 @@ class BaseHMMEstimator(_Root):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+
+    # -- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-ready ``{"format", "estimator", "params", "fitted"}`` (not in hmmlearn).
+
+        ``params`` are the constructor parameters (a ``RandomState`` is stored as None),
+        ``fitted`` the fitted arrays in the compact shapes the setters take.
+        """
+        self._check_fitted()
+        params = {}
+        for name, value in self.get_params().items():
+            if isinstance(value, np.random.RandomState):
+                value = None
+            params[name] = value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+        fitted = {name: np.asarray(getattr(self, name)).tolist() for name in self._FITTED}
+        return {"format": self.FORMAT, "estimator": type(self).__name__, "params": params,
+                "fitted": fitted}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, document: dict):
+        """Inverse of :meth:`to_dict` for this class; ValueError naming what is wrong."""
+        if not isinstance(document, dict) or document.get("format") != cls.FORMAT:
+            raise ValueError(f"not a {cls.FORMAT} model: the 'format' entry is missing or wrong")
+        if document.get("estimator") != cls.__name__:
+            raise ValueError(f"model holds a {document.get('estimator')!r}, not a {cls.__name__}")
+        try:
+            model = cls(**document["params"])
+            for name in cls._FITTED:
+                setattr(model, name, np.asarray(document["fitted"][name], dtype=np.float64))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed {cls.__name__} model: {exc!r}") from None
+        model._check()
+        return model
 
     # -- family hooks --------------------------------------------------------------------
     def _validate_X(self, X) -> tuple[np.ndarray, np.ndarray]:

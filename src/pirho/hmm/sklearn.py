@@ -32,7 +32,8 @@ import numpy as np
 
 from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, Stats, random_state_of
 
-__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "ConvergenceMonitor"]
+__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "ConvergenceMonitor", "ESTIMATORS",
+           "load_estimator"]  # fmt: skip
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
 _LOG_2PI = math.log(2 * math.pi)
@@ -157,6 +158,7 @@ class CategoricalHMM(BaseHMMEstimator):
     """
 
     _PARAM_CODES = "ste"
+    _FITTED = ("startprob_", "transmat_", "emissionprob_")
 
     def __init__(
         self,
@@ -264,6 +266,7 @@ class GaussianHMM(BaseHMMEstimator):
     """
 
     _PARAM_CODES = "stmc"
+    _FITTED = ("startprob_", "transmat_", "means_", "_covars_")
 
     def __init__(
         self,
@@ -426,6 +429,7 @@ class PoissonHMM(BaseHMMEstimator):
     """
 
     _PARAM_CODES = "stl"
+    _FITTED = ("startprob_", "transmat_", "lambdas_")
 
     def __init__(
         self,
@@ -497,3 +501,21 @@ class PoissonHMM(BaseHMMEstimator):
 
     def _sample_emission(self, state, random_state):
         return random_state.poisson(self.lambdas_[state])
+
+
+ESTIMATORS = {cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM)}
+"""Estimator class name → class, for :func:`load_estimator`."""
+
+
+def load_estimator(document: dict) -> BaseHMMEstimator:
+    """The estimator a ``to_dict()`` document describes, whatever its class.
+
+    >>> m = PoissonHMM(1, init_params="")
+    >>> m.startprob_, m.transmat_, m.lambdas_ = [1.0], [[1.0]], [[2.0]]
+    >>> load_estimator(m.to_dict()).lambdas_.tolist()
+    [[2.0]]
+    """
+    name = document.get("estimator") if isinstance(document, dict) else None
+    if name not in ESTIMATORS:
+        raise ValueError(f"unknown estimator {name!r}; expected one of {sorted(ESTIMATORS)}")
+    return ESTIMATORS[name].from_dict(document)

@@ -117,7 +117,7 @@ class FitResult:
 # -- data ------------------------------------------------------------------------------------
 def _batch(model_class, x, n_features_or_symbols) -> ObservationBatch:
     if model_class is CategoricalHMM:
-        return ObservationBatch(*as_symbol_batch(x, n_features_or_symbols))
+        return ObservationBatch(*as_symbol_batch(x, n_features_or_symbols, allow_missing=True))
     return as_vector_batch(x, n_features_or_symbols)
 
 
@@ -148,8 +148,10 @@ def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
 
 def _log_emission(model: HiddenMarkovModel, observations: np.ndarray) -> np.ndarray:
     if isinstance(model, CategoricalHMM):
+        # The appended row of zeros is what a missing symbol −1 reads: likelihood 1.
         with np.errstate(divide="ignore"):
-            return np.log(model.emit.T)[observations]
+            table = np.vstack([np.log(model.emit.T), np.zeros((1, model.n_states))])
+        return table[observations]
     return model.log_emission(observations)  # type: ignore[attr-defined]
 
 
@@ -485,7 +487,9 @@ def fit(
     }
     if model_class is CategoricalHMM:
         if n_symbols is None:
-            n_symbols = int(as_symbol_batch(x, np.iinfo(np.int64).max)[0].max()) + 1
+            n_symbols = (
+                int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
+            )
         options["n_symbols"] = _checks.check_positive_int("n_symbols", n_symbols)
         size = options["n_symbols"]
     else:
@@ -567,7 +571,7 @@ def fit_supervised(
     letters = _param_letters(model_class)
     size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
     if model_class is CategoricalHMM and size is None:
-        size = int(as_symbol_batch(x, np.iinfo(np.int64).max)[0].max()) + 1
+        size = int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
     options["n_symbols"] = size
     batch = _batch(model_class, x, size)
     label_rows = _as_labels(labels, batch, n_states)

@@ -72,8 +72,12 @@ def _check_symbols(arr: np.ndarray, n_symbols: int, label: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
+def as_symbol_batch(
+    x, n_symbols: int, allow_missing: bool = False
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Turn one sequence or a list of sequences into (symbols (N,), offsets (B + 1,), batched).
+
+    ``allow_missing``: also accept −1, a missing observation.
 
     One sequence: a 1-D list / tuple / array of ints. A batch: a list or tuple of such
     sequences (any lengths) or a 2-D integer array (one sequence per row).
@@ -85,7 +89,7 @@ def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
     fast = _fast_symbol_batch(x)
     if fast is not None:
         symbols, offsets, batched = fast
-        _check_range(symbols, offsets, n_symbols, batched)
+        _check_range(symbols, offsets, n_symbols, batched, allow_missing)
         return symbols, offsets, batched
     if isinstance(x, np.ndarray):
         if x.ndim == 1:
@@ -125,7 +129,7 @@ def as_symbol_batch(x, n_symbols: int) -> tuple[np.ndarray, np.ndarray, bool]:
     np.cumsum(lengths, out=offsets[1:])
     symbols = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
     symbols = np.ascontiguousarray(symbols.astype(np.int64, copy=False))
-    _check_range(symbols, offsets, n_symbols, batched)
+    _check_range(symbols, offsets, n_symbols, batched, allow_missing)
     return symbols, offsets, batched
 
 
@@ -166,14 +170,19 @@ def _fast_symbol_batch(x):
     return np.ascontiguousarray(symbols, dtype=np.int64), offsets, True
 
 
-def _check_range(symbols: np.ndarray, offsets: np.ndarray, n_symbols: int, batched: bool):
-    """Raise ValueError naming the first symbol outside [0, n_symbols); two reductions when
-    all are in range (the common case), the position search only when one is not."""
-    if symbols.min() >= 0 and symbols.max() < n_symbols:
+def _check_range(
+    symbols: np.ndarray, offsets: np.ndarray, n_symbols: int, batched: bool, allow_missing=False
+):
+    """Raise ValueError naming the first symbol outside [0, n_symbols) (or −1 with
+    ``allow_missing``); two reductions when all are in range (the common case), the position
+    search only when one is not."""
+    low = -1 if allow_missing else 0
+    if symbols.min() >= low and symbols.max() < n_symbols:
         return
-    n = int(np.flatnonzero((symbols < 0) | (symbols >= n_symbols))[0])
+    n = int(np.flatnonzero((symbols < low) | (symbols >= n_symbols))[0])
     b = int(np.searchsorted(offsets, n, side="right")) - 1
     prefix = f"sequence {b}: " if batched else ""
     raise ValueError(
         f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is outside [0, {n_symbols})"
+        + (" (or -1 = missing)" if allow_missing else "")
     )

@@ -399,6 +399,23 @@ def _initial_model(model_class, observations, n_states, rng, options, init, init
     return model_class(start, trans, **emission)
 
 
+def _seed_from_labels(model, observations, labels, init_params: str, min_covar: float):
+    """Move the drawn emission means / rates / probabilities of each labelled state to its
+    labelled steps (covariances stay drawn: a few labelled steps would make them degenerate),
+    so EM starts with the state names the labels give instead of k-means' arbitrary order."""
+    letters = "".join(c for c in init_params if c in _PARAM_KEYS[type(model)] and c != "c")
+    known = labels >= 0
+    if not letters or not known.any():
+        return model
+    one_hot = np.zeros((labels.shape[0], model.n_states))
+    one_hot[np.flatnonzero(known), labels[known]] = 1.0
+    if isinstance(model, CategoricalHMM):
+        emission = _categorical_m_step(model, observations, one_hot)
+    else:
+        emission = model._m_step(observations, one_hot, letters, min_covar)
+    return type(model)(model.start, model.trans, **emission)
+
+
 def _family_class(family):
     if isinstance(family, type) and family in _STARTERS:
         return family
@@ -435,6 +452,8 @@ def fit(
     (``init_params`` must then be all letters): uniform start, a random sticky transition
     matrix, and for Gaussians k-means++ centres (10 Lloyd steps on at most
     ``MAX_INIT_ROWS`` complete rows) as means and the data covariance as every covariance.
+    With ``labels``, a labelled state's drawn means (rates, probabilities) are then replaced
+    by those of its labelled steps, so the states keep the labels' names.
     n_restarts: starts drawn from ``seed`` (only when something is drawn); each runs EM to
     the end and the most likely is returned. params, labels, n_iter, tol, min_covar: as in
     :func:`em`.
@@ -501,6 +520,10 @@ def fit(
         start_model = _initial_model(
             model_class, batch.observations, n_states, rng, options, init, init_params, min_covar
         )
+        if label_rows is not None:
+            start_model = _seed_from_labels(
+                start_model, batch.observations, label_rows, init_params, min_covar
+            )
         runs.append(_run_em(start_model, batch.observations, batch.offsets, label_rows, params,
                             n_iter, tol, min_covar))  # fmt: skip
     finals = np.array([run[1][-1] for run in runs])

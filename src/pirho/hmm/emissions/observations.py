@@ -123,6 +123,6 @@ def check_values(batch: ObservationBatch, valid, what: str) -> None:
     b = int(np.searchsorted(batch.offsets, n, side="right")) - 1
     prefix = f"sequence {b}: " if batch.batched else ""
     raise ValueError(
-        f"{prefix}observation {obs[n, d]!r} at position {n - batch.offsets[b]}, feature {d} "
+        f"{prefix}observation {float(obs[n, d])!r} at position {n - batch.offsets[b]}, feature {d} "
         f"is not {what}"
     )

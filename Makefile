@@ -38,3 +38,4 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/hmm_vs_hmmlearn.py
 	$(PY) benchmarks/birnn_vs_torch.py
+	$(PY) benchmarks/families_vs_hmmlearn.py

@@ -30,13 +30,13 @@ import math
 
 import numpy as np
 
+from pirho.hmm.emissions.covariance import components, log_density
 from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, Stats, random_state_of
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "ConvergenceMonitor", "ESTIMATORS",
            "load_estimator"]  # fmt: skip
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
-_LOG_2PI = math.log(2 * math.pi)
 
 
 # -- pure emission math ------------------------------------------------------------------------
@@ -49,11 +49,13 @@ def float_rows(X, n_features: int | None) -> tuple[np.ndarray, np.ndarray]:
     >>> X.tolist(), missing.tolist()
     ([[1.0], [0.0]], [False, True])
     """
-    X = np.array(X, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features), got {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features per row, the model has {n_features}")
+    if np.isfinite(X).all():  # the common case: one pass, no copy
+        return X, np.zeros(X.shape[0], dtype=bool)
     nan = np.isnan(X)
     missing = nan.all(axis=1)
     partial = np.flatnonzero(nan.any(axis=1) & ~missing)
@@ -62,6 +64,7 @@ def float_rows(X, n_features: int | None) -> tuple[np.ndarray, np.ndarray]:
     if np.isinf(X).any():
         t = int(np.flatnonzero(np.isinf(X).any(axis=1))[0])
         raise ValueError(f"X row {t} holds an infinite value")
+    X = X.copy()
     X[missing] = 0.0
     return X, missing
 
@@ -78,22 +81,6 @@ def full_covariances(covars: np.ndarray, covariance_type: str, n_states: int) ->
     if covariance_type == "tied":
         return np.repeat(covars[None], n_states, axis=0)
     return covars
-
-
-def gaussian_log_density(X: np.ndarray, means: np.ndarray, covars_full: np.ndarray) -> np.ndarray:
-    """(N, K) log N(x_t; μ_k, Σ_k) from X (N, D), means (K, D), covariances (K, D, D).
-
-    >>> gaussian_log_density(np.zeros((1, 1)), np.zeros((1, 1)), np.ones((1, 1, 1))).round(4)
-    array([[-0.9189]])
-    """
-    n_features = X.shape[1]
-    out = np.empty((X.shape[0], means.shape[0]))
-    for k, (mean, cov) in enumerate(zip(means, covars_full, strict=True)):
-        chol = np.linalg.cholesky(cov)
-        z = (X - mean) @ np.linalg.inv(chol).T  # whitened: z z^T = (x-μ)^T Σ^{-1} (x-μ)
-        log_det = 2.0 * np.log(np.diag(chol)).sum()
-        out[:, k] = -0.5 * (n_features * _LOG_2PI + log_det + np.einsum("nd,nd->n", z, z))
-    return out
 
 
 def poisson_log_pmf(X: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -326,7 +313,11 @@ class GaussianHMM(BaseHMMEstimator):
         return float_rows(X, n_features)
 
     def _log_emission(self, X):
-        return gaussian_log_density(X, np.asarray(self.means_), self.covars_)
+        compact = self._covars_ if self.covariance_type != "tied" else self._covars_[None]
+        covariance_type = "full" if self.covariance_type == "tied" else self.covariance_type
+        if covariance_type == "full" and compact.shape[0] != self.n_components:
+            compact = np.repeat(compact, self.n_components, axis=0)
+        return log_density(X, components(np.asarray(self.means_), compact, covariance_type))
 
     def _init_emissions(self, X, observed):
         data = X[observed]

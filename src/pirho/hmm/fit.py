@@ -30,7 +30,7 @@ from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
 from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
-from pirho.hmm.emissions.initial import MAX_INIT_ROWS, kmeans, sticky_transitions
+from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
 from pirho.hmm.emissions.observations import as_vector_batch
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.engine import Likelihoods
@@ -287,123 +287,11 @@ def _n_rows(batch: ObservationBatch) -> int:
     return int(batch.offsets[-1])
 
 
-# -- initialisation from data ----------------------------------------------------------------
-def _complete_rows(observations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    rows = observations[~np.isnan(observations).any(axis=1)]
-    if rows.shape[0] == 0:
-        raise ValueError("x has no complete observation to initialise the model from")
-    if rows.shape[0] > MAX_INIT_ROWS:
-        rows = rows[rng.choice(rows.shape[0], MAX_INIT_ROWS, replace=False)]
-    return rows
-
-
-def _data_covariance(points: np.ndarray, min_covar: float) -> np.ndarray:
-    n_features = points.shape[1]
-    if points.shape[0] < 2:
-        return np.eye(n_features)
-    return np.atleast_2d(np.cov(points.T)) + max(min_covar, 1e-6) * np.eye(n_features)
-
-
-def _shaped_covars(cov: np.ndarray, covariance_type: str, lead: tuple[int, ...], tied_lead):
-    """The data covariance ``cov`` (D, D) repeated into a type's ``covars`` shape."""
-    diag = np.diag(cov)
-    return {
-        "full": np.broadcast_to(cov, (*lead, *cov.shape)).copy(),
-        "tied": np.broadcast_to(cov, (*tied_lead, *cov.shape)).copy(),
-        "diag": np.broadcast_to(diag, (*lead, diag.shape[0])).copy(),
-        "spherical": np.full(lead, diag.mean()),
-    }[covariance_type]
-
-
-def _gaussian_start(points, n_states, rng, options, min_covar) -> dict:
-    """k-means++ / Lloyd centres as means; the data covariance (+ floor) for every state."""
-    covariance_type = options["covariance_type"]
-    means = kmeans(points, n_states, rng)[0]
-    covars = _shaped_covars(_data_covariance(points, min_covar), covariance_type, (n_states,), ())
-    return {"means": means, "covars": covars, "covariance_type": covariance_type}
-
-
-def _gmm_start(points, n_states, rng, options, min_covar) -> dict:
-    """k-means into K clusters, then k-means into M inside each (all points if a cluster is
-    too small); uniform weights; the data covariance for every component."""
-    covariance_type, n_mix = options["covariance_type"], options["n_mix"]
-    _, labels = kmeans(points, n_states, rng)
-    means = np.empty((n_states, n_mix, points.shape[1]))
-    for k in range(n_states):
-        members = points[labels == k]
-        means[k] = kmeans(members if members.shape[0] >= n_mix else points, n_mix, rng)[0]
-    covars = _shaped_covars(
-        _data_covariance(points, min_covar), covariance_type, (n_states, n_mix), (n_states,)
-    )
-    return {
-        "weights": np.full((n_states, n_mix), 1.0 / n_mix),
-        "means": means,
-        "covars": covars,
-        "covariance_type": covariance_type,
-    }
-
-
-def _poisson_start(points, n_states, rng, options, min_covar) -> dict:
-    """k-means++ / Lloyd centres of the counts as rates (at least 1e-3)."""
-    return {"rates": np.maximum(kmeans(points, n_states, rng)[0], 1e-3)}
-
-
-def _bernoulli_start(points, n_states, rng, options, min_covar) -> dict:
-    """k-means++ / Lloyd centres of the bits as probabilities, kept inside [0.01, 0.99]."""
-    return {"probs": np.clip(kmeans(points, n_states, rng)[0], 0.01, 0.99)}
-
-
-def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
-    """The data's symbol frequencies times Gamma(1) noise per entry, renormalised."""
-    freq = np.bincount(symbols[symbols >= 0], minlength=options["n_symbols"]) / max(
-        int((symbols >= 0).sum()), 1
-    )
-    emit = (freq + 1e-3) * rng.gamma(1.0, size=(n_states, freq.shape[0]))
-    return {"emit": emit / emit.sum(axis=1, keepdims=True)}
-
-
-_STARTERS = {
-    GaussianHMM: _gaussian_start,
-    GMMHMM: _gmm_start,
-    PoissonHMM: _poisson_start,
-    BernoulliHMM: _bernoulli_start,
-    CategoricalHMM: _categorical_start,
-}
-_PARAM_KEYS = {
-    GaussianHMM: {"m": "means", "c": "covars"},
-    GMMHMM: {"w": "weights", "m": "means", "c": "covars"},
-    PoissonHMM: {"l": "rates"},
-    BernoulliHMM: {"e": "probs"},
-    CategoricalHMM: {"e": "emit"},
-}
-
-
-def _initial_model(model_class, observations, n_states, rng, options, init, init_params, min_covar):
-    """A starting model: the letters in ``init_params`` drawn from the data, the rest from
-    ``init``."""
-    if "s" in init_params:
-        start = np.full(n_states, 1.0 / n_states)
-    else:
-        start = init.start
-    trans = sticky_transitions(n_states, rng) if "t" in init_params else init.trans
-    keys = _PARAM_KEYS[model_class]
-    drawn_keys = {keys[c] for c in init_params if c in keys}
-    emission = dict(init._emission_params()) if init is not None else {}
-    if drawn_keys:
-        points = (
-            observations if model_class is CategoricalHMM else _complete_rows(observations, rng)
-        )
-        drawn = _STARTERS[model_class](points, n_states, rng, options, min_covar)
-        # Shape options (covariance_type) come with the draw only when there is no init.
-        emission.update({k: v for k, v in drawn.items() if k in drawn_keys or init is None})
-    return model_class(start, trans, **emission)
-
-
 def _seed_from_labels(model, observations, labels, init_params: str, min_covar: float):
     """Move the drawn emission means / rates / probabilities of each labelled state to its
     labelled steps (covariances stay drawn: a few labelled steps would make them degenerate),
     so EM starts with the state names the labels give instead of k-means' arbitrary order."""
-    letters = "".join(c for c in init_params if c in _PARAM_KEYS[type(model)] and c != "c")
+    letters = "".join(c for c in init_params if c in PARAM_KEYS[type(model)] and c != "c")
     known = labels >= 0
     if not letters or not known.any():
         return model
@@ -417,7 +305,7 @@ def _seed_from_labels(model, observations, labels, init_params: str, min_covar: 
 
 
 def _family_class(family):
-    if isinstance(family, type) and family in _STARTERS:
+    if isinstance(family, type) and family in STARTERS:
         return family
     name = _checks.check_choice("family", family, tuple(FAMILIES))
     return FAMILIES[name]
@@ -467,7 +355,7 @@ def fit(
     [0, 4]
     """
     if init is not None:
-        if not isinstance(init, tuple(_STARTERS)):
+        if not isinstance(init, tuple(STARTERS)):
             raise TypeError(f"init must be a model of a pirho family, got {type(init).__name__}")
         model_class = type(init)
         if n_states is not None and n_states != init.n_states:
@@ -517,7 +405,7 @@ def fit(
     label_rows = None if labels is None else _as_labels(labels, batch, n_states)
     runs = []
     for _ in range(n_restarts if init_params else 1):
-        start_model = _initial_model(
+        start_model = initial_model(
             model_class, batch.observations, n_states, rng, options, init, init_params, min_covar
         )
         if label_rows is not None:
@@ -599,7 +487,7 @@ def fit_supervised(
     batch = _batch(model_class, x, size)
     label_rows = _as_labels(labels, batch, n_states)
     rng = np.random.default_rng(_checks.check_seed("seed", seed))
-    start_model = _initial_model(
+    start_model = initial_model(
         model_class, batch.observations, n_states, rng, options, None, letters, min_covar
     )
     start_model = model_class(

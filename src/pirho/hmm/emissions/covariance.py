@@ -161,16 +161,20 @@ def log_density(observations: np.ndarray, comp: Components) -> np.ndarray:
     x = observations - centre
     means = comp.means - centre
     if comp.diagonal:
-        observed = ~np.isnan(x)
-        x = np.where(observed, x, 0.0)
+        # Σ_d (x_d − μ_cd)² / σ²_cd + log 2πσ²_cd expanded into one (N, 2D or 3D) @ (…, C)
+        # product: the design columns are x², x (and, with NaN, the 0/1 observed mask).
         inv_var = 1.0 / comp.variances
-        quad = (
-            (x * x) @ inv_var.T
-            - 2.0 * x @ (means * inv_var).T
-            + observed @ (means * means * inv_var).T
-        )
-        log_norm = observed @ (np.log(comp.variances) + LOG_2PI).T
-        return -0.5 * (quad + log_norm)
+        per_feature = means * means * inv_var + np.log(comp.variances) + LOG_2PI
+        nan = np.isnan(x)
+        if nan.any():
+            observed = ~nan
+            x = np.where(observed, x, 0.0)
+            design = np.hstack([x * x, x, observed.astype(np.float64)])
+            weights = np.vstack([inv_var.T, -2.0 * (means * inv_var).T, per_feature.T])
+            return -0.5 * (design @ weights)
+        design = np.hstack([x * x, x])
+        weights = np.vstack([inv_var.T, -2.0 * (means * inv_var).T])
+        return -0.5 * (design @ weights + per_feature.sum(axis=1))
     n_features = means.shape[1]
     out = np.empty((x.shape[0], means.shape[0]))
     for c in range(means.shape[0]):  # a loop over components; each is one (N, D) matmul

@@ -116,7 +116,9 @@ class VectorEmissionHMM(HiddenMarkovModel):
         """(N, K) log P(x_t | h_t = k) of concatenated, validated observations, 0 on missing
         rows (the matrix the recursions read; EM calls it directly)."""
         out = self._log_emission(observations)
-        out[missing_rows(observations)[0]] = 0.0
+        nan = np.isnan(observations)
+        if nan.any():
+            out[nan.all(axis=1)] = 0.0
         return out
 
     def emission_log_likelihood(self, x):

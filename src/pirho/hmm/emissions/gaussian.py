@@ -76,14 +76,21 @@ def gaussian_m_step(
     >>> mu.ravel().tolist(), var.ravel().tolist()
     ([1.0, 11.0], [1.0, 1.0])
     """
-    observed = ~np.isnan(observations)
+    nan = np.isnan(observations)
+    observed = ~nan
+    complete = not nan.any()
     # Work relative to the data's mean: the expanded sums of squares then cancel less.
-    x = np.where(observed, observations, 0.0)
-    centre = x.sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
-    x = np.where(observed, x - centre, 0.0)
+    if complete:
+        centre = observations.mean(axis=0)
+        x = observations - centre
+        counts = np.repeat(posterior.sum(axis=0)[:, None], x.shape[1], axis=1)
+    else:
+        x = np.where(observed, observations, 0.0)
+        centre = x.sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
+        x = np.where(observed, x - centre, 0.0)
+        counts = posterior.T @ observed.astype(np.float64)  # (K, D) mass per state, feature
     means = means - centre
     weight = posterior
-    counts = weight.T @ observed  # (K, D) posterior mass per state and feature
     sums = weight.T @ x
     has_data = counts > 0
     if update_means:
@@ -100,8 +107,8 @@ def gaussian_m_step(
             mass = counts.sum(axis=1)
             new = np.where(mass > 0, scatter.sum(axis=1) / np.where(mass > 0, mass, 1.0), covars)
         return means + centre, floor_covariances(new, True, min_covar)
-    complete = observed.all(axis=1)
-    weight = weight * complete[:, None]
+    if not complete:
+        weight = weight * observed.all(axis=1)[:, None]
     mass = weight.sum(axis=0)
     scatter = weighted_scatter(x, weight, means)
     if covariance_type == "tied":

@@ -107,8 +107,12 @@ def test_supervised_fit_is_the_closed_form_counts():
     np.testing.assert_allclose(rates[1], counts[states == 1].mean(axis=0), rtol=1e-12)
 
 
-@pytest.mark.parametrize("family", ["gmm", "poisson", "bernoulli", "categorical"])
-def test_fit_runs_every_family_with_missing_data(family):
+@pytest.mark.parametrize(
+    ("family", "covariance_type"),
+    [("gmm", "diag"), ("gmm", "full"), ("gaussian", "tied"), ("poisson", "diag"),
+     ("bernoulli", "diag"), ("categorical", "diag")],
+)  # fmt: skip
+def test_fit_runs_every_family_with_missing_data(family, covariance_type):
     rng = np.random.default_rng(6)
     if family == "categorical":
         truth = CategoricalHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]],
@@ -117,6 +121,8 @@ def test_fit_runs_every_family_with_missing_data(family):
         truth = PoissonHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[1.0], [6.0]])
     elif family == "bernoulli":
         truth = BernoulliHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[0.1, 0.8], [0.9, 0.2]])
+    elif family == "gaussian":
+        truth = GaussianHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[-2.0], [2.0]], [[1.0]], "tied")
     else:
         truth = GMMHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[0.5, 0.5], [0.5, 0.5]],
                        [[[-4.0], [-2.0]], [[2.0], [4.0]]], np.ones((2, 2, 1)), "diag")  # fmt: skip
@@ -124,7 +130,8 @@ def test_fit_runs_every_family_with_missing_data(family):
     x = np.array(x, dtype=np.int64 if family == "categorical" else np.float64)
     holes = rng.random(600) < 0.1
     x[holes] = -1 if family == "categorical" else np.nan
-    result = fit(x, 2, family, seed=0, n_restarts=2, covariance_type="diag", n_mix=2)
+    result = fit(x, 2, family, seed=0, n_restarts=2, covariance_type=covariance_type,
+                 n_mix=2, n_iter=30)  # fmt: skip
     assert np.all(np.diff(result.history) >= 0)
     assert np.isfinite(result.log_likelihood)
     assert result.log_likelihood == pytest.approx(result.model.log_likelihood(x), rel=1e-9)

@@ -307,3 +307,23 @@ def test_works_without_scikit_learn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[0.0, 6.0] 20"
+
+
+def test_bernoulli_estimator_matches_the_bernoulli_model():
+    from pirho.hmm.emissions.bernoulli import BernoulliHMM as BernoulliModel
+
+    probs = np.array([[0.1, 0.8, 0.5], [0.9, 0.2, 0.0], [0.5, 0.5, 1.0]])
+    model = pirho_hmm.BernoulliHMM(3, init_params="", params="e", n_iter=1)
+    model.startprob_, model.transmat_, model.emissionprob_ = START, TRANS, probs
+    reference = BernoulliModel(START, TRANS, probs)
+    X = (np.random.default_rng(7).random((60, 3)) < 0.5).astype(float)
+    # state 0 has no 0 or 1 entry, so every step stays possible; states 1 and 2 rule some out
+    X[10] = np.nan
+    assert model.score(X) == pytest.approx(reference.log_likelihood(X), rel=1e-12)
+    post = reference.posterior(X)
+    np.testing.assert_allclose(model.predict_proba(X), post, rtol=1e-9, atol=1e-14)
+    np.testing.assert_array_equal(model.predict(X), reference.viterbi(X).path)
+    model.fit(X)
+    observed = ~np.isnan(X[:, 0])
+    expected = post[observed].T @ X[observed] / post[observed].sum(axis=0)[:, None]
+    np.testing.assert_allclose(model.emissionprob_, expected, rtol=1e-9)

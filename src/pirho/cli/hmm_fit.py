@@ -2,8 +2,8 @@
 
 Adds to the token-file commands of :mod:`pirho.cli.hmm`:
 
-- ``fit --emission gaussian|poisson|categorical --states K|A-B DATA -o MODEL.json``: EM with
-  the estimators of :mod:`pirho.hmm.sklearn`; with a range ``A-B`` every K is fitted, the
+- ``fit --emission gaussian|poisson|categorical|bernoulli --states K|A-B DATA -o MODEL.json``:
+  EM with the estimators of :mod:`pirho.hmm.sklearn`; with a range ``A-B`` every K is fitted, the
   AIC/BIC table printed, and the model with the lowest BIC written.
 - ``decode --model MODEL.json DATA``: the decoded state and the posteriors of every step as
   CSV (``sequence,step,state,p0..p{K-1}``; ``--lag L`` for fixed-lag posteriors, 0 = causal
@@ -27,7 +27,12 @@ import numpy as np
 
 from pirho import _checks
 
-EMISSIONS = {"gaussian": "GaussianHMM", "poisson": "PoissonHMM", "categorical": "CategoricalHMM"}
+EMISSIONS = {
+    "gaussian": "GaussianHMM",
+    "poisson": "PoissonHMM",
+    "categorical": "CategoricalHMM",
+    "bernoulli": "BernoulliHMM",
+}
 """``--emission`` value → estimator class in :mod:`pirho.hmm.sklearn`."""
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")

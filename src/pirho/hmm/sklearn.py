@@ -26,109 +26,29 @@ scikit-learn is optional: with it the estimators are ``sklearn.base.BaseEstimato
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from pirho.hmm.emissions.covariance import components, log_density
 from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, Stats, random_state_of
+from pirho.hmm.estimator_math import (
+    bernoulli_log_pmf,
+    cluster_means,
+    float_rows,
+    full_covariances,
+    poisson_log_pmf,
+)
 
-__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "ConvergenceMonitor", "ESTIMATORS",
+__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "BernoulliHMM", "ConvergenceMonitor",
+           "ESTIMATORS",
            "load_estimator"]  # fmt: skip
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
 
 
-# -- pure emission math ------------------------------------------------------------------------
-def float_rows(X, n_features: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """(X (N, D) float64 with missing rows set to 0, missing (N,) bool).
-
-    A row that is all NaN is missing; a row with some NaN is an error (ValueError naming it).
-
-    >>> X, missing = float_rows([[1.0], [float("nan")]], None)
-    >>> X.tolist(), missing.tolist()
-    ([[1.0], [0.0]], [False, True])
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features), got {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features per row, the model has {n_features}")
-    if np.isfinite(X).all():  # the common case: one pass, no copy
-        return X, np.zeros(X.shape[0], dtype=bool)
-    nan = np.isnan(X)
-    missing = nan.all(axis=1)
-    partial = np.flatnonzero(nan.any(axis=1) & ~missing)
-    if partial.size:
-        raise ValueError(f"X row {int(partial[0])} is partly NaN: a missing row must be all NaN")
-    if np.isinf(X).any():
-        t = int(np.flatnonzero(np.isinf(X).any(axis=1))[0])
-        raise ValueError(f"X row {t} holds an infinite value")
-    X = X.copy()
-    X[missing] = 0.0
-    return X, missing
-
-
-def full_covariances(covars: np.ndarray, covariance_type: str, n_states: int) -> np.ndarray:
-    """(K, D, D) covariance matrices from diag-shaped (K, D) variances (spherical and diag
-    types; a spherical state's D variances are equal), a tied (D, D) or full (K, D, D) array.
-
-    >>> full_covariances(np.array([[1.0, 2.0]]), "diag", 1).tolist()
-    [[[1.0, 0.0], [0.0, 2.0]]]
-    """
-    if covariance_type in ("spherical", "diag"):
-        return np.stack([np.diag(row) for row in covars])
-    if covariance_type == "tied":
-        return np.repeat(covars[None], n_states, axis=0)
-    return covars
-
-
-def poisson_log_pmf(X: np.ndarray, rates: np.ndarray) -> np.ndarray:
-    """(N, K) Σ_d log Poisson(x_td; λ_kd) from counts X (N, D) and rates (K, D).
-
-    >>> poisson_log_pmf(np.array([[2.0]]), np.array([[1.0]])).round(4)
-    array([[-1.6931]])
-    """
-    values, inverse = np.unique(X, return_inverse=True)
-    log_factorial = np.array([math.lgamma(v + 1.0) for v in values])[inverse.reshape(X.shape)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_rates = np.log(rates)
-    terms = X @ np.where(np.isneginf(log_rates), 0.0, log_rates).T - rates.sum(axis=1)
-    zero_rate_hit = (X > 0).astype(float) @ (rates == 0).T.astype(float) > 0
-    out = terms - log_factorial.sum(axis=1)[:, None]
-    out[zero_rate_hit] = -np.inf
-    return out
-
-
-def kmeans_plus_plus(X: np.ndarray, n_clusters: int, rng: np.random.RandomState, n_rounds=50):
-    """Cluster centres (n_clusters, D): k-means++ seeding then Lloyd iterations."""
-    centres = [X[rng.randint(X.shape[0])]]
-    for _ in range(1, n_clusters):
-        dist = np.min([((X - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        total = dist.sum()
-        probs = dist / total if total > 0 else np.full(X.shape[0], 1.0 / X.shape[0])
-        centres.append(X[rng.choice(X.shape[0], p=probs)])
-    centres = np.array(centres)
-    for _ in range(n_rounds):
-        assign = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
-        updated = np.array(
-            [X[assign == k].mean(axis=0) if (assign == k).any() else centres[k]
-             for k in range(n_clusters)]
-        )  # fmt: skip
-        if np.allclose(updated, centres):
-            break
-        centres = updated
-    return centres
-
-
-def _cluster_means(X: np.ndarray, n_clusters: int, random_state) -> np.ndarray:
-    try:
-        from sklearn.cluster import KMeans  # optional extra: hmmlearn's exact initialisation
-    except ImportError:  # pragma: no cover - exercised only without scikit-learn
-        return kmeans_plus_plus(X, n_clusters, random_state_of(random_state))
-    return (
-        KMeans(n_clusters=n_clusters, random_state=random_state, n_init=10).fit(X).cluster_centers_
-    )
+def weighted_sums(X: np.ndarray, weights: np.ndarray) -> Stats:
+    """``post`` (K,) Σ_t w_tk and ``obs`` (K, D) Σ_t w_tk x_t: the statistics of any family
+    whose M-step is a weighted mean (Poisson rates, Bernoulli probabilities)."""
+    return {"post": weights.sum(axis=0), "obs": weights.T @ X}
 
 
 # -- estimators --------------------------------------------------------------------------------
@@ -323,7 +243,7 @@ class GaussianHMM(BaseHMMEstimator):
         data = X[observed]
         self.n_features = X.shape[1]
         if self._needs_init("m", "means_"):
-            self.means_ = _cluster_means(data, self.n_components, self.random_state)
+            self.means_ = cluster_means(data, self.n_components, self.random_state)
         if self._needs_init("c", "_covars_"):
             cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(X.shape[1])
             n = self.n_components
@@ -478,7 +398,7 @@ class PoissonHMM(BaseHMMEstimator):
         self.lambdas_, self.n_features = rates, rates.shape[1]
 
     def _emission_stats(self, X, weights):
-        return {"post": weights.sum(axis=0), "obs": weights.T @ X}
+        return weighted_sums(X, weights)
 
     def _emission_mstep(self, stats: Stats):
         if "l" in self.params:
@@ -494,7 +414,92 @@ class PoissonHMM(BaseHMMEstimator):
         return random_state.poisson(self.lambdas_[state])
 
 
-ESTIMATORS = {cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM)}
+class BernoulliHMM(BaseHMMEstimator):
+    """HMM with independent binary features per state (hmmlearn 0.3.3 has no such class; it
+    follows the same conventions).
+
+    X: (n_samples, n_features) of 0/1; an all-NaN row is missing. Fitted: ``emissionprob_``
+    (K, D) = P(x_d = 1 | h = k). ``params``/``init_params`` codes: s, t, e. The emission
+    update is the posterior-weighted frequency of ones, smoothed by ``emissionprob_prior``
+    (a Beta(a, a) prior: a − 1 pseudo-ones and pseudo-zeros per entry; 1 = none).
+
+    >>> import numpy as np
+    >>> X = np.array([[0, 0], [0, 1], [1, 1], [1, 1], [0, 0]])
+    >>> m = BernoulliHMM(2, random_state=0, n_iter=20).fit(X)
+    >>> m.emissionprob_.shape
+    (2, 2)
+    """
+
+    _PARAM_CODES = "ste"
+    _FITTED = ("startprob_", "transmat_", "emissionprob_")
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        startprob_prior=1.0,
+        transmat_prior=1.0,
+        *,
+        emissionprob_prior=1.0,
+        algorithm: str = "viterbi",
+        random_state=None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "ste",
+        init_params: str = "ste",
+        implementation: str = "log",
+    ) -> None:
+        super().__init__(
+            n_components, startprob_prior, transmat_prior, algorithm, random_state, n_iter,
+            tol, verbose, params, init_params, implementation,
+        )  # fmt: skip
+        self.emissionprob_prior = emissionprob_prior
+
+    def _validate_X(self, X):
+        known = np.asarray(self.emissionprob_).shape[1] if hasattr(self, "emissionprob_") else None
+        X, missing = float_rows(X, known)
+        bad = np.flatnonzero(((X != 0) & (X != 1)).any(axis=1))
+        if bad.size:
+            t = int(bad[0])
+            raise ValueError(f"X row {t} = {X[t].tolist()} is not binary (0 or 1)")
+        return X, missing
+
+    def _log_emission(self, X):
+        return bernoulli_log_pmf(X, self.emissionprob_)
+
+    def _init_emissions(self, X, observed):
+        self.n_features = X.shape[1]
+        if self._needs_init("e", "emissionprob_"):
+            rs = random_state_of(self.random_state)
+            self.emissionprob_ = rs.rand(self.n_components, X.shape[1])
+
+    def _check_emissions(self):
+        probs = np.atleast_2d(np.asarray(self.emissionprob_, dtype=np.float64))
+        if probs.shape[0] != self.n_components:
+            raise ValueError(
+                f"emissionprob_ must have shape ({self.n_components}, D), got {probs.shape}"
+            )
+        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1).any():
+            raise ValueError("emissionprob_ entries must lie in [0, 1]")
+        self.emissionprob_, self.n_features = probs, probs.shape[1]
+
+    def _emission_stats(self, X, weights):
+        return weighted_sums(X, weights)
+
+    def _emission_mstep(self, stats: Stats):
+        if "e" in self.params:
+            extra = np.asarray(self.emissionprob_prior) - 1.0
+            denom = stats["post"][:, None] + 2 * extra
+            self.emissionprob_ = (stats["obs"] + extra) / np.where(denom > 0, denom, 1.0)
+
+    def _n_emission_params(self):
+        return {"e": self.n_components * self.n_features}
+
+    def _sample_emission(self, state, random_state):
+        return (random_state.rand(self.n_features) < self.emissionprob_[state]).astype(float)
+
+
+ESTIMATORS = {cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM)}
 """Estimator class name → class, for :func:`load_estimator`."""
 
 

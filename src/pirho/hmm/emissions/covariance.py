@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pirho.hmm.emissions.compiled import diagonal_gaussian_log_density
+
 __all__ = [
     "COVARIANCE_TYPES",
     "Components",
@@ -147,7 +149,8 @@ def components(means: np.ndarray, covars: np.ndarray, covariance_type: str) -> C
 
 
 def log_density(observations: np.ndarray, comp: Components) -> np.ndarray:
-    """log N(x_t; μ_c, Σ_c) for every step and component, (N, C); no loop over N.
+    """log N(x_t; μ_c, Σ_c) for every step and component, (N, C); no Python loop over N
+    (diagonal: one compiled pass; full: one (N, D) @ (D, D) solve per component).
 
     NaN entries are marginalised out for diagonal components (a NaN row gives 0); full
     components need complete rows (a NaN row gives NaN: the caller masks it).
@@ -156,25 +159,10 @@ def log_density(observations: np.ndarray, comp: Components) -> np.ndarray:
     >>> (log_density(np.array([[0.0], [np.nan]]), c) + 0.0).round(4).tolist()
     [[-0.9189], [0.0]]
     """
-    # Centre on the mean of the means: the expanded quadratic forms below then cancel less.
-    centre = comp.means.mean(axis=0)
-    x = observations - centre
-    means = comp.means - centre
     if comp.diagonal:
-        # Σ_d (x_d − μ_cd)² / σ²_cd + log 2πσ²_cd expanded into one (N, 2D or 3D) @ (…, C)
-        # product: the design columns are x², x (and, with NaN, the 0/1 observed mask).
-        inv_var = 1.0 / comp.variances
-        per_feature = means * means * inv_var + np.log(comp.variances) + LOG_2PI
-        nan = np.isnan(x)
-        if nan.any():
-            observed = ~nan
-            x = np.where(observed, x, 0.0)
-            design = np.hstack([x * x, x, observed.astype(np.float64)])
-            weights = np.vstack([inv_var.T, -2.0 * (means * inv_var).T, per_feature.T])
-            return -0.5 * (design @ weights)
-        design = np.hstack([x * x, x])
-        weights = np.vstack([inv_var.T, -2.0 * (means * inv_var).T])
-        return -0.5 * (design @ weights + per_feature.sum(axis=1))
+        return diagonal_gaussian_log_density(observations, comp.means, comp.variances)
+    means = comp.means
+    x = observations
     n_features = means.shape[1]
     out = np.empty((x.shape[0], means.shape[0]))
     for c in range(means.shape[0]):  # a loop over components; each is one (N, D) matmul

@@ -113,6 +113,7 @@ def test_poisson_and_categorical_from_npy(tmp_path):
          "--covariance-type='round'"),
         (["fit", "--emission", "gaussian", "--states", "2", "--iter", "0"], "--iter must be >= 1"),
         (["fit", "--states", "1-3"], "a range needs --emission"),
+        (["fit", "--emission", "gmm", "--states", "2", "--n-mix", "0"], "--n-mix must be >= 1"),
         (["fit", "--emission", "poisson", "--states", "2", "--columns", ","], "--columns ','"),
     ],
 )  # fmt: skip

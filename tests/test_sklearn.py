@@ -44,9 +44,28 @@ def set_poisson(model, _):
     model.lambdas_ = np.array([[1.0, 5.0], [4.0, 2.0], [9.0, 0.5]])
 
 
+GMM_COVARS = {
+    "diag": np.array(
+        [[[1.0, 0.5], [2.0, 1.0]], [[0.3, 0.7], [1.0, 1.0]], [[0.6, 0.6], [1.5, 0.5]]]
+    ),
+    "spherical": np.array([[1.0, 2.0], [0.5, 1.5], [0.8, 1.2]]),
+    "full": np.tile([[1.0, 0.3], [0.3, 1.5]], (3, 2, 1, 1)),
+    "tied": np.tile([[1.0, 0.3], [0.3, 1.5]], (3, 1, 1)),
+}
+
+
+def set_gmm(model, covariance_type):
+    model.startprob_, model.transmat_ = START, TRANS
+    model.weights_ = np.array([[0.3, 0.7], [0.5, 0.5], [0.9, 0.1]])
+    model.means_ = np.stack([MEANS, MEANS[::-1] + 1.0], axis=1)
+    model.covars_ = GMM_COVARS[covariance_type]
+
+
 CASES = {
     **{f"gaussian-{ct}": ("GaussianHMM", {"covariance_type": ct}, set_gaussian, gaussian_data)
        for ct in COVARS},  # fmt: skip
+    **{f"gmm-{ct}": ("GMMHMM", {"covariance_type": ct, "n_mix": 2}, set_gmm, gaussian_data)
+       for ct in GMM_COVARS},  # fmt: skip
     "categorical": ("CategoricalHMM", {}, set_categorical,
                     lambda: np.random.default_rng(1).integers(0, 4, size=(200, 1))),
     "poisson": ("PoissonHMM", {}, set_poisson,
@@ -81,10 +100,12 @@ def user_script(hmm, case: str) -> dict:
         out["covars"] = (
             stored[:, 0] if covariance_type == "spherical" and stored.ndim == 2 else stored
         )
+    elif class_name == "GMMHMM":
+        out["weights_"], out["means_"], out["covars"] = model.weights_, model.means_, model.covars_
     else:
         name = "emissionprob_" if class_name == "CategoricalHMM" else "lambdas_"
         out[name] = getattr(model, name)
-    if covariance_type != "spherical":  # same reason: sample reads covars_
+    if covariance_type != "spherical" and class_name != "GMMHMM":  # sample reads covars_
         out["sample"] = model.sample(7, random_state=3)
     return out
 
@@ -110,13 +131,14 @@ def test_same_user_script_gives_hmmlearns_numbers(case):
     assert_same(fitted, {k: theirs[k] for k in fitted}, rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["GaussianHMM", "CategoricalHMM", "PoissonHMM"])
+@pytest.mark.parametrize("name", ["GaussianHMM", "GMMHMM", "CategoricalHMM", "PoissonHMM"])
 def test_fit_with_hmmlearns_own_initialisation_matches(name):
     X = CASES["categorical"][3]() if name == "CategoricalHMM" else CASES["poisson"][3]()
-    if name == "GaussianHMM":
+    if name in ("GaussianHMM", "GMMHMM"):
         X = gaussian_data()
-    ours = getattr(pirho_hmm, name)(n_components=3, random_state=4, n_iter=5).fit(X, LENGTHS)
-    theirs = getattr(hmmlearn_hmm, name)(n_components=3, random_state=4, n_iter=5).fit(X, LENGTHS)
+    options = {"n_mix": 2} if name == "GMMHMM" else {}
+    ours = getattr(pirho_hmm, name)(3, random_state=4, n_iter=5, **options).fit(X, LENGTHS)
+    theirs = getattr(hmmlearn_hmm, name)(3, random_state=4, n_iter=5, **options).fit(X, LENGTHS)
     np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(
         np.array(ours.monitor_.history), np.array(theirs.monitor_.history), rtol=1e-9

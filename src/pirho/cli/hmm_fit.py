@@ -2,7 +2,7 @@
 
 Adds to the token-file commands of :mod:`pirho.cli.hmm`:
 
-- ``fit --emission gaussian|poisson|categorical|bernoulli --states K|A-B DATA -o MODEL.json``:
+- ``fit --emission gaussian|poisson|categorical|bernoulli|gmm --states K|A-B DATA -o MODEL.json``:
   EM with the estimators of :mod:`pirho.hmm.sklearn`; with a range ``A-B`` every K is fitted, the
   AIC/BIC table printed, and the model with the lowest BIC written.
 - ``decode --model MODEL.json DATA``: the decoded state and the posteriors of every step as
@@ -32,6 +32,7 @@ EMISSIONS = {
     "poisson": "PoissonHMM",
     "categorical": "CategoricalHMM",
     "bernoulli": "BernoulliHMM",
+    "gmm": "GMMHMM",
 }
 """``--emission`` value → estimator class in :mod:`pirho.hmm.sklearn`."""
 
@@ -74,6 +75,9 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
         "--covariance-type",
         default="diag",
         help=f"gaussian covariance: one of {', '.join(COVARIANCE_TYPES)} (default diag)",
+    )
+    fit.add_argument(
+        "--n-mix", type=int, default=2, metavar="M", help="gmm: Gaussians per state (default 2)"
     )
     for parser in (fit, decode):
         parser.add_argument(
@@ -185,6 +189,7 @@ def _check_fit_options(args: argparse.Namespace) -> tuple[int, int]:
     _checks.check_float("--tol", args.tol, minimum=0.0)
     _checks.check_seed("--seed", args.seed)
     _checks.check_choice("--covariance-type", args.covariance_type, COVARIANCE_TYPES)
+    _checks.check_int("--n-mix", args.n_mix, minimum=1)
     if args.restarts is not None:
         raise ValueError("--restarts applies to token files; with --emission use --seed")
     return low, high
@@ -199,8 +204,10 @@ def fit_command(args: argparse.Namespace) -> int:
     X = _model_input(args.emission, X)
     estimator = getattr(hmm, EMISSIONS[args.emission])
     options = {"n_iter": args.iter, "tol": args.tol, "random_state": args.seed}
-    if args.emission == "gaussian":
+    if args.emission in ("gaussian", "gmm"):
         options["covariance_type"] = args.covariance_type
+    if args.emission == "gmm":
+        options["n_mix"] = args.n_mix
     print(f"{len(lengths)} sequences, {X.shape[0]} steps, {X.shape[1]} features; "
           f"{args.emission} emissions")  # fmt: skip
     print(f"{'K':>3} {'log-lik':>14} {'params':>7} {'AIC':>14} {'BIC':>14} {'iter':>5}")

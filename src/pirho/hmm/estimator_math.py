@@ -18,6 +18,7 @@ __all__ = [
     "bernoulli_log_pmf",
     "kmeans_plus_plus",
     "cluster_means",
+    "cluster_labels",
 ]
 
 
@@ -112,6 +113,17 @@ def cluster_means(X: np.ndarray, n_clusters: int, random_state) -> np.ndarray:
     return (
         KMeans(n_clusters=n_clusters, random_state=random_state, n_init=10).fit(X).cluster_centers_
     )
+
+
+def cluster_labels(X: np.ndarray, n_clusters: int, random_state) -> np.ndarray:
+    """(N,) cluster of each row: scikit-learn's KMeans(n_init=10) when installed (hmmlearn's
+    GMMHMM initialisation), else the nearest :func:`kmeans_plus_plus` centre."""
+    try:
+        from sklearn.cluster import KMeans  # optional extra
+    except ImportError:  # pragma: no cover - exercised only without scikit-learn
+        centres = kmeans_plus_plus(X, n_clusters, random_state_of(random_state))
+        return np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+    return KMeans(n_clusters=n_clusters, random_state=random_state, n_init=10).fit_predict(X)
 
 
 def bernoulli_log_pmf(X: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -37,8 +37,10 @@ from pirho.hmm.estimator_math import (
     full_covariances,
     poisson_log_pmf,
 )
+from pirho.hmm.sklearn_gmm import GMMHMM
 
-__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "BernoulliHMM", "ConvergenceMonitor",
+__all__ = ["CategoricalHMM", "GaussianHMM", "GMMHMM", "PoissonHMM", "BernoulliHMM",
+           "ConvergenceMonitor",
            "ESTIMATORS",
            "load_estimator"]  # fmt: skip
 
@@ -499,7 +501,9 @@ class BernoulliHMM(BaseHMMEstimator):
         return (random_state.rand(self.n_features) < self.emissionprob_[state]).astype(float)
 
 
-ESTIMATORS = {cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM)}
+ESTIMATORS = {
+    cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM, GMMHMM)
+}
 """Estimator class name → class, for :func:`load_estimator`."""
 
 

@@ -102,3 +102,19 @@ def test_empty_paths_and_bad_chunk_rows():
         pirho_dask.decode_files(gaussian_model(), [])
     with pytest.raises(ValueError, match="chunk_rows must be >= 1"):
         pirho_dask.score_files(gaussian_model(), ["x.npy"], chunk_rows=0)
+
+
+def test_cli_decode_on_the_cluster_writes_what_the_local_run_writes(cluster, files, tmp_path):
+    import json
+
+    from pirho.cli import main
+
+    paths, _, _ = files
+    model_path = tmp_path / "m.json"
+    model_path.write_text(json.dumps(gaussian_model().to_dict()))
+    common = ["hmm", "decode", "--model", str(model_path), "--lag", "1", str(paths[1])]
+    address = cluster.scheduler.address
+    assert main([*common, "--dask", address, "-o", str(tmp_path / "dask.csv")]) == 0
+    assert main([*common, "-o", str(tmp_path / "local.csv")]) == 0
+    remote, local = (tmp_path / "dask.csv").read_text(), (tmp_path / "local.csv").read_text()
+    assert remote == local and len(remote.splitlines()) == 1 + 170

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev,browser]"
+	$(PY) -m pip install -q -e ".[dev,browser,sklearn,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,3 +43,4 @@ docs-check: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/hmm_vs_hmmlearn.py
 	$(PY) benchmarks/birnn_vs_torch.py
+	$(PY) benchmarks/families_vs_hmmlearn.py

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pirho.cli import hmm_fit
 from pirho.cli._options import (
     existing_file,
     nonnegative_float,
@@ -140,6 +141,7 @@ def register(subparsers) -> None:
         "-o", "--output", type=output_file, metavar="OUT", help="write here instead of stdout"
     )
     decode.set_defaults(func=decode_command)
+    hmm_fit.extend(fit, decode)  # --emission fit/decode of CSV/TSV/.npy/.npz data
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:

@@ -13,8 +13,19 @@ that), yet the forward messages π_t and backward messages ρ_t compute it in T�
 
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.brute import BruteForceResult, brute_force
+from pirho.hmm.emissions import GMMHMM, BernoulliHMM, GaussianHMM, PoissonHMM
 from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiBatch, ViterbiResult
 from pirho.hmm.examples import casino
+from pirho.hmm.fit import (
+    FitResult,
+    aic,
+    bic,
+    em,
+    fit,
+    fit_supervised,
+    n_parameters,
+    select_n_states,
+)
 from pirho.hmm.kernels import (
     backward,
     expected_counts,
@@ -36,6 +47,18 @@ __all__ = [
     "ViterbiBatch",
     "ExpectedCounts",
     "CategoricalHMM",
+    "GaussianHMM",
+    "GMMHMM",
+    "PoissonHMM",
+    "BernoulliHMM",
+    "FitResult",
+    "em",
+    "fit",
+    "fit_supervised",
+    "n_parameters",
+    "aic",
+    "bic",
+    "select_n_states",
     "casino",
     "brute_force",
     "BruteForceResult",

@@ -22,7 +22,8 @@ class CategoricalHMM(HiddenMarkovModel):
     - ``emit`` (K, M): ``emit[k, v] = P(x_t = v | h_t = k)``.
 
     ``x`` is one sequence of ints in [0, M) (list, tuple or 1-D array), or a list of such
-    sequences of any lengths (or a 2-D array, one sequence per row). Inference methods are
+    sequences of any lengths (or a 2-D array, one sequence per row). The symbol −1 is a
+    missing observation: likelihood 1 in every state. Inference methods are
     those of :class:`~pirho.hmm.base.HiddenMarkovModel`; the kernels read step t's likelihoods
     as ``emit.T[x_t]`` (a row gather), so no (T, K) likelihood array is ever built.
 
@@ -43,7 +44,9 @@ class CategoricalHMM(HiddenMarkovModel):
                 f"got {emit.shape}"
             )
         self._emit = emit
-        emit_t = np.ascontiguousarray(emit.T)  # (M, K): row v = P(v | h = k) for every k
+        # (M + 1, K): row v = P(v | h = k) for every k; the last row, all ones, is what a
+        # missing symbol −1 reads (negative indices wrap around, in numpy and numba alike).
+        emit_t = np.ascontiguousarray(np.vstack([emit.T, np.ones((1, emit.shape[0]))]))
         with np.errstate(divide="ignore"):
             log_emit_t = np.log(emit_t)
         self._emit_table = Likelihoods(emit_t, log_emit_t, np.empty(0, np.int64), None)
@@ -63,7 +66,7 @@ class CategoricalHMM(HiddenMarkovModel):
         return f"CategoricalHMM(n_states={self.n_states}, n_symbols={self.n_symbols})"
 
     def _as_batch(self, x) -> ObservationBatch:
-        return ObservationBatch(*as_symbol_batch(x, self.n_symbols))
+        return ObservationBatch(*as_symbol_batch(x, self.n_symbols, allow_missing=True))
 
     def _likelihoods(self, observations: np.ndarray) -> Likelihoods:
         return self._emit_table._replace(rows=observations)

@@ -97,8 +97,12 @@ def _check_symbols(arr: np.ndarray, n_symbols: int | None, label: str) -> np.nda
     return arr.astype(np.int64, copy=False)
 
 
-def as_symbol_batch(x, n_symbols: int | None) -> tuple[np.ndarray, np.ndarray, bool]:
+def as_symbol_batch(
+    x, n_symbols: int | None, allow_missing: bool = False
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Turn one sequence or a list of sequences into (symbols (N,), offsets (B + 1,), batched).
+
+    ``allow_missing``: also accept −1, a missing observation.
 
     One sequence: a 1-D list / tuple / array of ints. A batch: a list or tuple of such
     sequences (any lengths) or a 2-D integer array (one sequence per row). ``n_symbols``
@@ -111,7 +115,7 @@ def as_symbol_batch(x, n_symbols: int | None) -> tuple[np.ndarray, np.ndarray, b
     fast = _fast_symbol_batch(x)
     if fast is not None:
         symbols, offsets, batched = fast
-        _check_range(symbols, offsets, n_symbols, batched)
+        _check_range(symbols, offsets, n_symbols, batched, allow_missing)
         return symbols, offsets, batched
     if isinstance(x, np.ndarray):
         if x.ndim == 1:
@@ -152,7 +156,7 @@ def as_symbol_batch(x, n_symbols: int | None) -> tuple[np.ndarray, np.ndarray, b
     np.cumsum(lengths, out=offsets[1:])
     symbols = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
     symbols = np.ascontiguousarray(symbols.astype(np.int64, copy=False))
-    _check_range(symbols, offsets, n_symbols, batched)
+    _check_range(symbols, offsets, n_symbols, batched, allow_missing)
     return symbols, offsets, batched
 
 
@@ -194,16 +198,24 @@ def _fast_symbol_batch(x):
 
 
 def _check_range(
-    symbols: np.ndarray, offsets: np.ndarray, n_symbols: int | None, batched: bool
+    symbols: np.ndarray,
+    offsets: np.ndarray,
+    n_symbols: int | None,
+    batched: bool,
+    allow_missing: bool = False,
 ) -> None:
     """Raise ValueError naming the first symbol outside [0, n_symbols) (below 0 when
-    n_symbols is None); two reductions when all are in range (the common case), the
-    position search only when one is not."""
+    n_symbols is None; −1 allowed with ``allow_missing``); two reductions when all are in
+    range (the common case), the position search only when one is not."""
+    low = -1 if allow_missing else 0
     upper = np.iinfo(np.int64).max if n_symbols is None else n_symbols
-    if symbols.min() >= 0 and symbols.max() < upper:
+    if symbols.min() >= low and symbols.max() < upper:
         return
-    n = int(np.flatnonzero((symbols < 0) | (symbols >= upper))[0])
+    n = int(np.flatnonzero((symbols < low) | (symbols >= upper))[0])
     b = int(np.searchsorted(offsets, n, side="right")) - 1
     prefix = f"sequence {b}: " if batched else ""
     where = "negative" if n_symbols is None else f"outside [0, {n_symbols})"
-    raise ValueError(f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is {where}")
+    missing = " (or -1 = missing)" if allow_missing else ""
+    raise ValueError(
+        f"{prefix}symbol {int(symbols[n])} at position {n - offsets[b]} is {where}{missing}"
+    )

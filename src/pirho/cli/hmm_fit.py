@@ -1,0 +1,328 @@
+"""``pirho hmm fit --emission …`` and ``pirho hmm decode`` for users' own data.
+
+Adds to the token-file commands of :mod:`pirho.cli.hmm`:
+
+- ``fit --emission gaussian|poisson|categorical|bernoulli|gmm --states K|A-B DATA -o MODEL.json``:
+  EM with the estimators of :mod:`pirho.hmm.sklearn`; with a range ``A-B`` every K is fitted, the
+  AIC/BIC table printed, and the model with the lowest BIC written.
+- ``decode --model MODEL.json DATA``: the decoded state and the posteriors of every step as
+  CSV (``sequence,step,state,p0..p{K-1}``; ``--lag L`` for fixed-lag posteriors, 0 = causal
+  filter), ``--plot PNG`` for the decoded regimes over the observations, ``--dask ADDRESS``
+  to run on a Dask scheduler.
+
+DATA is a CSV/TSV (``--sequence-column NAME``, or blank lines between sequences), ``.npy`` or
+``.npz`` (:mod:`pirho.data.sequences`), or a folder of such files. Without ``--emission``,
+``fit`` keeps reading token files as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pirho import _checks
+from pirho.cli._options import positive_int
+
+EMISSIONS = {
+    "gaussian": "GaussianHMM",
+    "poisson": "PoissonHMM",
+    "categorical": "CategoricalHMM",
+    "bernoulli": "BernoulliHMM",
+    "gmm": "GMMHMM",
+}
+"""``--emission`` value → estimator class in :mod:`pirho.hmm.sklearn`."""
+
+COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".npy", ".npz")
+MAX_STATES = 64
+
+
+def parse_states(text: str) -> int | tuple[int, int]:
+    """``"3"`` → 3; ``"1-8"`` → (1, 8). argparse type for ``--states``.
+
+    >>> parse_states("4"), parse_states("2-5")
+    (4, (2, 5))
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text)
+    if not match:
+        return positive_int(text)  # one K: "expected an integer >= 1, got ..."
+    low = int(match.group(1))
+    high = int(match.group(2))
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"range {text!r} must satisfy 1 <= A <= B")
+    return low, high
+
+
+def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> None:
+    """Add the ``--emission`` options to the existing ``fit`` and ``decode`` parsers."""
+    for action in fit._actions:
+        if action.dest == "states":
+            action.type = parse_states
+            action.metavar = "K|A-B"
+            action.help = "hidden states, or a range A-B (with --emission: picked by BIC)"
+    fit.add_argument(
+        "--emission",
+        choices=sorted(EMISSIONS),
+        help="fit DATA (CSV/TSV/.npy/.npz) with this emission family instead of a token file",
+    )
+    fit.add_argument(
+        "--covariance-type",
+        default="diag",
+        help=f"gaussian covariance: one of {', '.join(COVARIANCE_TYPES)} (default diag)",
+    )
+    fit.add_argument(
+        "--n-mix", type=int, default=2, metavar="M", help="gmm: Gaussians per state (default 2)"
+    )
+    for parser in (fit, decode):
+        parser.add_argument(
+            "--sequence-column",
+            metavar="NAME",
+            help="CSV/TSV column holding the sequence id (default: blank lines separate)",
+        )
+        parser.add_argument(
+            "--columns",
+            metavar="A,B",
+            help="CSV/TSV feature columns, comma-separated (default: all but the id column)",
+        )
+    decode.add_argument(
+        "--lag",
+        type=int,
+        metavar="L",
+        help="fixed-lag posteriors P(h_t | x_1..x_{t+L}); 0 = causal filter (default: smoothing)",
+    )
+    decode.add_argument("--plot", metavar="PNG", help="plot decoded regimes over the observations")
+    decode.add_argument(
+        "--dask", metavar="ADDRESS", help="decode on this Dask scheduler (tcp://host:port)"
+    )
+    token_fit, token_decode = fit.get_default("func"), decode.get_default("func")
+    fit.set_defaults(func=lambda args: dispatch_fit(args, token_fit))
+    decode.set_defaults(func=lambda args: dispatch_decode(args, token_decode))
+
+
+def dispatch_fit(args: argparse.Namespace, token_fit) -> int:
+    if args.emission is not None:
+        return fit_command(args)
+    if isinstance(args.states, tuple):
+        raise ValueError(f"--states {args.states[0]}-{args.states[1]}: a range needs --emission")
+    return token_fit(args)
+
+
+def dispatch_decode(args: argparse.Namespace, token_decode) -> int:
+    document = _read_json_or_none(args.model)
+    if isinstance(document, dict) and document.get("format") == "pirho.sklearn":
+        return decode_command(args, document)
+    for option in ("lag", "plot", "dask", "sequence_column", "columns"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise ValueError(f"{flag} needs a model written by `pirho hmm fit --emission`")
+    return token_decode(args)  # it reports unreadable or malformed model files itself
+
+
+def _read_json_or_none(path: str):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def data_paths(path: str) -> list[Path]:
+    """DATA as a list of files: the file itself, or a folder's data files sorted by name."""
+    data = Path(path)
+    if data.is_dir():
+        files = sorted(p for p in data.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
+        if not files:
+            raise ValueError(f"DATA folder {path} holds no {'/'.join(DATA_SUFFIXES)} files")
+        return files
+    if not data.is_file():
+        raise ValueError(f"DATA {path} does not exist")
+    if data.suffix.lower() not in DATA_SUFFIXES:
+        raise ValueError(f"DATA {path}: expected one of {', '.join(DATA_SUFFIXES)}")
+    return [data]
+
+
+def read_data(paths: list[Path], args: argparse.Namespace):
+    """(ids, X, lengths) of every sequence of every file, concatenated."""
+    from pirho.data.sequences import read_sequences
+
+    ids, blocks, lengths = [], [], []
+    for path in paths:
+        data = read_sequences(path, sequence_column=args.sequence_column, columns=_columns(args))
+        prefix = f"{path.name}:" if len(paths) > 1 else ""
+        ids += [prefix + seq_id for seq_id in data.ids]
+        blocks.append(data.X)
+        lengths += data.lengths.tolist()
+    widths = {b.shape[1] for b in blocks}
+    if len(widths) > 1:
+        raise ValueError(f"DATA files differ in their number of columns: {sorted(widths)}")
+    return ids, np.concatenate(blocks), np.array(lengths)
+
+
+def _columns(args: argparse.Namespace) -> list[str] | None:
+    if args.columns is None:
+        return None
+    names = [name.strip() for name in args.columns.split(",")]
+    if not all(names):
+        raise ValueError(f"--columns {args.columns!r}: expected names separated by commas")
+    return names
+
+
+def _model_input(emission: str, X: np.ndarray) -> np.ndarray:
+    if emission != "categorical":
+        return X
+    observed = X[~np.isnan(X)]
+    if X.shape[1] != 1 or (observed != np.round(observed)).any() or (observed < 0).any():
+        raise ValueError("--emission categorical needs one column of symbols 0, 1, 2, …")
+    return np.where(np.isnan(X), -1, X).astype(np.int64)
+
+
+def _check_fit_options(args: argparse.Namespace) -> tuple[int, int]:
+    low, high = args.states if isinstance(args.states, tuple) else (args.states, args.states)
+    if not 1 <= low <= high <= MAX_STATES:
+        raise ValueError(f"--states must lie in 1..{MAX_STATES}, got {low}-{high}")
+    _checks.check_int("--iter", args.iter, minimum=1)
+    _checks.check_float("--tol", args.tol, minimum=0.0)
+    _checks.check_seed("--seed", args.seed)
+    _checks.check_choice("--covariance-type", args.covariance_type, COVARIANCE_TYPES)
+    _checks.check_int("--n-mix", args.n_mix, minimum=1)
+    if args.restarts is not None:
+        raise ValueError("--restarts applies to token files; with --emission use --seed")
+    return low, high
+
+
+def fit_command(args: argparse.Namespace) -> int:
+    from pirho.hmm import sklearn as hmm
+
+    low, high = _check_fit_options(args)
+    paths = data_paths(args.input)
+    _, X, lengths = read_data(paths, args)
+    X = _model_input(args.emission, X)
+    estimator = getattr(hmm, EMISSIONS[args.emission])
+    options = {"n_iter": args.iter, "tol": args.tol, "random_state": args.seed}
+    if args.emission in ("gaussian", "gmm"):
+        options["covariance_type"] = args.covariance_type
+    if args.emission == "gmm":
+        options["n_mix"] = args.n_mix
+    print(f"{len(lengths)} sequences, {X.shape[0]} steps, {X.shape[1]} features; "
+          f"{args.emission} emissions")  # fmt: skip
+    print(f"{'K':>3} {'log-lik':>14} {'params':>7} {'AIC':>14} {'BIC':>14} {'iter':>5}")
+    rows, best = [], None
+    for n_states in range(low, high + 1):
+        model = estimator(n_components=n_states, **options).fit(X, lengths)
+        log_lik = model.score(X, lengths)
+        row = {
+            "states": n_states,
+            "log_likelihood": log_lik,
+            "n_parameters": model._n_parameters(),
+            "aic": model.aic(X, lengths),
+            "bic": model.bic(X, lengths),
+            "iterations": model.monitor_.iter,
+            "converged": model.monitor_.converged,
+        }
+        rows.append(row)
+        print(f"{n_states:>3} {log_lik:>14.3f} {row['n_parameters']:>7} {row['aic']:>14.3f} "
+              f"{row['bic']:>14.3f} {row['iterations']:>5}")  # fmt: skip
+        if best is None or row["bic"] < best[0]["bic"]:
+            best = (row, model)
+    row, model = best
+    document = model.to_dict()
+    document["training"] = {"data": [str(p) for p in paths], "emission": args.emission,
+                            "selection": rows, "chosen_states": row["states"]}  # fmt: skip
+    out = Path(args.output)
+    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    chosen = f"K = {row['states']} (lowest BIC)" if high > low else f"K = {row['states']}"
+    print(f"wrote {out}: {chosen}")
+    return 0
+
+
+def _check_decode_options(args: argparse.Namespace) -> None:
+    if args.lag is not None:
+        _checks.check_int("--lag", args.lag, minimum=0)
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        raise ValueError(f"--plot {args.plot}: expected a .png path")
+    if args.dask is not None and not re.match(r"^[a-z+]+://\S+$", args.dask):
+        raise ValueError(f"--dask {args.dask!r}: expected a scheduler address like tcp://host:8786")
+
+
+def decode_command(args: argparse.Namespace, document: dict) -> int:
+    from pirho.hmm import sklearn as hmm
+
+    _check_decode_options(args)
+    try:
+        model = hmm.load_estimator(document)
+    except ValueError as exc:
+        raise ValueError(f"--model {args.model}: {exc}") from None
+    paths = data_paths(args.input)
+    emission = "categorical" if isinstance(model, hmm.CategoricalHMM) else "numeric"
+    algorithm = "map" if args.method == "posterior" else "viterbi"
+    if args.dask is not None:
+        from pirho.hmm.dask import decode_files
+
+        decoded = decode_files(model, paths, client=args.dask, algorithm=algorithm,
+                               posteriors=True, lag=args.lag,
+                               sequence_column=args.sequence_column,
+                               columns=_columns(args))  # fmt: skip
+        ids = [f"{d.path}:{i}" if len(paths) > 1 else i for d in decoded for i in d.ids]
+        lengths = np.concatenate([d.lengths for d in decoded])
+        states = np.concatenate([d.states for d in decoded])
+        posterior = np.concatenate([d.posterior for d in decoded])
+        X = None
+    else:
+        ids, X, lengths = read_data(paths, args)
+        inputs = _model_input(emission, X)
+        states = model.decode(inputs, lengths, algorithm=algorithm)[1]
+        posterior = model.predict_proba(inputs, lengths, lag=args.lag)
+    _write_states(args.output, ids, lengths, states, posterior)
+    if args.plot:
+        if X is None:
+            _, X, _ = read_data(paths[:1], args)
+        print(f"wrote {plot_regimes(X[: lengths[0]], states[: lengths[0]], args.plot, ids[0])}",
+              file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _write_states(output, ids, lengths, states, posterior) -> None:
+    header = "sequence,step,state," + ",".join(f"p{k}" for k in range(posterior.shape[1]))
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        out.write(header + "\n")
+        row = 0
+        for seq_id, length in zip(ids, lengths, strict=True):
+            for step in range(int(length)):
+                probs = ",".join(f"{p:.6g}" for p in posterior[row])
+                out.write(f"{seq_id},{step},{int(states[row])},{probs}\n")
+                row += 1
+    finally:
+        if output:
+            out.close()
+    if output:
+        print(f"wrote {output}: {len(lengths)} sequences, {row} steps", file=sys.stderr)
+
+
+def plot_regimes(X: np.ndarray, states: np.ndarray, path: str, title: str) -> Path:
+    """The observations of one sequence over time, the background shaded by decoded state."""
+    from pirho.plots import new_figure, save_figure
+
+    fig, ax = new_figure(10.0, 4.0)
+    steps = np.arange(X.shape[0])
+    colours = ax._get_lines.get_next_color
+    n_states = int(states.max()) + 1
+    palette = [f"C{k % 10}" for k in range(n_states)]
+    changes = np.flatnonzero(np.diff(states)) + 1
+    bounds = np.concatenate([[0], changes, [len(states)]])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        ax.axvspan(lo - 0.5, hi - 0.5, color=palette[states[lo]], alpha=0.18, linewidth=0)
+    for d in range(X.shape[1]):
+        ax.plot(steps, X[:, d], color=colours() if X.shape[1] > 1 else "k", linewidth=0.8)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=palette[k], alpha=0.3, label=f"state {k}") for k in range(n_states)]
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("observation")
+    ax.set_title(f"decoded regimes: sequence {title}")
+    return save_figure(fig, path)

@@ -1,0 +1,585 @@
+"""EM (Baum–Welch) for every emission family, supervised and semi-supervised fitting, AIC/BIC.
+
+The E-step is family-agnostic: a family fills the (N, K) log-likelihood matrix of the
+concatenated batch, :func:`pirho.hmm.engine.expected_counts` runs the compiled
+forward–backward over every sequence in one pass and returns the state posterior and the
+summed start and transition counts. The M-step normalises those counts (start ``s``,
+transitions ``t``) and hands the posterior to the family (``m``, ``c``, ``w``, ``l``, ``e``).
+
+Parameters use hmmlearn's letters: ``s`` start, ``t`` trans, ``m`` means, ``c`` covars,
+``w`` mixture weights, ``l`` Poisson rates, ``e`` emission probabilities (categorical,
+Bernoulli). ``params`` says which are updated, ``init_params`` which are drawn from the data
+before EM — parameters of a given ``init`` model outside ``init_params`` are kept as given.
+
+Zeros stay zero: a start or transition probability of 0 gets an expected count of exactly 0,
+so left-right and banded models keep their structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from pirho import _checks
+from pirho.hmm import engine
+from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
+from pirho.hmm.emissions.bernoulli import BernoulliHMM
+from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
+from pirho.hmm.emissions.family import VectorEmissionHMM
+from pirho.hmm.emissions.gaussian import GaussianHMM
+from pirho.hmm.emissions.gmm import GMMHMM
+from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
+from pirho.hmm.emissions.observations import as_vector_batch
+from pirho.hmm.emissions.poisson import PoissonHMM
+from pirho.hmm.engine import Likelihoods
+from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.validation import as_symbol_batch
+
+__all__ = [
+    "FitResult",
+    "em",
+    "fit",
+    "fit_supervised",
+    "n_parameters",
+    "aic",
+    "bic",
+    "SelectionRow",
+    "select_n_states",
+    "FAMILIES",
+]
+
+FAMILIES = {
+    "gaussian": GaussianHMM,
+    "gmm": GMMHMM,
+    "poisson": PoissonHMM,
+    "bernoulli": BernoulliHMM,
+    "categorical": CategoricalHMM,
+}
+"""Family name → model class (for :func:`fit` and :func:`select_n_states`)."""
+
+
+def _param_letters(model_class) -> str:
+    return "st" + (
+        "e" if model_class is CategoricalHMM else model_class.PARAM_LETTERS  # type: ignore
+    )
+
+
+def _check_letters(name: str, letters, model_class) -> str:
+    allowed = _param_letters(model_class)
+    if not isinstance(letters, str):
+        raise TypeError(f"{name} must be a string of letters from {allowed!r}, got {letters!r}")
+    bad = [c for c in letters if c not in allowed]
+    if bad:
+        raise ValueError(
+            f"{name}={letters!r} has {bad[0]!r}, not a parameter of {model_class.__name__} "
+            f"(letters: {allowed!r})"
+        )
+    return letters
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of :func:`em`, :func:`fit` or :func:`fit_supervised`.
+
+    model: the fitted model; its total log-likelihood on the training data is ``history[-1]``.
+    history: (n_iter + 1,) Σ_b log P(x_b) of the initial model and after each M-step,
+        non-decreasing (with labels: log P(x, labels respected)).
+    converged: True when the last gain fell below ``tol``.
+    n_iter: M-steps taken (≤ the ``n_iter`` asked for).
+    restart_log_likelihoods: (R,) final total log-likelihood of every restart (R = 1 without
+        restarts); ``model`` is the best.
+    n_observations: the number of time steps N fitted (for :meth:`bic`).
+    """
+
+    model: HiddenMarkovModel
+    history: np.ndarray
+    converged: bool
+    n_iter: int
+    restart_log_likelihoods: np.ndarray
+    n_observations: int
+
+    @property
+    def log_likelihood(self) -> float:
+        """Total log-likelihood of ``model`` on the training data."""
+        return float(self.history[-1])
+
+    def aic(self) -> float:
+        """Akaike information criterion −2 log L + 2p (p = :func:`n_parameters`)."""
+        return -2.0 * self.log_likelihood + 2.0 * n_parameters(self.model)
+
+    def bic(self) -> float:
+        """Bayesian information criterion −2 log L + p log N."""
+        return -2.0 * self.log_likelihood + n_parameters(self.model) * np.log(self.n_observations)
+
+
+# -- data ------------------------------------------------------------------------------------
+def _batch(model_class, x, n_features_or_symbols) -> ObservationBatch:
+    if model_class is CategoricalHMM:
+        return ObservationBatch(*as_symbol_batch(x, n_features_or_symbols, allow_missing=True))
+    return as_vector_batch(x, n_features_or_symbols)
+
+
+def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
+    """Labels shaped like the observations → (N,) int64 in [−1, K); −1 = unknown."""
+    items = list(labels) if batch.batched else [labels]
+    n_seq = batch.offsets.shape[0] - 1
+    if len(items) != n_seq:
+        raise ValueError(f"labels has {len(items)} sequences, x has {n_seq}")
+    out = []
+    for b, item in enumerate(items):
+        arr = np.asarray(item)
+        where = f"labels of sequence {b}" if batch.batched else "labels"
+        length = int(batch.offsets[b + 1] - batch.offsets[b])
+        if arr.ndim != 1 or arr.shape[0] != length:
+            raise ValueError(f"{where} must have shape ({length},), got {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"{where} must be integers (-1 = unknown), got dtype {arr.dtype}")
+        bad = np.flatnonzero((arr < -1) | (arr >= n_states))
+        if bad.size:
+            t = int(bad[0])
+            raise ValueError(
+                f"{where}: label {int(arr[t])} at position {t} is outside [-1, {n_states})"
+            )
+        out.append(arr.astype(np.int64))
+    return np.concatenate(out)
+
+
+def _log_emission(model: HiddenMarkovModel, observations: np.ndarray) -> np.ndarray:
+    if isinstance(model, CategoricalHMM):
+        # The appended row of zeros is what a missing symbol −1 reads: likelihood 1.
+        with np.errstate(divide="ignore"):
+            table = np.vstack([np.log(model.emit.T), np.zeros((1, model.n_states))])
+        return table[observations]
+    return model.log_emission(observations)  # type: ignore[attr-defined]
+
+
+# -- E and M steps ---------------------------------------------------------------------------
+def _e_step(model, observations, offsets, labels) -> engine.ExpectedCounts:
+    log_lik = _log_emission(model, observations)
+    if labels is not None:  # a labelled step is possible only in its own state
+        known = labels >= 0
+        clamp = np.ones(log_lik.shape, dtype=bool)
+        clamp[known] = np.arange(model.n_states)[None, :] != labels[known, None]
+        clamp[~known] = False
+        log_lik = np.where(clamp, -np.inf, log_lik)
+    counts = engine.expected_counts(
+        np.array(model.start), np.array(model.trans), Likelihoods.from_log(log_lik), offsets
+    )
+    impossible = np.isneginf(counts.log_likelihood)
+    if impossible.any():
+        b = int(np.flatnonzero(impossible)[0])
+        given = " given its labels" if labels is not None else ""
+        raise ValueError(f"sequence {b} has probability 0 under the model{given}")
+    return counts
+
+
+def _normalise(counts: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Rows of ``counts`` normalised; a row without counts keeps ``old``'s row."""
+    total = counts.sum(axis=-1, keepdims=True)
+    return np.where(total > 0, counts / np.where(total > 0, total, 1.0), old)
+
+
+def _categorical_m_step(model: CategoricalHMM, symbols, posterior) -> dict:
+    observed = symbols >= 0
+    counts = np.stack(
+        [np.bincount(symbols[observed], weights=posterior[observed, k], minlength=model.n_symbols)
+         for k in range(model.n_states)]
+    )  # fmt: skip
+    return {"emit": _normalise(counts, np.array(model.emit))}
+
+
+def _m_step(model, observations, counts: engine.ExpectedCounts, params: str, min_covar: float):
+    start = _normalise(counts.start_counts, np.array(model.start)) if "s" in params else model.start
+    trans = _normalise(counts.trans_counts, np.array(model.trans)) if "t" in params else model.trans
+    if isinstance(model, CategoricalHMM):
+        emission = (
+            _categorical_m_step(model, observations, counts.posterior)
+            if "e" in params
+            else {"emit": model.emit}
+        )
+        return CategoricalHMM(start, trans, **emission)
+    emission = model._m_step(observations, counts.posterior, params, min_covar)
+    return model._with_parameters(start, trans, emission)
+
+
+def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar):
+    counts = _e_step(model, observations, offsets, labels)
+    history = [float(counts.log_likelihood.sum())]
+    converged = False
+    for _ in range(n_iter):
+        candidate = _m_step(model, observations, counts, params, min_covar)
+        new_counts = _e_step(candidate, observations, offsets, labels)
+        total = float(new_counts.log_likelihood.sum())
+        if total < history[-1]:
+            # EM cannot lower the likelihood; a drop is round-off at the optimum: keep the
+            # better model and stop.
+            converged = True
+            break
+        history.append(total)
+        model, counts = candidate, new_counts
+        if history[-1] - history[-2] < tol:
+            converged = True
+            break
+    return model, np.array(history), converged
+
+
+def _check_em_options(n_iter, tol, min_covar) -> tuple[int, float, float]:
+    n_iter = _checks.check_int("n_iter", n_iter, minimum=0)
+    tol = _checks.check_float("tol", tol, minimum=0.0)
+    min_covar = _checks.check_float("min_covar", min_covar, minimum=0.0)
+    return n_iter, tol, min_covar
+
+
+def _data_size(model) -> int:
+    return model.n_symbols if isinstance(model, CategoricalHMM) else model.n_features
+
+
+def em(
+    model: HiddenMarkovModel,
+    x,
+    *,
+    params: str | None = None,
+    n_iter: int = 100,
+    tol: float = 1e-4,
+    labels=None,
+    min_covar: float = 1e-3,
+) -> FitResult:
+    """EM from ``model``'s parameters: at most ``n_iter`` M-steps, stopping once an iteration
+    gains less than ``tol`` in total log-likelihood (hmmlearn's rule).
+
+    x: one sequence or a list (the family's format; missing steps are skipped).
+    params: letters of the parameters to update (default: all of the family, ``"st"`` plus
+        e.g. ``"mc"``); the others stay exactly as in ``model``.
+    labels: optional, shaped like x: the state of each step or −1 (unknown). A labelled step's
+        posterior is clamped to its label (semi-supervised EM); the history is then
+        log P(x, path agrees with the labels).
+    min_covar: floor on variances / covariance eigenvalues (Gaussian families).
+
+    >>> from pirho.hmm import GaussianHMM
+    >>> truth = GaussianHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[-2.0], [2.0]], [1.0, 1.0],
+    ...                     "spherical")
+    >>> _, x = truth.sample(500, seed=0)
+    >>> start = GaussianHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[-1.0], [1.0]], [2.0, 2.0],
+    ...                     "spherical")
+    >>> result = em(start, x, n_iter=50)
+    >>> result.model.means.round(1).ravel().tolist(), bool(np.all(np.diff(result.history) >= 0))
+    ([-2.1, 2.0], True)
+    """
+    if not isinstance(model, CategoricalHMM | VectorEmissionHMM):
+        raise TypeError(f"model must be an HMM of a pirho family, got {type(model).__name__}")
+    model_class = type(model)
+    params = _check_letters("params", _param_letters(model_class) if params is None else params,
+                            model_class)  # fmt: skip
+    n_iter, tol, min_covar = _check_em_options(n_iter, tol, min_covar)
+    batch = _batch(model_class, x, _data_size(model))
+    label_rows = None if labels is None else _as_labels(labels, batch, model.n_states)
+    fitted, history, converged = _run_em(
+        model, batch.observations, batch.offsets, label_rows, params, n_iter, tol, min_covar
+    )
+    return FitResult(
+        fitted, history, converged, len(history) - 1, history[-1:].copy(), _n_rows(batch)
+    )
+
+
+def _n_rows(batch: ObservationBatch) -> int:
+    return int(batch.offsets[-1])
+
+
+def _seed_from_labels(model, observations, labels, init_params: str, min_covar: float):
+    """Move the drawn emission means / rates / probabilities of each labelled state to its
+    labelled steps (covariances stay drawn: a few labelled steps would make them degenerate),
+    so EM starts with the state names the labels give instead of k-means' arbitrary order."""
+    letters = "".join(c for c in init_params if c in PARAM_KEYS[type(model)] and c != "c")
+    known = labels >= 0
+    if not letters or not known.any():
+        return model
+    one_hot = np.zeros((labels.shape[0], model.n_states))
+    one_hot[np.flatnonzero(known), labels[known]] = 1.0
+    if isinstance(model, CategoricalHMM):
+        emission = _categorical_m_step(model, observations, one_hot)
+    else:
+        emission = model._m_step(observations, one_hot, letters, min_covar)
+    return type(model)(model.start, model.trans, **emission)
+
+
+def _family_class(family):
+    if isinstance(family, type) and family in STARTERS:
+        return family
+    name = _checks.check_choice("family", family, tuple(FAMILIES))
+    return FAMILIES[name]
+
+
+def fit(
+    x,
+    n_states: int | None = None,
+    family="gaussian",
+    *,
+    covariance_type: str = "diag",
+    n_mix: int = 1,
+    n_symbols: int | None = None,
+    init: HiddenMarkovModel | None = None,
+    init_params: str | None = None,
+    params: str | None = None,
+    labels=None,
+    n_restarts: int = 3,
+    seed=None,
+    n_iter: int = 100,
+    tol: float = 1e-4,
+    min_covar: float = 1e-3,
+) -> FitResult:
+    """Fit an HMM of ``family`` with ``n_states`` states by EM, from data-driven starts.
+
+    family: a name in :data:`FAMILIES` or the class. covariance_type (Gaussian families),
+    n_mix (components per state, GMM), n_symbols (categorical; default max symbol + 1): the
+    family's shape options.
+    init: a model to start from; then ``init_params`` defaults to "" (nothing is re-drawn:
+    your values are never overwritten unless you list their letters) and the family, K and
+    shape options are ``init``'s. Without ``init`` every parameter is drawn from the data
+    (``init_params`` must then be all letters): uniform start, a random sticky transition
+    matrix, and for Gaussians k-means++ centres (10 Lloyd steps on at most
+    ``MAX_INIT_ROWS`` complete rows) as means and the data covariance as every covariance.
+    With ``labels``, a labelled state's drawn means (rates, probabilities) are then replaced
+    by those of its labelled steps, so the states keep the labels' names.
+    n_restarts: starts drawn from ``seed`` (only when something is drawn); each runs EM to
+    the end and the most likely is returned. params, labels, n_iter, tol, min_covar: as in
+    :func:`em`.
+
+    >>> from pirho.hmm import GaussianHMM
+    >>> truth = GaussianHMM([0.5, 0.5], [[0.95, 0.05], [0.05, 0.95]], [[0.0, 0.0], [4.0, 4.0]],
+    ...                     [[1.0, 1.0], [1.0, 1.0]], "diag")
+    >>> _, x = truth.sample(1000, seed=0)
+    >>> result = fit(x, 2, "gaussian", covariance_type="diag", seed=0)
+    >>> sorted(np.round(result.model.means[:, 0]).astype(int).tolist())
+    [0, 4]
+    """
+    if init is not None:
+        if not isinstance(init, tuple(STARTERS)):
+            raise TypeError(f"init must be a model of a pirho family, got {type(init).__name__}")
+        model_class = type(init)
+        if n_states is not None and n_states != init.n_states:
+            raise ValueError(f"n_states={n_states!r} but init has K = {init.n_states}")
+        n_states = init.n_states
+        if model_class in (GaussianHMM, GMMHMM):
+            covariance_type = init.covariance_type
+        if model_class is GMMHMM:
+            n_mix = init.n_mix
+        if model_class is CategoricalHMM:
+            n_symbols = init.n_symbols
+    else:
+        model_class = _family_class(family)
+        if n_states is None:
+            raise ValueError("n_states is required unless init is given")
+    n_states = _checks.check_positive_int("n_states", n_states)
+    letters = _param_letters(model_class)
+    if init_params is None:
+        init_params = "" if init is not None else letters
+    init_params = _check_letters("init_params", init_params, model_class)
+    if init is None and set(init_params) != set(letters):
+        raise ValueError(
+            f"init_params={init_params!r} leaves parameters without a value: without init, "
+            f"every letter of {letters!r} must be drawn from the data"
+        )
+    params = _check_letters("params", letters if params is None else params, model_class)
+    n_restarts = _checks.check_positive_int("n_restarts", n_restarts)
+    n_iter, tol, min_covar = _check_em_options(n_iter, tol, min_covar)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
+        _checks.check_seed("seed", seed))  # fmt: skip
+    options = {
+        "covariance_type": _checks.check_choice(
+            "covariance_type", covariance_type, COVARIANCE_TYPES
+        ),
+        "n_mix": _checks.check_positive_int("n_mix", n_mix),
+    }
+    if model_class is CategoricalHMM:
+        if n_symbols is None:
+            n_symbols = (
+                int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
+            )
+        options["n_symbols"] = _checks.check_positive_int("n_symbols", n_symbols)
+        size = options["n_symbols"]
+    else:
+        size = init.n_features if init is not None else _n_features_of(x)
+    batch = _batch(model_class, x, size)
+    label_rows = None if labels is None else _as_labels(labels, batch, n_states)
+    runs = []
+    for _ in range(n_restarts if init_params else 1):
+        start_model = initial_model(
+            model_class, batch.observations, n_states, rng, options, init, init_params, min_covar
+        )
+        if label_rows is not None:
+            start_model = _seed_from_labels(
+                start_model, batch.observations, label_rows, init_params, min_covar
+            )
+        runs.append(_run_em(start_model, batch.observations, batch.offsets, label_rows, params,
+                            n_iter, tol, min_covar))  # fmt: skip
+    finals = np.array([run[1][-1] for run in runs])
+    model, history, converged = runs[int(np.argmax(finals))]
+    return FitResult(model, history, converged, len(history) - 1, finals, _n_rows(batch))
+
+
+def _n_features_of(x) -> int:
+    """D of vector observations as given (a (T,) sequence or a list of them: D = 1)."""
+    first = x[0] if isinstance(x, list | tuple) and x and isinstance(x[0], np.ndarray) else x
+    try:
+        arr = np.asarray(first, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.asarray(first[0], dtype=np.float64)
+    if isinstance(x, np.ndarray) and x.ndim == 3:
+        return int(x.shape[2])
+    return 1 if arr.ndim <= 1 else int(arr.shape[-1])
+
+
+def fit_supervised(
+    x,
+    labels,
+    family="gaussian",
+    *,
+    n_states: int | None = None,
+    covariance_type: str = "diag",
+    n_mix: int = 1,
+    n_symbols: int | None = None,
+    min_covar: float = 1e-3,
+    seed=None,
+) -> FitResult:
+    """Maximum-likelihood model from fully labelled sequences (closed form).
+
+    labels: shaped like x, every step's state in [0, K) (K defaults to max label + 1). The
+    start probabilities are the first states' frequencies, the transitions the observed pair
+    frequencies (a state never left keeps a uniform row), the emissions the per-state
+    moments / frequencies — one M-step with a one-hot posterior; a second confirms nothing
+    changes. For :class:`GMMHMM` each state's mixture is then fitted by EM on its own steps
+    (from k-means starts drawn with ``seed``).
+
+    >>> from pirho.hmm import GaussianHMM
+    >>> truth = GaussianHMM([1.0, 0.0], [[0.8, 0.2], [0.3, 0.7]], [[0.0], [5.0]], [1.0, 1.0],
+    ...                     "spherical")
+    >>> states, x = truth.sample(20_000, seed=0)
+    >>> result = fit_supervised(x, states, covariance_type="spherical")
+    >>> result.model.trans.round(2).tolist()
+    [[0.8, 0.2], [0.3, 0.7]]
+    """
+    flat = [np.asarray(item) for item in labels] if isinstance(labels, list) and labels and \
+        np.ndim(labels[0]) == 1 else [np.asarray(labels)]  # fmt: skip
+    for b, item in enumerate(flat):
+        if item.size and item.dtype.kind in "iu" and item.min() < 0:
+            t = int(np.flatnonzero(item < 0)[0])
+            raise ValueError(
+                f"labels: fit_supervised needs every step labelled, got {int(item[t])} at "
+                f"position {t} of sequence {b} (use fit(labels=...) for partial labels)"
+            )
+    if n_states is None:
+        n_states = int(max(int(np.max(item)) for item in flat)) + 1 if flat[0].size else 1
+    model_class = _family_class(family)
+    n_states = _checks.check_positive_int("n_states", n_states)
+    options = {
+        "covariance_type": _checks.check_choice(
+            "covariance_type", covariance_type, COVARIANCE_TYPES
+        ),
+        "n_mix": _checks.check_positive_int("n_mix", n_mix),
+    }
+    letters = _param_letters(model_class)
+    size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
+    if model_class is CategoricalHMM and size is None:
+        size = int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
+    options["n_symbols"] = size
+    batch = _batch(model_class, x, size)
+    label_rows = _as_labels(labels, batch, n_states)
+    rng = np.random.default_rng(_checks.check_seed("seed", seed))
+    start_model = initial_model(
+        model_class, batch.observations, n_states, rng, options, None, letters, min_covar
+    )
+    start_model = model_class(
+        np.full(n_states, 1.0 / n_states),
+        np.full((n_states, n_states), 1.0 / n_states),
+        **{k: v for k, v in start_model._emission_params().items()},
+    )
+    model, history, converged = _run_em(
+        start_model, batch.observations, batch.offsets, label_rows, letters, 100, 0.0, min_covar
+    )
+    return FitResult(model, history[1:], converged, len(history) - 1, history[-1:].copy(),
+                     _n_rows(batch))  # fmt: skip
+
+
+# -- model selection -------------------------------------------------------------------------
+def n_parameters(model: HiddenMarkovModel) -> int:
+    """Free parameters: (nonzero start entries − 1) + Σ_rows (nonzero trans entries − 1) +
+    the family's emission parameters. Structural zeros (which EM keeps at zero) are not free.
+
+    >>> from pirho.hmm import casino
+    >>> n_parameters(casino())  # 1 start + 2 trans + 2 · 5 emission
+    13
+    """
+    start = int(np.count_nonzero(model.start)) - 1
+    trans = int((np.count_nonzero(model.trans, axis=1) - 1).sum())
+    if isinstance(model, CategoricalHMM):
+        emission = int((np.count_nonzero(model.emit, axis=1) - 1).sum())
+    else:
+        emission = model.n_emission_parameters()  # type: ignore[attr-defined]
+    return start + trans + emission
+
+
+def _total_and_size(model, x) -> tuple[float, int]:
+    batch = model._as_batch(x)
+    lik = model._likelihoods(batch.observations)
+    total = engine.sequence_log_likelihoods(
+        np.array(model.start), np.array(model.trans), lik, batch.offsets
+    ).sum()
+    return float(total), _n_rows(batch)
+
+
+def aic(model: HiddenMarkovModel, x) -> float:
+    """−2 log P(x) + 2p, p = :func:`n_parameters` (x: one sequence or a list).
+
+    >>> from pirho.hmm import casino
+    >>> round(aic(casino(), [5, 5, 0]), 3)
+    34.392
+    """
+    total, _ = _total_and_size(model, x)
+    return -2.0 * total + 2.0 * n_parameters(model)
+
+
+def bic(model: HiddenMarkovModel, x) -> float:
+    """−2 log P(x) + p log N, N the number of time steps (all sequences).
+
+    >>> from pirho.hmm import casino
+    >>> round(bic(casino(), [5, 5, 0]), 3)
+    22.674
+    """
+    total, n_rows = _total_and_size(model, x)
+    return -2.0 * total + n_parameters(model) * float(np.log(n_rows))
+
+
+class SelectionRow(NamedTuple):
+    """One row of :func:`select_n_states`: K, the fit's log-likelihood, p, AIC, BIC and the
+    :class:`FitResult` itself."""
+
+    n_states: int
+    log_likelihood: float
+    n_parameters: int
+    aic: float
+    bic: float
+    result: FitResult
+
+
+def select_n_states(x, k_max: int, family="gaussian", *, k_min: int = 1, **fit_options):
+    """Fit K = k_min … k_max states (:func:`fit` with ``fit_options``) and return the table:
+    a list of :class:`SelectionRow`; pick ``min(rows, key=lambda r: r.bic)``.
+
+    >>> from pirho.hmm import GaussianHMM
+    >>> truth = GaussianHMM([0.5, 0.5], [[0.95, 0.05], [0.05, 0.95]], [[0.0], [6.0]],
+    ...                     [1.0, 1.0], "spherical")
+    >>> _, x = truth.sample(600, seed=0)
+    >>> rows = select_n_states(x, 3, covariance_type="spherical", seed=0)
+    >>> [r.n_states for r in rows], min(rows, key=lambda r: r.bic).n_states
+    ([1, 2, 3], 2)
+    """
+    k_min = _checks.check_positive_int("k_min", k_min)
+    k_max = _checks.check_int("k_max", k_max, minimum=k_min)
+    rows = []
+    for k in range(k_min, k_max + 1):
+        result = fit(x, k, family, **fit_options)
+        rows.append(SelectionRow(k, result.log_likelihood, n_parameters(result.model),
+                                 result.aic(), result.bic(), result))  # fmt: skip
+    return rows

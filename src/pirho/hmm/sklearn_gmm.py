@@ -1,0 +1,230 @@
+"""``GMMHMM`` for :mod:`pirho.hmm.sklearn`: hmmlearn 0.3.3's mixture-of-Gaussians estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pirho import _checks
+from pirho.hmm.emissions.covariance import components, log_density
+from pirho.hmm.emissions.gmm import mixture_log_likelihood
+from pirho.hmm.estimator_base import BaseHMMEstimator, Stats, random_state_of
+from pirho.hmm.estimator_math import (
+    cluster_labels,
+    cluster_means,
+    float_rows,
+    full_covariances,
+)
+
+__all__ = ["GMMHMM"]
+
+COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
+
+
+class GMMHMM(BaseHMMEstimator):
+    """HMM whose state emissions are mixtures of ``n_mix`` Gaussians, as ``hmmlearn.hmm.GMMHMM``.
+
+    Fitted: ``weights_`` (K, M), ``means_`` (K, M, D), ``covars_`` in hmmlearn's GMM shapes:
+    spherical (K, M), diag (K, M, D), full (K, M, D, D), tied (K, D, D) (one matrix per state).
+    Priors default as hmmlearn's (``covars_prior``/``covars_weight`` None → per-type values);
+    the EM update is hmmlearn 0.3.3's (covariance statistics centred on the current means).
+    ``aic``/``bic`` count the weights as hmmlearn does (M − 1 in total). Codes: s, t, m, c, w.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(60, 1))
+    >>> GMMHMM(2, n_mix=2, random_state=0, n_iter=3).fit(X).means_.shape
+    (2, 2, 1)
+    """
+
+    _PARAM_CODES = "stmcw"
+    _FITTED = ("startprob_", "transmat_", "weights_", "means_", "covars_")
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        n_mix: int = 1,
+        min_covar: float = 1e-3,
+        startprob_prior=1.0,
+        transmat_prior=1.0,
+        weights_prior=1.0,
+        means_prior=0.0,
+        means_weight=0.0,
+        covars_prior=None,
+        covars_weight=None,
+        algorithm: str = "viterbi",
+        covariance_type: str = "diag",
+        random_state=None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "stmcw",
+        init_params: str = "stmcw",
+        implementation: str = "log",
+    ) -> None:
+        super().__init__(
+            n_components, startprob_prior, transmat_prior, algorithm, random_state, n_iter,
+            tol, verbose, params, init_params, implementation,
+        )  # fmt: skip
+        self.n_mix = n_mix
+        self.min_covar = min_covar
+        self.weights_prior = weights_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+        self.covariance_type = covariance_type
+
+    def _check_hyper(self):
+        super()._check_hyper()
+        _checks.check_positive_int("n_mix", self.n_mix)
+        _checks.check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+
+    def _priors(self) -> dict:
+        """The priors broadcast to their shapes, per-type defaults filled in (hmmlearn's)."""
+        nc, nm, nf = self.n_components, self.n_mix, self.n_features
+        defaults = {  # (covars_prior, covars_weight) when None
+            "full": (0.0, -(1.0 + nf + 1.0)),
+            "tied": (0.0, -(nm + nf + 1.0)),
+            "diag": (-1.5, 0.0),
+            "spherical": (-(nm + 2.0) / 2.0, 0.0),
+        }[self.covariance_type]
+        prior = defaults[0] if self.covars_prior is None else self.covars_prior
+        weight = defaults[1] if self.covars_weight is None else self.covars_weight
+        shapes = {
+            "full": ((nc, nm, nf, nf), (nc, nm)),
+            "tied": ((nc, nf, nf), (nc,)),
+            "diag": ((nc, nm, nf), (nc, nm, nf)),
+            "spherical": ((nc, nm), (nc, nm)),
+        }[self.covariance_type]
+        return {
+            "weights": np.broadcast_to(self.weights_prior, (nc, nm)).astype(float),
+            "means": np.broadcast_to(self.means_prior, (nc, nm, nf)).astype(float),
+            "means_weight": np.broadcast_to(self.means_weight, (nc, nm)).astype(float),
+            "covars": np.broadcast_to(prior, shapes[0]).astype(float),
+            "covars_weight": np.broadcast_to(weight, shapes[1]).astype(float),
+        }
+
+    def _validate_X(self, X):
+        known = np.asarray(self.means_).shape[2] if hasattr(self, "means_") else None
+        return float_rows(X, known)
+
+    def _mixture(self, X):
+        """(log Σ_m w_km N_km(x_t) (N, K), responsibilities (N, K, M))."""
+        means = np.asarray(self.means_)
+        comp = components(means, np.asarray(self.covars_), self.covariance_type)
+        dens = log_density(X, comp).reshape(X.shape[0], self.n_components, self.n_mix)
+        with np.errstate(divide="ignore"):
+            return mixture_log_likelihood(dens, np.log(self.weights_))
+
+    def _log_emission(self, X):
+        return self._mixture(X)[0]
+
+    def _init_emissions(self, X, observed):
+        data = X[observed]
+        nc, nm, nf = self.n_components, self.n_mix, X.shape[1]
+        self.n_features = nf
+        cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(nf)
+        if self._needs_init("w", "weights_"):
+            self.weights_ = np.full((nc, nm), 1.0 / nm)
+        if self._needs_init("m", "means_"):
+            labels = cluster_labels(data, nc, self.random_state)
+            centre = np.mean([data[labels == k].mean(axis=0) for k in range(nc)], axis=0)
+            rs = random_state_of(self.random_state)
+            self.means_ = np.stack(
+                [cluster_means(data[labels == k], nm, self.random_state)
+                 if (labels == k).sum() >= nm else rs.multivariate_normal(centre, cv, size=nm)
+                 for k in range(nc)]
+            )  # fmt: skip
+        if self._needs_init("c", "covars_"):
+            self.covars_ = {
+                "tied": np.tile(cv, (nc, 1, 1)),
+                "full": np.tile(cv, (nc, nm, 1, 1)),
+                "diag": np.tile(np.diag(cv), (nc, nm, 1)),
+                "spherical": np.full((nc, nm), cv.mean()),
+            }[self.covariance_type]
+
+    def _check_emissions(self):
+        nc, nm = self.n_components, self.n_mix
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        means = np.asarray(self.means_, dtype=np.float64)
+        if weights.shape != (nc, nm) or not np.allclose(weights.sum(axis=1), 1.0):
+            raise ValueError(f"weights_ must have shape ({nc}, {nm}) with rows summing to 1")
+        if means.ndim != 3 or means.shape[:2] != (nc, nm):
+            raise ValueError(f"means_ must have shape ({nc}, {nm}, D), got {means.shape}")
+        nf = means.shape[2]
+        want = {"spherical": (nc, nm), "diag": (nc, nm, nf), "full": (nc, nm, nf, nf),
+                "tied": (nc, nf, nf)}[self.covariance_type]  # fmt: skip
+        covars = np.asarray(self.covars_, dtype=np.float64)
+        if covars.shape != want:
+            raise ValueError(
+                f"covars_ for covariance_type={self.covariance_type!r} must have shape {want}, "
+                f"got {covars.shape}"
+            )
+        self.weights_, self.means_, self.covars_, self.n_features = weights, means, covars, nf
+
+    def _emission_stats(self, X, weights):
+        resp = self._mixture(X)[1]
+        post_mix = weights[:, :, None] * resp  # (N, K, M): P(h_t = k, m_t = m | x)
+        stats = {"post_mix_sum": post_mix.sum(axis=0), "post_sum": weights.sum(axis=0),
+                 "m_n": np.einsum("nkm,nd->kmd", post_mix, X)}  # fmt: skip
+        centred = X[:, None, None, :] - self.means_[None]  # (N, K, M, D), current means
+        if self.covariance_type == "full":
+            stats["c_n"] = np.einsum("nkm,nkmd,nkme->kmde", post_mix, centred, centred)
+        elif self.covariance_type == "tied":
+            stats["c_n"] = np.einsum("nkm,nkmd,nkme->kde", post_mix, centred, centred)
+        elif self.covariance_type == "diag":
+            stats["c_n"] = np.einsum("nkm,nkmd->kmd", post_mix, centred**2)
+        else:
+            stats["c_n"] = np.einsum("nkm,nkmd->km", post_mix, centred**2)
+        return stats
+
+    def _emission_mstep(self, stats: Stats):
+        prior = self._priors()
+        nf, nm = self.n_features, self.n_mix
+        if "w" in self.params:
+            alphas = prior["weights"] - 1
+            denom = (stats["post_sum"] + alphas.sum(axis=1))[:, None]
+            self.weights_ = (stats["post_mix_sum"] + alphas) / denom
+        if "m" in self.params:
+            m_n = stats["m_n"] + prior["means_weight"][:, :, None] * prior["means"]
+            m_d = stats["post_mix_sum"] + prior["means_weight"]
+            m_d[(self.weights_ == 0) & (m_n == 0).all(axis=-1)] = 1
+            self.means_ = m_n / m_d[:, :, None]
+        if "c" not in self.params:
+            return
+        lambdas, centred = prior["means_weight"], self.means_ - prior["means"]
+        alphas, betas = prior["covars"], prior["covars_weight"]
+        post = stats["post_mix_sum"]
+        if self.covariance_type == "full":
+            c_n = np.swapaxes(alphas, 2, 3) + lambdas[:, :, None, None] * np.einsum(
+                "kmd,kme->kmde", centred, centred
+            )
+            c_d = (post + 1 + betas + nf + 1)[:, :, None, None]
+        elif self.covariance_type == "diag":
+            c_n = lambdas[:, :, None] * centred**2 + 2 * betas
+            c_d = post[:, :, None] + 1 + 2 * (alphas + 1)
+        elif self.covariance_type == "spherical":
+            c_n = lambdas * np.einsum("kmd,kmd->km", centred, centred) + 2 * betas
+            c_d = nf * (post + 1) + 2 * (alphas + 1)
+        else:
+            c_n = np.einsum("km,kmd,kme->kde", lambdas, centred, centred) + np.swapaxes(
+                alphas, 1, 2
+            )
+            c_d = (stats["post_sum"] + nm + betas + nf + 1)[:, None, None]
+        self.covars_ = (c_n + stats["c_n"]) / c_d
+
+    def _n_emission_params(self):
+        nc, nm, nf = self.n_components, self.n_mix, self.n_features
+        covar_count = {"spherical": nc * nm, "diag": nc * nm * nf,
+                       "full": nc * nm * nf * (nf + 1) // 2,
+                       "tied": nc * nf * (nf + 1) // 2}[self.covariance_type]  # fmt: skip
+        return {"m": nc * nm * nf, "c": covar_count, "w": nm - 1}
+
+    def _sample_emission(self, state, random_state):
+        component = random_state.choice(self.n_mix, p=self.weights_[state])
+        if self.covariance_type == "tied":
+            cov = self.covars_[state]
+        else:
+            cov = full_covariances(
+                np.asarray(self.covars_)[state], self.covariance_type, self.n_mix, self.n_features
+            )[component]
+        return random_state.multivariate_normal(self.means_[state, component], cov)

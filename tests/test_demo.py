@@ -51,6 +51,16 @@ def test_report_embeds_every_figure_as_png_data(demo_run):
         assert f"id='{key}'" in html
 
 
+def test_report_links_the_explore_page_written_beside_it(demo_run):
+    result, _ = demo_run
+    assert "href='explore.html'" in result.report.read_text(encoding="utf-8")
+    page = (result.out / "explore.html").read_text(encoding="utf-8")
+    config = re.search(
+        r'<script type="application/json" id="pirho-config">(.*?)</script>', page, re.S
+    )
+    assert json.loads(config.group(1))["initial"]["model"] == "casino"
+
+
 def test_results_json_holds_each_section_metrics(demo_run):
     result, _ = demo_run
     data = json.loads(result.results.read_text())

@@ -103,18 +103,3 @@ def test_cli_rejects_bad_options_before_writing(tmp_path, capsys, argv, message)
 def test_write_explorer_rejects_a_non_model(tmp_path):
     with pytest.raises(TypeError, match="model must be a CategoricalHMM"):
         write_explorer(tmp_path / "x.html", model={"start": [1.0]})
-
-
-def test_demo_report_links_an_explore_page_beside_it(tmp_path, monkeypatch):
-    from pirho.experiments import demo
-
-    # Sections stubbed out: this checks only the report's files, not the experiments.
-    monkeypatch.setattr(demo, "casino_section", lambda out, seed: demo.Section("casino", "", ""))
-    monkeypatch.setattr(
-        demo, "experiment_section", lambda key, *args, **kwargs: demo.Section(key, "", "")
-    )
-    monkeypatch.setattr(demo, "headline", lambda key, metrics: "")
-    result = demo.run_demo(tmp_path, include_text=False, progress=False, echo=lambda line: None)
-    assert "href='explore.html'" in result.report.read_text(encoding="utf-8")
-    page = (tmp_path / "explore.html").read_text(encoding="utf-8")
-    assert embedded_config(page)["initial"]["model"] == "casino"

@@ -23,6 +23,7 @@ EXPERIMENTS: dict[str, str] = {
     "cloze": "pirho.experiments.cloze",
     "hmm-vs-rnn": "pirho.experiments.hmm_vs_rnn",
     "polysemy": "pirho.experiments.polysemy",
+    "tagging": "pirho.experiments.tagging",
 }
 
 

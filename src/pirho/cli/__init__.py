@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "pirho.cli.hmm",
     "pirho.cli.lm",
     "pirho.cli.experiment",
+    "pirho.cli.tag",
     "pirho.cli.demo",
 )
 

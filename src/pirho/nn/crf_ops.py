@@ -43,6 +43,9 @@ __all__ = [
     "viterbi",
 ]
 
+# Up to this many tags Viterbi stores back pointers (cost per operation dominates); above,
+# it recomputes them in the backtrack (cost of memory dominates). Measured on CPU.
+_POINTER_TAGS = 32
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
 
@@ -345,8 +348,10 @@ def viterbi(
     """Best path per sequence: ``(tags (T, B) int64 padded with −1, score (B,))``. Ties go to
     the lowest tag; a sequence with no possible path gets tags −1 and score −inf.
 
-    The forward pass keeps only max-scores δ_t (B, K); the backtrack recomputes one argmax
-    over (B, K) per step for the chosen tag instead of storing (T, B, K) back pointers.
+    Max-scores δ_t (B, K) come from a max over (B, K, K) per step. For few tags, where the
+    cost is per operation, the max also stores back pointers and the backtrack is one gather
+    per step; for many tags, where the cost is memory, only δ is kept and the backtrack
+    recomputes one argmax over (B, K) per step for the chosen tag.
 
     >>> viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
     ...         torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
@@ -357,19 +362,34 @@ def viterbi(
     trans_t = trans.T.contiguous()  # (to, from): the max runs over the contiguous last dim
     delta = torch.empty_like(emissions)
     delta[0] = start + emissions[0]
+    keep_pointers = n_tags <= _POINTER_TAGS
+    if keep_pointers:
+        pointers = torch.empty(n_steps, batch, n_tags, dtype=torch.long, device=emissions.device)
     for t in range(1, n_steps):
-        torch.add(
-            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1), emissions[t], out=delta[t]
-        )
+        scores = delta[t - 1][:, None, :] + trans_t
+        if keep_pointers:
+            torch.max(scores, dim=-1, out=(delta[t], pointers[t]))
+        else:
+            torch.amax(scores, dim=-1, out=delta[t])
+        delta[t].add_(emissions[t])
     last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
     score, last_tag = (last_delta + end).max(dim=-1)
     tags = torch.empty(n_steps, batch, dtype=torch.long, device=emissions.device)
-    is_last = torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1
     tags[-1] = last_tag
-    for t in range(n_steps - 2, -1, -1):
-        best_prev = (delta[t] + trans_t[tags[t + 1]]).argmax(dim=-1)
-        torch.where(is_last[t], last_tag, best_prev, out=tags[t])
-    keep = valid_steps(lengths, n_steps) & (score > -math.inf)
+    valid = valid_steps(lengths, n_steps)
+    if keep_pointers:
+        # Past a sequence's end the pointers are the identity, so the backtrack carries its
+        # last tag down to step length − 1 with no test per step.
+        identity = torch.arange(n_tags, device=emissions.device).expand(batch, n_tags)
+        pointers = torch.where(valid[..., None], pointers, identity)
+        for t in range(n_steps - 2, -1, -1):
+            torch.gather(pointers[t + 1], 1, tags[t + 1][:, None], out=tags[t][:, None])
+    else:
+        is_last = torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1
+        for t in range(n_steps - 2, -1, -1):
+            best_prev = (delta[t] + trans_t[tags[t + 1]]).argmax(dim=-1)
+            torch.where(is_last[t], last_tag, best_prev, out=tags[t])
+    keep = valid & (score > -math.inf)
     return tags.masked_fill_(~keep, -1), score
 
 

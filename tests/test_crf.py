@@ -474,3 +474,51 @@ def test_tags_at_padding_are_ignored():
     a = crf.log_likelihood(em, tags, lens, reduction="none")
     b = crf.log_likelihood(em, tags.clamp(min=0), lens, reduction="none")
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("spread", [0.1, 5.0])
+def test_viterbi_over_many_tags_matches_pytorch_crf(spread):
+    """K = 40 takes the pruned max-plus path; with transitions spread 0.1 the pruning is
+    exact at every step, with spread 5 it is not and the full max is redone."""
+    torch.manual_seed(1)
+    n_steps, batch, n_tags = 12, 5, 40
+    peer = torchcrf.CRF(n_tags).double()
+    with torch.no_grad():
+        peer.transitions.uniform_(-spread, spread)
+    ours = LinearChainCRF(n_tags).double()
+    ours.load_state_dict(peer.state_dict(), strict=True)
+    emissions = torch.randn(n_steps, batch, n_tags, dtype=torch.float64)
+    lengths = torch.tensor([12, 1, 7, 12, 3])
+    mask = torch.arange(n_steps)[:, None] < lengths
+    start, _, trans = ours._potentials(torch.float64)
+    delta = torch.empty_like(emissions)
+    delta[0] = (start + emissions[0]).detach()
+    pruned_exact = crf_ops._pruned_max_plus(
+        delta, trans.detach(), emissions, mask, crf_ops._CANDIDATES
+    )
+    assert pruned_exact == (spread < 1)
+    tags, scores = ours.decode(emissions, lengths)
+    expected = peer.decode(emissions, mask=mask)
+    assert [row[:n] for row, n in zip(tags.T.tolist(), lengths.tolist(), strict=True)] == expected
+    best = crf_ops.path_score(
+        *ours._potentials(torch.float64), emissions, tags.clamp(min=0), lengths
+    )
+    torch.testing.assert_close(scores, best.detach(), atol=1e-10, rtol=0)
+
+
+def test_viterbi_over_many_tags_matches_hmm_with_structural_zeros():
+    base = random_hmm(40, 30, seed=4, stay=0.3)
+    rng = np.random.default_rng(4)
+    trans = base.trans * (rng.random((40, 40)) > 0.5)
+    trans[np.arange(40), np.arange(40)] += 0.05
+    hmm = CategoricalHMM(base.start, trans / trans.sum(1, keepdims=True), base.emit)
+    crf = LinearChainCRF.from_hmm(hmm)
+    seqs = [hmm.sample(n, seed=i)[1] for i, n in enumerate([25, 9, 1])]
+    emissions = torch.zeros(25, 3, 40, dtype=torch.float64)
+    for b, x in enumerate(seqs):
+        emissions[: len(x), b] = hmm_emissions(hmm, x)
+    tags, scores = crf.decode(emissions, [len(x) for x in seqs])
+    for b, x in enumerate(seqs):
+        path, best = hmm.viterbi(x)
+        assert tags[: len(x), b].tolist() == path.tolist()
+        assert scores[b].item() == pytest.approx(best, abs=1e-10)

@@ -46,6 +46,9 @@ __all__ = [
 # Up to this many tags Viterbi stores back pointers (cost per operation dominates); above,
 # it recomputes them in the backtrack (cost of memory dominates). Measured on CPU.
 _POINTER_TAGS = 32
+# Viterbi over many tags first tries the max over this many best previous tags (exact when
+# checked; see _pruned_max_plus).
+_CANDIDATES = 8
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
 
@@ -365,18 +368,19 @@ def viterbi(
     keep_pointers = n_tags <= _POINTER_TAGS
     if keep_pointers:
         pointers = torch.empty(n_steps, batch, n_tags, dtype=torch.long, device=emissions.device)
-    for t in range(1, n_steps):
-        scores = delta[t - 1][:, None, :] + trans_t
-        if keep_pointers:
-            torch.max(scores, dim=-1, out=(delta[t], pointers[t]))
-        else:
-            torch.amax(scores, dim=-1, out=delta[t])
-        delta[t].add_(emissions[t])
+    valid = valid_steps(lengths, n_steps)
+    if keep_pointers or not _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES):
+        for t in range(1, n_steps):
+            scores = delta[t - 1][:, None, :] + trans_t
+            if keep_pointers:
+                torch.max(scores, dim=-1, out=(delta[t], pointers[t]))
+            else:
+                torch.amax(scores, dim=-1, out=delta[t])
+            delta[t].add_(emissions[t])
     last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
     score, last_tag = (last_delta + end).max(dim=-1)
     tags = torch.empty(n_steps, batch, dtype=torch.long, device=emissions.device)
     tags[-1] = last_tag
-    valid = valid_steps(lengths, n_steps)
     if keep_pointers:
         # Past a sequence's end the pointers are the identity, so the backtrack carries its
         # last tag down to step length − 1 with no test per step.
@@ -391,6 +395,31 @@ def viterbi(
             torch.where(is_last[t], last_tag, best_prev, out=tags[t])
     keep = valid & (score > -math.inf)
     return tags.masked_fill_(~keep, -1), score
+
+
+def _pruned_max_plus(
+    delta: Tensor, trans: Tensor, emissions: Tensor, valid: Tensor, n_candidates: int
+) -> bool:
+    """Fill δ_1.. (δ_0 given) with max_i(δ_{t−1}(i) + trans[i, j]) + E_t(j) taken over only the
+    `n_candidates` best previous tags i; return whether that was exact at every step.
+
+    It is exact when even the best excluded tag cannot beat the candidates: its δ plus the
+    largest score into j is at most the candidates' maximum, for every sequence, tag and real
+    step (`valid` (T, B); one check at the end). Then δ is bit-identical to the full max (the
+    backtrack's argmax runs over all tags); otherwise the caller redoes it.
+    """
+    n_steps, batch, n_tags = emissions.shape
+    if n_candidates >= n_tags or n_steps == 1:
+        return n_steps == 1
+    column_max = trans.amax(dim=0)  # largest score into each tag
+    exact = torch.ones(batch, n_tags, dtype=torch.bool, device=emissions.device)
+    for t in range(1, n_steps):
+        best, index = delta[t - 1].topk(n_candidates + 1, dim=-1)
+        candidates = best[:, :n_candidates, None] + trans[index[:, :n_candidates]]
+        torch.amax(candidates, dim=1, out=delta[t])
+        exact &= (best[:, n_candidates:] + column_max <= delta[t]) | ~valid[t, :, None]
+        delta[t].add_(emissions[t])
+    return bool(exact.all())
 
 
 def nbest_viterbi(

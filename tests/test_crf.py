@@ -97,7 +97,7 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
                 assert got == [-1] * n_steps
                 assert nbest_scores[rank, b].item() == -math.inf
         assert best_tags[:, b].tolist() == nbest_tags[0, :, b].tolist()
-        assert best_scores[b].item() == nbest_scores[0, b].item()
+        assert best_scores[b].item() == pytest.approx(nbest_scores[0, b].item(), abs=1e-12)
 
 
 def test_nbest_paths_are_distinct_and_ordered_at_larger_sizes():
@@ -479,7 +479,7 @@ def test_tags_at_padding_are_ignored():
 @pytest.mark.parametrize("spread", [0.1, 5.0])
 def test_viterbi_over_many_tags_matches_pytorch_crf(spread):
     """K = 40 takes the pruned max-plus path; with transitions spread 0.1 the pruning is
-    exact at every step, with spread 5 it is not and the full max is redone."""
+    exact at every step, with spread 5 it is not and the full max is redone where needed."""
     torch.manual_seed(1)
     n_steps, batch, n_tags = 12, 5, 40
     peer = torchcrf.CRF(n_tags).double()
@@ -493,10 +493,8 @@ def test_viterbi_over_many_tags_matches_pytorch_crf(spread):
     start, _, trans = ours._potentials(torch.float64)
     delta = torch.empty_like(emissions)
     delta[0] = (start + emissions[0]).detach()
-    pruned_exact = crf_ops._pruned_max_plus(
-        delta, trans.detach(), emissions, mask, crf_ops._CANDIDATES
-    )
-    assert pruned_exact == (spread < 1)
+    redone = crf_ops._pruned_max_plus(delta, trans.detach(), emissions, mask, crf_ops._CANDIDATES)
+    assert bool(redone.any()) == (spread > 1)
     tags, scores = ours.decode(emissions, lengths)
     expected = peer.decode(emissions, mask=mask)
     assert [row[:n] for row, n in zip(tags.T.tolist(), lengths.tolist(), strict=True)] == expected

@@ -46,8 +46,8 @@ __all__ = [
 # Up to this many tags Viterbi stores back pointers (cost per operation dominates); above,
 # it recomputes them in the backtrack (cost of memory dominates). Measured on CPU.
 _POINTER_TAGS = 32
-# Viterbi over many tags first tries the max over this many best previous tags (exact when
-# checked; see _pruned_max_plus).
+# Viterbi over many tags on a CPU first takes the max over this many best previous tags
+# (checked exact, else redone; see _pruned_max_plus).
 _CANDIDATES = 8
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
@@ -369,13 +369,17 @@ def viterbi(
     if keep_pointers:
         pointers = torch.empty(n_steps, batch, n_tags, dtype=torch.long, device=emissions.device)
     valid = valid_steps(lengths, n_steps)
-    if keep_pointers or not _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES):
+    if keep_pointers:
+        # Few tags: (T, B, K, K) scores into each tag fit in memory; one add and one max a step.
+        into = emissions[:, :, :, None] + trans_t
         for t in range(1, n_steps):
-            scores = delta[t - 1][:, None, :] + trans_t
-            if keep_pointers:
-                torch.max(scores, dim=-1, out=(delta[t], pointers[t]))
-            else:
-                torch.amax(scores, dim=-1, out=delta[t])
+            torch.max(delta[t - 1][:, None, :] + into[t], dim=-1, out=(delta[t], pointers[t]))
+    elif emissions.device.type == "cpu" and n_tags > 2 * _CANDIDATES:
+        # On a CPU the (B, K, K) max costs memory; accelerators do it in parallel anyway.
+        _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES)
+    else:
+        for t in range(1, n_steps):
+            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
             delta[t].add_(emissions[t])
     last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
     score, last_tag = (last_delta + end).max(dim=-1)
@@ -399,27 +403,31 @@ def viterbi(
 
 def _pruned_max_plus(
     delta: Tensor, trans: Tensor, emissions: Tensor, valid: Tensor, n_candidates: int
-) -> bool:
-    """Fill δ_1.. (δ_0 given) with max_i(δ_{t−1}(i) + trans[i, j]) + E_t(j) taken over only the
-    `n_candidates` best previous tags i; return whether that was exact at every step.
+) -> Tensor:
+    """Fill δ_1.. (δ_0 given) with max_i(δ_{t−1}(i) + trans[i, j]) + E_t(j), trying first the
+    max over only the `n_candidates` best previous tags i. Returns (T, B) bool: where the full
+    max had to be taken.
 
-    It is exact when even the best excluded tag cannot beat the candidates: its δ plus the
-    largest score into j is at most the candidates' maximum, for every sequence, tag and real
-    step (`valid` (T, B); one check at the end). Then δ is bit-identical to the full max (the
-    backtrack's argmax runs over all tags); otherwise the caller redoes it.
+    The pruned max is exact when even the best excluded tag cannot beat the candidates: its δ
+    plus the largest score into j is at most the candidates' maximum (then δ is bit-identical to
+    the full max; the backtrack's argmax runs over all tags). Sequences for which that bound
+    fails at a real step (`valid` (T, B)) get the full max at that step.
     """
     n_steps, batch, n_tags = emissions.shape
-    if n_candidates >= n_tags or n_steps == 1:
-        return n_steps == 1
+    trans_t = trans.T.contiguous()
     column_max = trans.amax(dim=0)  # largest score into each tag
-    exact = torch.ones(batch, n_tags, dtype=torch.bool, device=emissions.device)
+    redone = torch.zeros(n_steps, batch, dtype=torch.bool, device=emissions.device)
     for t in range(1, n_steps):
         best, index = delta[t - 1].topk(n_candidates + 1, dim=-1)
         candidates = best[:, :n_candidates, None] + trans[index[:, :n_candidates]]
         torch.amax(candidates, dim=1, out=delta[t])
-        exact &= (best[:, n_candidates:] + column_max <= delta[t]) | ~valid[t, :, None]
+        exact = ((best[:, n_candidates:] + column_max <= delta[t]) | ~valid[t, :, None]).all(-1)
+        if not bool(exact.all()):
+            rows = (~exact).nonzero().squeeze(-1)
+            redone[t, rows] = True
+            delta[t, rows] = torch.amax(delta[t - 1, rows][:, None, :] + trans_t, dim=-1)
         delta[t].add_(emissions[t])
-    return bool(exact.all())
+    return redone
 
 
 def nbest_viterbi(

@@ -363,36 +363,46 @@ def viterbi(
     """
     n_steps, batch, n_tags = emissions.shape
     trans_t = trans.T.contiguous()  # (to, from): the max runs over the contiguous last dim
-    delta = torch.empty_like(emissions)
-    delta[0] = start + emissions[0]
     keep_pointers = n_tags <= _POINTER_TAGS
-    if keep_pointers:
-        pointers = torch.empty(n_steps, batch, n_tags, dtype=torch.long, device=emissions.device)
     valid = valid_steps(lengths, n_steps)
     if keep_pointers:
-        # Few tags: (T, B, K, K) scores into each tag fit in memory; one add and one max a step.
-        into = emissions[:, :, :, None] + trans_t
+        # Few tags: (T, B, K, K) scores into each tag fit in memory; one add and one max a step
+        # (lists and one stack at the end: per-op overhead is the cost here).
+        into = (emissions[:, :, :, None] + trans_t).unbind(0)
+        current = start + emissions[0]
+        deltas, pointer_list = [current], [torch.zeros_like(current, dtype=torch.long)]
         for t in range(1, n_steps):
-            torch.max(delta[t - 1][:, None, :] + into[t], dim=-1, out=(delta[t], pointers[t]))
-    elif emissions.device.type == "cpu" and n_tags > 2 * _CANDIDATES:
-        # On a CPU the (B, K, K) max costs memory; accelerators do it in parallel anyway.
-        _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES)
+            current, back = (current[:, None, :] + into[t]).max(dim=-1)
+            deltas.append(current)
+            pointer_list.append(back)
+        delta = torch.stack(deltas)
+        pointers = torch.stack(pointer_list)
     else:
-        for t in range(1, n_steps):
-            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
-            delta[t].add_(emissions[t])
+        delta = torch.empty_like(emissions)
+        delta[0] = start + emissions[0]
+        if emissions.device.type == "cpu" and n_tags > 2 * _CANDIDATES:
+            # On a CPU the (B, K, K) max costs memory; accelerators do it in parallel anyway.
+            _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES)
+        else:
+            for t in range(1, n_steps):
+                torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
+                delta[t].add_(emissions[t])
     last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
     score, last_tag = (last_delta + end).max(dim=-1)
-    tags = torch.empty(n_steps, batch, dtype=torch.long, device=emissions.device)
-    tags[-1] = last_tag
     if keep_pointers:
         # Past a sequence's end the pointers are the identity, so the backtrack carries its
         # last tag down to step length − 1 with no test per step.
         identity = torch.arange(n_tags, device=emissions.device).expand(batch, n_tags)
-        pointers = torch.where(valid[..., None], pointers, identity)
-        for t in range(n_steps - 2, -1, -1):
-            torch.gather(pointers[t + 1], 1, tags[t + 1][:, None], out=tags[t][:, None])
+        steps = torch.where(valid[..., None], pointers, identity).unbind(0)
+        current_tag = last_tag[:, None]
+        path = [current_tag]
+        for t in range(n_steps - 1, 0, -1):
+            current_tag = steps[t].gather(1, current_tag)
+            path.append(current_tag)
+        tags = torch.cat(path[::-1], dim=1).T.contiguous()
     else:
+        tags = torch.empty(n_steps, batch, dtype=torch.long, device=emissions.device)
+        tags[-1] = last_tag
         is_last = torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1
         for t in range(n_steps - 2, -1, -1):
             best_prev = (delta[t] + trans_t[tags[t + 1]]).argmax(dim=-1)

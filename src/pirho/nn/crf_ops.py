@@ -421,13 +421,20 @@ def _pruned_max_plus(
     The pruned max is exact when even the best excluded tag cannot beat the candidates: its δ
     plus the largest score into j is at most the candidates' maximum (then δ is bit-identical to
     the full max; the backtrack's argmax runs over all tags). Sequences for which that bound
-    fails at a real step (`valid` (T, B)) get the full max at that step.
+    fails at a real step (`valid` (T, B)) get the full max at that step; once it has failed at
+    more than a quarter of the steps, the remaining steps take the full max directly.
     """
     n_steps, batch, n_tags = emissions.shape
     trans_t = trans.T.contiguous()
     column_max = trans.amax(dim=0)  # largest score into each tag
     redone = torch.zeros(n_steps, batch, dtype=torch.bool, device=emissions.device)
+    steps_with_redo = 0
     for t in range(1, n_steps):
+        if steps_with_redo > max(2, t // 4):  # the bound fails too often: full max from here
+            redone[t:] = True
+            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
+            delta[t].add_(emissions[t])
+            continue
         best, index = delta[t - 1].topk(n_candidates + 1, dim=-1)
         candidates = best[:, :n_candidates, None] + trans[index[:, :n_candidates]]
         torch.amax(candidates, dim=1, out=delta[t])
@@ -435,6 +442,7 @@ def _pruned_max_plus(
         if not bool(exact.all()):
             rows = (~exact).nonzero().squeeze(-1)
             redone[t, rows] = True
+            steps_with_redo += 1
             delta[t, rows] = torch.amax(delta[t - 1, rows][:, None, :] + trans_t, dim=-1)
         delta[t].add_(emissions[t])
     return redone

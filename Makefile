@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev,browser,sklearn,dask]"
+	$(PY) -m pip install -q -e ".[dev,browser,corpora,sklearn,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)

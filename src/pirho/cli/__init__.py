@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "pirho.cli.hmm",
     "pirho.cli.lm",
     "pirho.cli.experiment",
+    "pirho.cli.tag",
     "pirho.cli.demo",
     "pirho.cli.explore",
 )

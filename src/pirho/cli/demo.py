@@ -36,7 +36,7 @@ def register(subparsers) -> None:
         "--no-text",
         dest="include_text",
         action="store_false",
-        help="skip the Time Machine sections (lm-leak, cloze)",
+        help="skip the sections that train on real text (lm-leak, cloze, tagging)",
     )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide training progress bars"

@@ -34,6 +34,7 @@ EXPERIMENTS: dict[str, str] = {
     "polysemy": "pirho.experiments.polysemy",
     "lm-leak": "pirho.experiments.lm_leak",
     "cloze": "pirho.experiments.cloze",
+    "tagging": "pirho.experiments.tagging",
 }
 
 

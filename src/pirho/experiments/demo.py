@@ -66,8 +66,9 @@ class DemoResult:
 
 
 def uses_text(module: ModuleType) -> bool:
-    """True for an experiment that trains on text (its configuration has a ``text`` entry)."""
-    return "text" in module.FULL
+    """True for an experiment that trains on real text: its configuration has a ``text`` entry,
+    or the module says ``USES_TEXT = True`` (tagging, on a corpus)."""
+    return getattr(module, "USES_TEXT", "text" in module.FULL)
 
 
 def plan(include_text: bool = True) -> tuple[list[ModuleType], dict[str, str]]:

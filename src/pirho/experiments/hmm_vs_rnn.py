@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from pirho._checks import check_choice, check_seed
 from pirho.data.synthetic import HMMDataset, sample_dataset
@@ -45,6 +45,7 @@ from pirho.experiments.common import (
 )
 from pirho.hmm import CategoricalHMM, casino
 from pirho.nn.birnn import CELLS
+from pirho.nn.taggers import StateTagger
 
 NAME = "hmm-vs-rnn"
 DESCRIPTION = (
@@ -197,66 +198,6 @@ def lookahead_accuracy(
 
 # ---------------------------------------------------------------------------------------------
 # Taggers
-
-
-class StateTagger(nn.Module):
-    """A recurrent tagger x_1..x_T → P(h_t | ·) for every t.
-
-    One-hot symbols (B, T, M) → recurrent layer → ``Linear`` → logits (B, T, K). With
-    ``bidirectional`` the layer is a :class:`~pirho.nn.BiRNN` (concat merge: [H→_t ; H←_t]),
-    otherwise torch's unidirectional ``nn.RNN``/``nn.GRU``/``nn.LSTM``, whose state at t has
-    read x_1..x_t only.
-
-    >>> tagger = StateTagger(6, 2, hidden_size=8, bidirectional=True)
-    >>> tuple(tagger(torch.zeros(3, 10, dtype=torch.long)).shape)
-    (3, 10, 2)
-    """
-
-    def __init__(
-        self,
-        n_symbols: int,
-        n_states: int,
-        hidden_size: int = 32,
-        *,
-        cell: str = "gru",
-        bidirectional: bool = True,
-        num_layers: int = 1,
-    ) -> None:
-        super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-        self.n_symbols = n_symbols
-        self.bidirectional = bidirectional
-        if bidirectional:
-            from pirho.nn import BiRNN
-
-            self.rnn = BiRNN(
-                n_symbols, hidden_size, num_layers=num_layers, cell=cell, batch_first=True
-            )
-            features = self.rnn.output_size
-        else:
-            torch_class = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-            self.rnn = torch_class(n_symbols, hidden_size, num_layers=num_layers, batch_first=True)
-            features = hidden_size
-        self.output = nn.Linear(features, n_states)
-
-    def forward(self, symbols: Tensor) -> Tensor:
-        """symbols (B, T) int64 → logits (B, T, K)."""
-        inputs = F.one_hot(symbols, self.n_symbols).to(torch.get_default_dtype())
-        hidden, _ = self.rnn(inputs)
-        return self.output(hidden)
-
-    @torch.no_grad()
-    def predict_proba(self, symbols: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """P(h_t = k | ·) as a float64 array (N, T, K) for (N, T) symbols (eval mode)."""
-        was_training = self.training
-        self.eval()
-        chunks = []
-        for lo in range(0, len(symbols), batch_size):
-            batch = torch.as_tensor(np.asarray(symbols[lo : lo + batch_size]), dtype=torch.long)
-            chunks.append(torch.softmax(self(batch), dim=-1).double().numpy())
-        self.train(was_training)
-        return np.concatenate(chunks)
 
 
 def _tagger_loss(model: nn.Module, batch, state):

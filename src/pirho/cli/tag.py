@@ -1,0 +1,164 @@
+"""``pirho tag train|predict``: part-of-speech taggers on HKCanCor or your own corpus.
+
+``train`` fits one tagger (most frequent tag, supervised HMM, uni-LSTM, BiLSTM or BiLSTM-CRF)
+on the training part of the document split, prints the split sizes and dev/test accuracy, and
+writes a checkpoint; ``predict`` reads whitespace-tokenised lines and writes ``word/TAG``
+tokens (or CoNLL-U with ``--conllu``). torch is imported inside the command functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+MODEL_CHOICES = ("mft", "hmm", "uni", "bi", "bicrf")
+TAGSET_CHOICES = ("hkcancor", "ud")
+
+
+def register(subparsers) -> None:
+    """Add the ``tag`` command group."""
+    tag = subparsers.add_parser("tag", help="part-of-speech taggers (HKCanCor, CoNLL-U files)")
+    tag_sub = tag.add_subparsers(dest="tag_command", metavar="{train,predict}", required=True)
+
+    train = tag_sub.add_parser(
+        "train",
+        help="fit a tagger and save it",
+        description="Fit a tagger on the training part of the document split (~80/10/10).",
+    )
+    train.add_argument(
+        "--corpus",
+        default="hkcancor",
+        metavar="hkcancor|FILE",
+        help="hkcancor (default; needs pirho[corpora]), a .conllu file or a word/TAG file",
+    )
+    train.add_argument("--tagset", choices=TAGSET_CHOICES, default="hkcancor", help="(hkcancor)")
+    train.add_argument("--model", choices=MODEL_CHOICES, default="bicrf", help="(bicrf)")
+    train.add_argument("--checkpoint", default="tagger.pt", help="output file (tagger.pt)")
+    train.add_argument("--epochs", type=int, default=None, help="epochs (default 12; --quick 3)")
+    train.add_argument("--quick", action="store_true", help="the experiment's quick sizes")
+    train.add_argument(
+        "--max-train-sentences", type=int, default=None, help="train on the first N sentences"
+    )
+    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    predict = tag_sub.add_parser(
+        "predict",
+        help="tag a file of whitespace-tokenised lines",
+        description="Tag FILE (one sentence per line, words separated by spaces; - = stdin).",
+    )
+    predict.add_argument("file", metavar="FILE", help="input text, one sentence per line")
+    predict.add_argument("--checkpoint", default="tagger.pt", help="(tagger.pt)")
+    predict.add_argument("--conllu", action="store_true", help="write CoNLL-U instead of word/TAG")
+    predict.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    predict.set_defaults(func=cmd_predict)
+
+
+def _check_output_path(option: str, path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{option} {path} is a folder; give a file path")
+    parent = target.parent
+    for folder in (parent, *parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"{option} {path}: {folder} is a file, not a folder")
+            break
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pirho._checks import check_int, check_seed
+
+    if args.epochs is not None:
+        check_int("--epochs", args.epochs, minimum=1)
+    if args.max_train_sentences is not None:
+        check_int("--max-train-sentences", args.max_train_sentences, minimum=1)
+    check_seed("--seed", args.seed)
+    _check_output_path("--checkpoint", args.checkpoint)
+    if args.corpus != "hkcancor" and not Path(args.corpus).is_file():
+        raise ValueError(f"--corpus {args.corpus}: no such file (or give 'hkcancor')")
+
+    import torch
+
+    from pirho.experiments import tagging
+    from pirho.experiments.common import resolve_config
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    config = resolve_config(
+        "tag train",
+        tagging.FULL,
+        tagging.QUICK,
+        args.quick,
+        {"epochs": args.epochs, "max_train_sentences": args.max_train_sentences},
+    )
+    split, vocab = tagging.prepare(args.corpus, args.tagset, config["max_train_sentences"])
+    print(f"corpus {args.corpus} ({args.tagset if args.corpus == 'hkcancor' else 'file'} tags)")
+    for part, size in split.sizes().items():
+        print(
+            f"  {part:<5} {size['documents']:>4} documents {size['sentences']:>7,} sentences "
+            f"{size['tokens']:>8,} tokens"
+        )
+    print(
+        f"  {len(vocab.words):,} word types (+<unk>), {len(vocab.chars):,} characters, "
+        f"{len(vocab.tags)} tags"
+    )
+    fitted = tagging.fit_tagger(
+        args.model, split, vocab, config, seed=args.seed, progress=not args.no_progress
+    )
+    for part in ("dev", "test"):
+        sentences = getattr(split, part)
+        n_tokens = sum(len(s.words) for s in sentences)
+        print(
+            f"{args.model} {part} accuracy {fitted.accuracy(sentences):.4f} ({n_tokens:,} tokens)"
+        )
+    fitted.save(args.checkpoint, corpus=str(args.corpus), tagset=args.tagset)
+    print(f"wrote {args.checkpoint}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if args.file != "-" and not Path(args.file).is_file():
+        raise ValueError(f"FILE {args.file}: no such file")
+    if args.output:
+        _check_output_path("--output", args.output)
+
+    from pirho._atomic import atomic_open
+    from pirho.experiments.tagging import TrainedTagger
+
+    fitted = TrainedTagger.load(args.checkpoint)
+    if args.file == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+    sentences = [line.split() for line in lines]
+    tagged = fitted.tag([s for s in sentences if s])
+    upos = fitted.info.get("tagset") == "ud" or str(fitted.info.get("corpus")).endswith(".conllu")
+    tags_of = iter(tagged)
+    if args.conllu:
+        text = "".join(
+            _conllu_block(words, next(tags_of), upos) + "\n" for words in sentences if words
+        )
+    else:
+        lines_out = [
+            " ".join(f"{w}/{t}" for w, t in zip(words, next(tags_of), strict=True)) if words else ""
+            for words in sentences
+        ]
+        text = "\n".join(lines_out) + "\n"
+    if args.output:
+        with atomic_open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _conllu_block(words: list[str], tags: list[str], upos: bool) -> str:
+    """One sentence in CoNLL-U: the tag in UPOS (a UD tag set) or XPOS (any other)."""
+    rows = []
+    for i, (word, tag) in enumerate(zip(words, tags, strict=True), 1):
+        columns = [str(i), word, "_", tag if upos else "_", "_" if upos else tag]
+        rows.append("\t".join(columns + ["_"] * 5))
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,688 @@
+"""Tagging real text: counts and exact inference against learned bidirectional taggers.
+
+On a part-of-speech tagged corpus (HKCanCor by default: Cantonese conversations, 94 tags, or a
+CoNLL-U / ``word/TAG`` file), split by document (:func:`pirho.data.corpora.split_by_document`),
+five taggers are scored on the test split — overall, on words seen in training (known) and on
+the others (unknown):
+
+- ``mft``: each known word's most frequent training tag; unknown words get the tag most frequent
+  among training singletons (words seen once: the best guide to what unseen words are);
+- ``hmm``: a supervised HMM — start, transition and emission counts with add-k smoothing, every
+  word seen fewer than ``hmm_min_count`` times folded into one ``<unk>`` symbol (so ``<unk>``
+  learns what rare words look like) — decoded exactly through :class:`~pirho.hmm.CategoricalHMM`
+  with the filter P(y_t | x_1..x_t), the smoother P(y_t | x_1..x_T) and Viterbi;
+- ``uni``, ``bi``, ``bicrf``: :class:`~pirho.nn.taggers.Tagger` (word embedding ⊕ character
+  BiLSTM) with a unidirectional LSTM (a learned filter), a BiLSTM (a learned smoother) and a
+  BiLSTM with a :class:`~pirho.nn.LinearChainCRF` on top (learned features, exact inference);
+  Adam, the epoch with the best dev accuracy kept.
+
+Lookahead: the HMM's fixed-lag smoother P(y_t | x_1..x_{t+L}) and the bidirectional taggers
+given only x_1..x_{t+L} (their input cut after t+L) show how much of the future each uses.
+
+Metrics (JSON): ``n_train_tokens``, ``n_test_tokens``, ``unknown_rate``, ``n_tags``,
+``mft.{acc, known_acc, unk_acc}``, ``hmm.{filter,smooth,viterbi}_{acc,known_acc,unk_acc}``,
+``uni|bi|bicrf.{acc, known_acc, unk_acc, best_epoch}`` (with ``seeds`` > 1: the mean over seeds,
+``acc_std``, ``unk_acc_std`` and the per-seed ``acc_seeds``, ``unk_acc_seeds``),
+``lookahead`` (``lags`` and an accuracy list per model), ``sizes``, ``config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pirho._checks import check_choice, check_positive_int, check_seed
+from pirho.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pirho.data.corpora import (
+    TAGSETS,
+    CorpusSplit,
+    EncodedSentence,
+    TaggedSentence,
+    TaggingVocab,
+    corpora_available,
+    load_corpus,
+    split_by_document,
+)
+from pirho.experiments.common import (
+    ExperimentResult,
+    add_config_arguments,
+    resolve_config,
+    set_threads,
+)
+from pirho.hmm import CategoricalHMM
+from pirho.nn.taggers import Tagger, pad_batch
+from pirho.train import TrainConfig, seed_everything, train
+
+NAME = "tagging"
+DESCRIPTION = (
+    "POS tagging of real text (HKCanCor, or a CoNLL-U file): most-frequent tag, supervised HMM "
+    "(filter/smoother/Viterbi), uni-LSTM, BiLSTM, BiLSTM-CRF."
+)
+TITLE = "Tagging Cantonese: exact HMM inference against learned bidirectional taggers"
+EXPLANATION = (
+    "A supervised HMM decoded exactly (filter, smoother, Viterbi) against LSTM taggers with "
+    "word and character features: unidirectional (a learned filter), bidirectional (a learned "
+    "smoother) and bidirectional with a CRF layer (learned features, exact inference). Scored "
+    "on held-out conversations, overall and on words never seen in training."
+)
+NEURAL = ("uni", "bi", "bicrf")
+MODELS = ("mft", "hmm", *NEURAL)
+CHECKPOINT_KIND = "pos-tagger"
+HMM_DECODERS = ("filter", "smooth", "viterbi")
+
+FULL = dict(
+    epochs=12,
+    batch_size=32,
+    lr=2e-3,
+    word_dim=64,
+    char_dim=32,
+    char_hidden=32,
+    hidden_size=128,
+    dropout=0.3,
+    word_dropout=0.05,
+    smoothing=0.1,
+    hmm_min_count=2,
+    max_lag=4,
+    max_train_sentences=None,
+    threads=2,
+)
+QUICK = dict(
+    FULL,
+    epochs=3,
+    hidden_size=64,
+    max_lag=2,
+)
+
+
+def requirements() -> str | None:
+    """None when HKCanCor can be read (``pirho[corpora]`` installed), else one line."""
+    return corpora_available()
+
+
+#: Trains on real text: ``pirho demo --no-text`` skips it, like lm-leak and cloze.
+USES_TEXT = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options overriding the (full or quick) configuration, checked while parsing."""
+    from pirho.cli._options import positive_int  # the CLI boundary
+
+    add_config_arguments(
+        parser,
+        FULL,
+        QUICK,
+        {
+            "epochs": "training epochs per tagger",
+            "hidden_size": "LSTM units per direction",
+            "max_train_sentences": "training sentences, None = all",
+            "threads": "torch threads",
+        },
+    )
+    parser.add_argument(
+        "--corpus",
+        default="hkcancor",
+        metavar="hkcancor|FILE",
+        help="hkcancor (default), a .conllu file (UPOS tags) or a word/TAG file",
+    )
+    parser.add_argument(
+        "--tagset", choices=TAGSETS, default="hkcancor", help="HKCanCor's 94 tags or 15 UD tags"
+    )
+    parser.add_argument(
+        "--seeds", type=positive_int, default=1, help="train the taggers with N seeds (1)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting taggers: pure functions over encoded sentences
+
+
+def tag_counts(
+    word_ids: Sequence[np.ndarray], tag_ids: Sequence[np.ndarray], n_words: int, n_tags: int
+) -> np.ndarray:
+    """C (V, K): C[w, k] = how often word w carries tag k.
+
+    >>> tag_counts([np.array([0, 1, 1])], [np.array([1, 0, 1])], 2, 2).tolist()
+    [[0, 1], [1, 1]]
+    """
+    counts = np.zeros((n_words, n_tags), dtype=np.int64)
+    np.add.at(counts, (np.concatenate(word_ids), np.concatenate(tag_ids)), 1)
+    return counts
+
+
+def hmm_counts(
+    symbols: Sequence[np.ndarray], tags: Sequence[np.ndarray], n_states: int, n_symbols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Supervised HMM counts: first tags (K,), tag bigrams (K, K) (row = from-tag), tag–symbol
+    pairs (K, M).
+
+    >>> start, trans, emit = hmm_counts([np.array([0, 1])], [np.array([1, 0])], 2, 2)
+    >>> start.tolist(), trans.tolist(), emit.tolist()
+    ([0, 1], [[0, 0], [1, 0]], [[0, 1], [1, 0]])
+    """
+    start = np.bincount([t[0] for t in tags], minlength=n_states).astype(np.int64)
+    trans = np.zeros((n_states, n_states), dtype=np.int64)
+    np.add.at(
+        trans, (np.concatenate([t[:-1] for t in tags]), np.concatenate([t[1:] for t in tags])), 1
+    )
+    emit = tag_counts(tags, symbols, n_states, n_symbols)
+    return start, trans, emit
+
+
+def supervised_hmm(
+    symbols: Sequence[np.ndarray],
+    tags: Sequence[np.ndarray],
+    n_states: int,
+    n_symbols: int,
+    smoothing: float = 0.1,
+) -> CategoricalHMM:
+    """The HMM of add-k smoothed relative frequencies: P = (count + k) / (row total + k·size).
+
+    >>> m = supervised_hmm([np.array([0, 1])], [np.array([1, 0])], 2, 2, smoothing=1.0)
+    >>> [(3 * p).round(6).tolist() for p in (m.start, m.trans[1], m.emit[0])]
+    [[1.0, 2.0], [2.0, 1.0], [1.0, 2.0]]
+    """
+    start, trans, emit = (c + smoothing for c in hmm_counts(symbols, tags, n_states, n_symbols))
+    return CategoricalHMM(
+        start / start.sum(),
+        trans / trans.sum(axis=1, keepdims=True),
+        emit / emit.sum(axis=1, keepdims=True),
+    )
+
+
+def most_frequent_tags(counts: np.ndarray, unknown_counts: np.ndarray) -> np.ndarray:
+    """Each word's most frequent tag (V,); words never seen (a zero row) get the argmax of
+    ``unknown_counts`` (K,). Ties go to the lower tag index.
+
+    >>> most_frequent_tags(np.array([[0, 0], [3, 1], [0, 2]]), np.array([1, 5])).tolist()
+    [1, 0, 1]
+    """
+    tags = counts.argmax(axis=1)
+    tags[counts.sum(axis=1) == 0] = int(np.argmax(unknown_counts))
+    return tags
+
+
+def singleton_tag_counts(train: Sequence[TaggedSentence], vocab: TaggingVocab) -> np.ndarray:
+    """(K,) tag counts of the training words seen exactly once: the unknown-word prior."""
+    seen: dict[str, int] = {}
+    for s in train:
+        for word in s.words:
+            seen[word] = seen.get(word, 0) + 1
+    index = vocab.tag_index
+    counts = np.zeros(len(vocab.tags), dtype=np.int64)
+    for s in train:
+        for word, tag in zip(s.words, s.tags, strict=True):
+            if seen[word] == 1:
+                counts[index[tag]] += 1
+    return counts
+
+
+def fit_mft(split: CorpusSplit, vocab: TaggingVocab) -> np.ndarray:
+    """The most-frequent-tag table (V,) over ``vocab.words``; ``<unk>`` gets the singletons'
+    most frequent tag."""
+    counts = tag_counts(
+        [np.asarray(vocab.words[list(s.words)]) for s in split.train],
+        [np.array([vocab.tag_index[t] for t in s.tags]) for s in split.train],
+        len(vocab.words),
+        len(vocab.tags),
+    )
+    counts[0] = 0  # no training word maps to <unk> (index 0) unless min_freq > 1
+    return most_frequent_tags(counts, singleton_tag_counts(split.train, vocab))
+
+
+def hmm_symbols(hmm_vocab: TaggingVocab, words: Sequence[str]) -> np.ndarray:
+    """Words → the HMM's symbols (T,) int64 (rare and unseen words → ``<unk>`` = 0)."""
+    return np.asarray(hmm_vocab.words[list(words)], dtype=np.int64).reshape(-1)
+
+
+def fit_hmm(
+    split: CorpusSplit, vocab: TaggingVocab, smoothing: float = 0.1, min_count: int = 2
+) -> tuple[CategoricalHMM, TaggingVocab]:
+    """The supervised HMM over words seen ``min_count`` times or more (the rest: ``<unk>``),
+    states = ``vocab.tags``; and the vocabulary of its symbols."""
+    hmm_vocab = TaggingVocab.build(split.train, tags=vocab.tags, min_freq=min_count)
+    hmm = supervised_hmm(
+        [hmm_symbols(hmm_vocab, s.words) for s in split.train],
+        [np.array([vocab.tag_index[t] for t in s.tags]) for s in split.train],
+        len(vocab.tags),
+        len(hmm_vocab.words),
+        smoothing,
+    )
+    return hmm, hmm_vocab
+
+
+def hmm_decode(
+    hmm: CategoricalHMM, symbols: list[np.ndarray], decoder: str = "viterbi", lag: int | None = None
+) -> list[np.ndarray]:
+    """Tags per sentence by ``decoder``: ``"filter"`` (argmax P(y_t | x_1..x_t)), ``"smooth"``
+    (argmax P(y_t | x_1..x_T), or x_1..x_{t+lag}) or ``"viterbi"`` (the best path)."""
+    check_choice("decoder", decoder, HMM_DECODERS)
+    if decoder == "viterbi":
+        return [path for path, _ in hmm.viterbi(symbols)]
+    posteriors = hmm.filter(symbols) if decoder == "filter" else hmm.posterior(symbols, lag=lag)
+    return [p.argmax(1) for p in posteriors]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def accuracies(
+    predicted: Sequence[np.ndarray], gold: Sequence[np.ndarray], known: np.ndarray, prefix: str = ""
+) -> dict[str, float]:
+    """``acc``, ``known_acc``, ``unk_acc`` of tag sequences (``known``: a flat bool mask).
+
+    >>> accuracies([np.array([1, 2])], [np.array([1, 0])], np.array([True, False]))
+    {'acc': 0.5, 'known_acc': 1.0, 'unk_acc': 0.0}
+    """
+    correct = np.concatenate(predicted) == np.concatenate(gold)
+
+    def mean(mask: np.ndarray) -> float:
+        return float(correct[mask].mean()) if mask.any() else float("nan")
+
+    return {
+        f"{prefix}acc": float(correct.mean()),
+        f"{prefix}known_acc": mean(known),
+        f"{prefix}unk_acc": mean(~known),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Neural taggers: training and prediction
+
+
+def _length_sorted_batches(
+    encoded: Sequence[EncodedSentence], batch_size: int, order: np.ndarray
+) -> list[list[int]]:
+    """Batches of indices of similar lengths: ``order`` cut into pools of 20 batches, each pool
+    sorted by length and cut into batches (less padding, still shuffled)."""
+    pool = 20 * batch_size
+    batches = []
+    for lo in range(0, len(order), pool):
+        chunk = sorted(order[lo : lo + pool], key=lambda i: len(encoded[i].words))
+        batches.extend(chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size))
+    return batches
+
+
+def predict_tags(
+    tagger: Tagger, encoded: Sequence[EncodedSentence], batch_size: int = 256
+) -> list[np.ndarray]:
+    """The tagger's tags (argmax or Viterbi) for each sentence, as int64 arrays."""
+    order = np.argsort([len(s.words) for s in encoded], kind="stable")
+    predicted: list[np.ndarray | None] = [None] * len(encoded)
+    for lo in range(0, len(order), batch_size):
+        index = order[lo : lo + batch_size]
+        tags = tagger.predict(pad_batch([encoded[i] for i in index])).numpy()
+        for row, i in enumerate(index):
+            predicted[i] = tags[row, : len(encoded[i].words)]
+    return predicted
+
+
+def lookahead_tags(
+    tagger: Tagger, encoded: Sequence[EncodedSentence], lag: int, batch_size: int = 256
+) -> list[np.ndarray]:
+    """Tags predicted at each t from x_1..x_{t+lag} only (the sentence cut after t+lag)."""
+    prefixes, owners = [], []
+    for i, s in enumerate(encoded):
+        for t in range(len(s.words)):
+            end = min(t + lag + 1, len(s.words))
+            prefixes.append(EncodedSentence(*(a[:end] for a in s)))
+            owners.append((i, t))
+    predicted_prefixes = predict_tags(tagger, prefixes, batch_size)
+    tags = [np.empty(len(s.words), dtype=np.int64) for s in encoded]
+    for (i, t), prefix_tags in zip(owners, predicted_prefixes, strict=True):
+        tags[i][t] = prefix_tags[t]
+    return tags
+
+
+def train_tagger(
+    train_data: Sequence[EncodedSentence],
+    dev_data: Sequence[EncodedSentence],
+    vocab: TaggingVocab,
+    *,
+    model: str,
+    config: dict,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[Tagger, list[dict]]:
+    """Train a :class:`Tagger` (``model``: ``"uni"``, ``"bi"`` or ``"bicrf"``) with Adam and
+    return it with the parameters of the epoch of best dev accuracy, and the history."""
+    check_choice("model", model, NEURAL)
+    seed_everything(seed)
+    tagger = Tagger(
+        len(vocab.words),
+        len(vocab.chars),
+        len(vocab.tags),
+        word_dim=config["word_dim"],
+        char_dim=config["char_dim"],
+        char_hidden=config["char_hidden"],
+        hidden_size=config["hidden_size"],
+        bidirectional=model != "uni",
+        output="crf" if model == "bicrf" else "softmax",
+        dropout=config["dropout"],
+        word_dropout=config["word_dropout"],
+    )
+    batch_size = config["batch_size"]
+
+    def batches(epoch: int):
+        order = np.random.default_rng([seed, epoch]).permutation(len(train_data))
+        for index in _length_sorted_batches(train_data, batch_size, order):
+            yield pad_batch([train_data[i] for i in index])
+
+    def loss_fn(net: Tagger, batch, state):
+        return net.loss(batch), int(batch.lengths.sum()), None
+
+    dev_gold = [s.tags for s in dev_data]
+    best = {"acc": -1.0, "state": None}
+
+    def evaluate(net: Tagger) -> dict:
+        correct = np.concatenate(predict_tags(net, dev_data)) == np.concatenate(dev_gold)
+        dev_acc = float(correct.mean())
+        if dev_acc > best["acc"]:
+            best["acc"], best["state"] = dev_acc, copy.deepcopy(net.state_dict())
+        return {"dev_acc": dev_acc}
+
+    train_config = TrainConfig(
+        epochs=config["epochs"],
+        lr=config["lr"],
+        optimizer="adam",
+        clip=5.0,
+        seed=seed,
+        progress=progress,
+        desc=model,
+    )
+    result = train(tagger, batches, loss_fn, train_config, evaluate=evaluate)
+    tagger.load_state_dict(best["state"])
+    tagger.eval()
+    return tagger, result.history
+
+
+# ---------------------------------------------------------------------------------------------
+# Trained taggers of any kind, saved and loaded (``pirho tag``)
+
+
+@dataclass
+class TrainedTagger:
+    """A fitted tagger of kind ``model`` (one of :data:`MODELS`) with its vocabulary.
+
+    ``table`` (V,) for ``"mft"``, ``hmm`` for ``"hmm"`` (``vocab.words``: its symbols, rare
+    words folded into ``<unk>``), ``tagger`` for the neural kinds; ``info``: what the
+    checkpoint says about the training data (``corpus``, ``tagset``).
+    """
+
+    model: str
+    vocab: TaggingVocab
+    table: np.ndarray | None = None
+    hmm: CategoricalHMM | None = None
+    tagger: Tagger | None = None
+    info: dict = field(default_factory=dict)
+
+    def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Tags (as strings) for each sentence of words; the HMM decodes with Viterbi.
+
+        >>> from pirho.data.corpora import TaggedCorpus, TaggedSentence
+        >>> s = TaggedSentence(("佢", "去"), ("r", "v"))
+        >>> split = split_by_document(TaggedCorpus("toy", "file", (("d", (s,) * 20),)))
+        >>> vocab = TaggingVocab.build(split.train)
+        >>> fit_tagger("mft", split, vocab, QUICK).tag([["去", "佢"]])
+        [['v', 'r']]
+        """
+        sentences = [list(words) for words in sentences]
+        if self.model == "mft":
+            ids = [np.asarray(self.vocab.words[words], dtype=np.int64) for words in sentences]
+            predicted = [self.table[x] for x in ids]
+        elif self.model == "hmm":
+            symbols = [hmm_symbols(self.vocab, words) for words in sentences]
+            predicted = hmm_decode(self.hmm, symbols, "viterbi")
+        else:
+            predicted = predict_tags(self.tagger, [self.vocab.encode(w) for w in sentences])
+        return [[self.vocab.tags[int(k)] for k in tags] for tags in predicted]
+
+    def accuracy(self, sentences: Sequence[TaggedSentence]) -> float:
+        """Fraction of the tokens of ``sentences`` whose tag :meth:`tag` gets right."""
+        predicted = self.tag([s.words for s in sentences])
+        gold = [tag for s in sentences for tag in s.tags]
+        return float(
+            np.mean(
+                [p == g for p, g in zip([t for tags in predicted for t in tags], gold, strict=True)]
+            )
+        )
+
+    def save(self, path: str | os.PathLike, **meta) -> Path:
+        """Write a checkpoint (:func:`pirho.train.save_checkpoint`); ``meta`` is stored too."""
+        if self.model == "mft":
+            state = {"table": torch.from_numpy(np.asarray(self.table, dtype=np.int64))}
+            config = {}
+        elif self.model == "hmm":
+            state = {k: torch.tensor(getattr(self.hmm, k)) for k in ("start", "trans", "emit")}
+            config = {}
+        else:
+            state, config = self.tagger.state_dict(), self.tagger.config
+        payload_meta = {
+            "kind": CHECKPOINT_KIND,
+            "model": self.model,
+            "config": config,
+            "vocab": self.vocab.to_dict(),
+            **meta,
+        }
+        return save_checkpoint(path, {"model_state": state, "meta": payload_meta})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TrainedTagger:
+        """Read a checkpoint written by :meth:`save` (CheckpointError if it is not one)."""
+        payload = load_checkpoint(path, expected_kind=CHECKPOINT_KIND)
+        meta, state = payload["meta"], payload["model_state"]
+        model = meta.get("model")
+        if model not in MODELS:
+            raise CheckpointError(f"{path}: unknown tagger model {model!r}")
+        vocab = TaggingVocab.from_dict(meta["vocab"])
+        info = {k: meta[k] for k in ("corpus", "tagset") if k in meta}
+        if model == "mft":
+            return cls(model, vocab, table=state["table"].numpy(), info=info)
+        if model == "hmm":
+            hmm = CategoricalHMM(*(state[k].numpy() for k in ("start", "trans", "emit")))
+            return cls(model, vocab, hmm=hmm, info=info)
+        tagger = Tagger(**meta["config"])
+        tagger.load_state_dict(state)
+        tagger.eval()
+        return cls(model, vocab, tagger=tagger, info=info)
+
+
+def fit_tagger(
+    model: str,
+    split: CorpusSplit,
+    vocab: TaggingVocab,
+    config: dict,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+) -> TrainedTagger:
+    """Fit a tagger of kind ``model`` on ``split.train`` (neural ones: best dev epoch)."""
+    check_choice("model", model, MODELS)
+    if model == "mft":
+        return TrainedTagger(model, vocab, table=fit_mft(split, vocab))
+    if model == "hmm":
+        hmm, hmm_vocab = fit_hmm(split, vocab, config["smoothing"], config["hmm_min_count"])
+        return TrainedTagger(model, hmm_vocab, hmm=hmm)
+    train_data = [vocab.encode(s.words, s.tags) for s in split.train]
+    dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
+    tagger, _ = train_tagger(
+        train_data, dev_data, vocab, model=model, config=config, seed=seed, progress=progress
+    )
+    return TrainedTagger(model, vocab, tagger=tagger)
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment
+
+
+def prepare(
+    corpus: str | os.PathLike, tagset: str, max_train_sentences: int | None = None
+) -> tuple[CorpusSplit, TaggingVocab]:
+    """The split (training part optionally cut to its first ``max_train_sentences``) and the
+    vocabulary built on its training part (the tag set: every tag of the corpus)."""
+    tagged = load_corpus(corpus, tagset)
+    split = split_by_document(tagged)
+    if max_train_sentences is not None:
+        split = split._replace(
+            train=split.train[: check_positive_int("max_train_sentences", max_train_sentences)]
+        )
+    return split, TaggingVocab.build(split.train, tags=tagged.tags)
+
+
+def run(
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+    corpus: str | os.PathLike = "hkcancor",
+    tagset: str = "hkcancor",
+    seeds: int = 1,
+    **overrides,
+) -> ExperimentResult:
+    """Run the experiment; ``overrides`` replace entries of :data:`QUICK`/:data:`FULL`.
+
+    Returns an :class:`ExperimentResult` with the metrics listed in the module docstring.
+    """
+    check_seed("seed", seed)
+    check_positive_int("seeds", seeds)
+    check_choice("tagset", tagset, TAGSETS)
+    config = resolve_config(NAME, FULL, QUICK, quick, overrides)
+    check_positive_int("epochs", config["epochs"])
+    set_threads(config["threads"])
+
+    split, vocab = prepare(corpus, tagset, config["max_train_sentences"])
+    train_data = [vocab.encode(s.words, s.tags) for s in split.train]
+    dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
+    test_data = [vocab.encode(s.words, s.tags) for s in split.test]
+    gold = [s.tags for s in test_data]
+    known = np.array([vocab.is_known(w) for s in split.test for w in s.words])
+    sizes = split.sizes()
+    lags = list(range(config["max_lag"] + 1))
+
+    mft_table = fit_mft(split, vocab)
+    mft = accuracies([mft_table[s.words] for s in test_data], gold, known)
+
+    hmm, hmm_vocab = fit_hmm(split, vocab, config["smoothing"], config["hmm_min_count"])
+    hmm_test = [hmm_symbols(hmm_vocab, s.words) for s in split.test]
+    hmm_metrics: dict[str, float] = {}
+    for decoder in HMM_DECODERS:
+        predicted = hmm_decode(hmm, hmm_test, decoder)
+        hmm_metrics.update(accuracies(predicted, gold, known, prefix=f"{decoder}_"))
+    lookahead = {
+        "lags": lags,
+        "hmm": [
+            accuracies(hmm_decode(hmm, hmm_test, "smooth", lag), gold, known)["acc"] for lag in lags
+        ],
+    }
+
+    neural: dict[str, list[dict]] = {model: [] for model in NEURAL}
+    for run_seed in range(seed, seed + seeds):
+        for model in NEURAL:
+            tagger, history = train_tagger(
+                train_data,
+                dev_data,
+                vocab,
+                model=model,
+                config=config,
+                seed=run_seed,
+                progress=progress,
+            )
+            scores = accuracies(predict_tags(tagger, test_data), gold, known)
+            scores["best_epoch"] = max(history, key=lambda h: h["dev_acc"])["epoch"]
+            if run_seed == seed:
+                lookahead[model] = (
+                    [
+                        accuracies(lookahead_tags(tagger, test_data, lag), gold, known)["acc"]
+                        for lag in lags
+                    ]
+                    if model != "uni"
+                    else [scores["acc"]] * len(lags)
+                )
+            neural[model].append(scores)
+
+    metrics = {
+        "n_train_tokens": sizes["train"]["tokens"],
+        "n_test_tokens": sizes["test"]["tokens"],
+        "unknown_rate": float(1.0 - known.mean()),
+        "n_tags": len(vocab.tags),
+        "mft": mft,
+        "hmm": hmm_metrics,
+        **{model: _over_seeds(runs) for model, runs in neural.items()},
+        "lookahead": lookahead,
+        "sizes": sizes,
+        "corpus": str(corpus),
+        "tagset": tagset,
+        "config": {"seed": seed, "seeds": seeds, "quick": quick, **config},
+    }
+
+    figures: list[Path] = []
+    if out is not None:
+        from pirho.plots.tagging import plot_accuracy_by_model, plot_tagging_lookahead
+
+        out = Path(out)
+        figures.append(plot_accuracy_by_model(metrics, out / "tagging_accuracy.png"))
+        figures.append(plot_tagging_lookahead(metrics, out / "tagging_lookahead.png"))
+    return ExperimentResult(NAME, metrics, figures, summary=summary(metrics))
+
+
+def _over_seeds(runs: list[dict]) -> dict:
+    """One model's scores: the single run's, or the mean over seeds with spread and per-seed."""
+    if len(runs) == 1:
+        return runs[0]
+    merged: dict = {}
+    for key in ("acc", "known_acc", "unk_acc"):
+        values = np.array([r[key] for r in runs])
+        merged[key] = float(values.mean())
+        merged[f"{key}_std"] = float(values.std(ddof=1))
+        merged[f"{key}_seeds"] = values.tolist()
+    merged["best_epoch"] = [r["best_epoch"] for r in runs]
+    return merged
+
+
+def _rows(metrics: dict) -> list[tuple[str, dict, str]]:
+    rows = [("most frequent tag", metrics["mft"], "")]
+    for decoder, label in zip(
+        HMM_DECODERS, ("HMM filter", "HMM smoother", "HMM Viterbi"), strict=True
+    ):
+        rows.append((label, metrics["hmm"], f"{decoder}_"))
+    for model, label in zip(NEURAL, ("uni-LSTM", "BiLSTM", "BiLSTM-CRF"), strict=True):
+        rows.append((label, metrics[model], ""))
+    return rows
+
+
+def summary(metrics: dict) -> str:
+    """A short table: accuracy overall, on known and on unknown words, per tagger."""
+    lines = [
+        f"tagging {metrics['corpus']} ({metrics['n_tags']} tags): "
+        f"{metrics['n_train_tokens']:,} training tokens, {metrics['n_test_tokens']:,} test tokens, "
+        f"{metrics['unknown_rate']:.1%} unknown",
+        f"{'tagger':<20}{'accuracy':>10}{'known':>10}{'unknown':>10}",
+    ]
+    for label, scores, prefix in _rows(metrics):
+        spread = scores.get(f"{prefix}acc_std")
+        text = f"{label:<20}{scores[prefix + 'acc']:10.4f}{scores[prefix + 'known_acc']:10.4f}"
+        text += f"{scores[prefix + 'unk_acc']:10.4f}"
+        if spread is not None:
+            text += f"  (± {spread:.4f} over {len(scores['acc_seeds'])} seeds)"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def headline(metrics: dict) -> str:
+    """One line for the demo's table."""
+    hmm = metrics["hmm"]
+    return (
+        f"acc: MFT {metrics['mft']['acc']:.3f}, HMM filter {hmm['filter_acc']:.3f} / smoother "
+        f"{hmm['smooth_acc']:.3f} / Viterbi {hmm['viterbi_acc']:.3f}, "
+        f"uni {metrics['uni']['acc']:.3f}, "
+        f"bi {metrics['bi']['acc']:.3f}, BiLSTM-CRF {metrics['bicrf']['acc']:.3f} "
+        f"(unknown words {metrics['bicrf']['unk_acc']:.3f})"
+    )

@@ -1,0 +1,493 @@
+"""Linear-chain CRF math as pure functions over tensors (the recursions behind `LinearChainCRF`).
+
+Shapes: emissions ``E`` (T, B, K) time-first, ``start`` (K,), ``end`` (K,), ``trans`` (K, K)
+with row = from-tag, ``lengths`` (B,) int64 in 1…T. Potentials may hold −inf (forbidden
+transitions, structural zeros); no function here returns NaN for them. Steps at or after a
+sequence's length are computed on whatever the padding holds and never read.
+
+Seed notation: the forward message π_t(k) = Σ over paths ending in k at t of exp(score), the
+backward message ρ_t(k) = Σ over continuations from k at t (ρ at the last step = exp(end)).
+
+Two forms of the forward–backward recursion:
+
+- **scaled** (fast): π_t = P_t · exp(c_t) with P_t (B, K) normalised to max 1. One step is a
+  (B, K) @ (K, K) matmul with W = exp(trans − max trans) and a product with exp(E_t − max E_t)
+  — no exp over (B, K, K). Exact up to rounding while no intermediate product underflows;
+  :func:`scaled_forward` and :func:`scaled_backward` check a sufficient bound on that and say
+  which sequences passed.
+- **log space** (exact everywhere): logsumexp over (B, K, K) per step, used for the sequences
+  the scaled form cannot vouch for.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "ScaledMessages",
+    "exact_marginals",
+    "exact_transition_counts",
+    "log_backward",
+    "log_forward",
+    "nbest_viterbi",
+    "path_score",
+    "scaled_backward",
+    "scaled_forward",
+    "scaled_marginals",
+    "scaled_transition_counts",
+    "valid_steps",
+    "viterbi",
+]
+
+# Up to this many tags Viterbi stores back pointers (cost per operation dominates); above,
+# it recomputes them in the backtrack (cost of memory dominates). Measured on CPU.
+_POINTER_TAGS = 32
+# Viterbi over many tags on a CPU first takes the max over this many best previous tags
+# (checked exact, else redone; see _pruned_max_plus).
+_CANDIDATES = 8
+# Slack (in nats) kept above the smallest normal float by the underflow bound.
+_MARGIN = 4.0
+
+
+class ScaledMessages(NamedTuple):
+    """Normalised messages of the scaled recursion.
+
+    - ``messages`` (T, B, K): π_t (or ρ_t) divided by its maximum over k (entries in [0, 1]).
+    - ``log_scale`` (T, B): log of that maximum, so log π_t = log(messages_t) + log_scale_t
+      (forward only; zeros for the backward messages, whose scale no result needs).
+    - ``exact`` (B,) bool: False where some product in the recursion may have underflowed; those
+      sequences must be recomputed in log space.
+    """
+
+    messages: Tensor
+    log_scale: Tensor
+    exact: Tensor
+
+
+def valid_steps(lengths: Tensor, n_steps: int) -> Tensor:
+    """(T, B) bool: step t of sequence b is real (t < lengths[b]).
+
+    >>> valid_steps(torch.tensor([2, 1]), 3).T.tolist()
+    [[True, True, False], [True, False, False]]
+    """
+    return torch.arange(n_steps, device=lengths.device)[:, None] < lengths[None, :]
+
+
+def _log_tiny(dtype: torch.dtype) -> float:
+    return math.log(torch.finfo(dtype).tiny)
+
+
+def _finite_max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Max over `dim` with −inf (all-forbidden) replaced by 0, so `x - max` never makes NaN."""
+    m = x.amax() if dim is None else x.amax(dim=dim, keepdim=keepdim)
+    return torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+
+
+def _min_log_ratio(x: Tensor, x_max: Tensor) -> Tensor:
+    """min over the last dim of (x − x_max) among finite x (0 when none): how far below the
+    step's maximum the smallest nonzero factor exp(x − x_max) lies."""
+    gap = torch.where(torch.isfinite(x), x - x_max, torch.zeros_like(x))
+    return gap.amin(dim=-1)
+
+
+def _min_log_nonzero(p: Tensor) -> Tensor:
+    """log of the smallest nonzero entry over the last dim (0 when all are zero)."""
+    return torch.where(p > 0, p, torch.ones_like(p)).amin(dim=-1).log()
+
+
+def scaled_forward(start: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor) -> tuple:
+    """Forward messages π_t in scaled form, plus what the backward pass reuses.
+
+    Returns ``(ScaledMessages, emission_factors (T, B, K), transition_factors (K, K))`` where
+    emission_factors = exp(E_t − max_k E_t) and transition_factors W = exp(trans − max trans).
+
+    >>> E = torch.zeros(3, 1, 2)
+    >>> fwd, _, _ = scaled_forward(torch.zeros(2), torch.zeros(2, 2), E, torch.tensor([3]))
+    >>> (fwd.messages[-1].log() + fwd.log_scale[-1, :, None]).exp().tolist()  # 2^3 / 2 paths
+    [[4.0, 4.0]]
+    """
+    n_steps, batch, n_tags = emissions.shape
+    dtype = emissions.dtype
+    tiny = torch.finfo(dtype).tiny
+    emit_max = _finite_max(emissions, dim=-1, keepdim=True)  # (T, B, 1)
+    emit_factors = torch.exp(emissions - emit_max)
+    trans_max = _finite_max(trans)
+    trans_factors = torch.exp(trans - trans_max)
+
+    first = start + emissions[0]
+    first_max = _finite_max(first, dim=-1, keepdim=True)
+    messages = emissions.new_empty(n_steps, batch, n_tags)
+    scales = emissions.new_empty(n_steps, batch, 1)
+    torch.exp(first - first_max, out=messages[0])
+    scales[0] = 1.0
+    for t in range(1, n_steps):
+        q = torch.mm(messages[t - 1], trans_factors).mul_(emit_factors[t])
+        torch.amax(q, dim=-1, keepdim=True, out=scales[t])
+        scales[t].clamp_min_(tiny)
+        torch.div(q, scales[t], out=messages[t])
+    step_log = scales.squeeze(-1).log() + emit_max.squeeze(-1) + trans_max
+    step_log[0] = first_max.squeeze(-1)
+    log_scale = step_log.cumsum(0)
+
+    # Sufficient bound for "no product underflowed": every nonzero factor of every step,
+    # multiplied together and divided by K, stays a normal float.
+    floor = _log_tiny(dtype) + math.log(n_tags) + _MARGIN
+    w_min = _min_log_ratio(trans.reshape(-1), trans_max)
+    ok = torch.empty(n_steps, batch, dtype=torch.bool, device=emissions.device)
+    ok[0] = _min_log_ratio(first, first_max) >= floor
+    if n_steps > 1:
+        ok[1:] = (
+            _min_log_nonzero(messages[:-1]) + w_min + _min_log_ratio(emissions[1:], emit_max[1:])
+            >= floor
+        )
+    exact = (ok | ~valid_steps(lengths, n_steps)).all(dim=0)
+    return ScaledMessages(messages, log_scale, exact), emit_factors, trans_factors
+
+
+def scaled_backward(
+    end: Tensor,
+    emit_factors: Tensor,
+    trans_factors: Tensor,
+    lengths: Tensor,
+    trans: Tensor,
+    emissions: Tensor,
+) -> ScaledMessages:
+    """Backward messages ρ_t in scaled form (normalised to max 1; ρ at t = length − 1 ∝
+    exp(end)), from the factors :func:`scaled_forward` returns.
+
+    >>> E = torch.zeros(2, 1, 2)
+    >>> fwd, ef, tf = scaled_forward(torch.zeros(2), torch.zeros(2, 2), E, torch.tensor([2]))
+    >>> scaled_backward(torch.zeros(2), ef, tf, torch.tensor([2]), torch.zeros(2, 2), E
+    ...                 ).messages.tolist()
+    [[[1.0, 1.0]], [[1.0, 1.0]]]
+    """
+    n_steps, batch, n_tags = emit_factors.shape
+    dtype = emit_factors.dtype
+    tiny = torch.finfo(dtype).tiny
+    end_max = _finite_max(end)
+    last = torch.exp(end - end_max).expand(batch, n_tags)
+    is_last = (torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1)[..., None]
+    messages = emit_factors.new_empty(n_steps, batch, n_tags)
+    messages[-1] = last
+    trans_factors_t = trans_factors.T
+    for t in range(n_steps - 2, -1, -1):
+        u = torch.mm(messages[t + 1] * emit_factors[t + 1], trans_factors_t)
+        scale = u.amax(dim=-1, keepdim=True).clamp_min_(tiny)
+        torch.where(is_last[t], last, u.div_(scale), out=messages[t])
+
+    floor = _log_tiny(dtype) + math.log(n_tags) + _MARGIN
+    ok = torch.empty(n_steps, batch, dtype=torch.bool, device=emit_factors.device)
+    ok[-1] = _min_log_ratio(end, end_max) >= floor
+    if n_steps > 1:
+        emit_max = _finite_max(emissions[1:], dim=-1, keepdim=True)
+        ok[:-1] = (
+            _min_log_nonzero(messages[1:])
+            + _min_log_ratio(trans.reshape(-1), _finite_max(trans))
+            + _min_log_ratio(emissions[1:], emit_max)
+            >= floor
+        )
+    # Step t's product feeds ρ_t for t < length − 1 only.
+    used = valid_steps(lengths - 1, n_steps)
+    exact = (ok | ~used).all(dim=0) & ok[-1]
+    return ScaledMessages(messages, torch.zeros_like(messages[..., 0]), exact)
+
+
+def scaled_marginals(forward: Tensor, backward: Tensor, valid: Tensor) -> Tensor:
+    """P(y_t = k | x) (T, B, K) from normalised messages: π_t ρ_t normalised over k; 0 at
+    padding and for impossible sequences.
+
+    >>> m = scaled_marginals(torch.ones(1, 1, 2), torch.tensor([[[1.0, 3.0]]]),
+    ...                      torch.ones(1, 1, dtype=torch.bool))
+    >>> m.tolist()
+    [[[0.25, 0.75]]]
+    """
+    joint = forward * backward
+    total = joint.sum(dim=-1, keepdim=True)
+    keep = valid[..., None] & (total > 0)
+    return torch.where(keep, joint / torch.where(total > 0, total, torch.ones_like(total)), 0.0)
+
+
+def scaled_transition_counts(
+    forward: Tensor,
+    backward: Tensor,
+    emit_factors: Tensor,
+    trans_factors: Tensor,
+    valid: Tensor,
+    weights: Tensor,
+) -> Tensor:
+    """Σ_b weights_b Σ_t P(y_{t−1} = i, y_t = j | x_b) (K, K): the gradient of Σ_b w_b log Z_b
+    with respect to the transition scores.
+
+    >>> P = torch.ones(2, 1, 2); valid = torch.ones(2, 1, dtype=torch.bool)
+    >>> scaled_transition_counts(P, P, P, torch.ones(2, 2), valid, torch.ones(1)).tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
+    n_tags = forward.shape[-1]
+    if forward.shape[0] < 2:
+        return forward.new_zeros(n_tags, n_tags)
+    after = emit_factors[1:] * backward[1:]  # (T-1, B, K): exp(E_t) ρ_t, scaled
+    before = forward[:-1]
+    total = (before * torch.matmul(after, trans_factors.T)).sum(dim=-1)  # (T-1, B)
+    keep = valid[1:] & (total > 0)
+    coef = torch.where(keep, weights / torch.where(keep, total, torch.ones_like(total)), 0.0)
+    weighted = (before * coef[..., None]).reshape(-1, n_tags)
+    return trans_factors * (weighted.T @ after.reshape(-1, n_tags))
+
+
+def _logsumexp(x: Tensor, dim: int) -> Tensor:
+    """logsumexp that returns −inf (not NaN) when every term is −inf."""
+    m = _finite_max(x, dim=dim, keepdim=True)
+    return torch.exp(x - m).sum(dim=dim).log() + m.squeeze(dim)
+
+
+def log_forward(start: Tensor, trans: Tensor, emissions: Tensor) -> Tensor:
+    """log π_t (T, B, K) by logsumexp over (B, K, K) per step (exact with −inf anywhere).
+
+    >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2)).exp().tolist()
+    [[[1.0, 1.0]], [[2.0, 2.0]]]
+    """
+    log_alpha = torch.empty_like(emissions)
+    log_alpha[0] = start + emissions[0]
+    for t in range(1, emissions.shape[0]):
+        log_alpha[t] = _logsumexp(log_alpha[t - 1][:, :, None] + trans, dim=1) + emissions[t]
+    return log_alpha
+
+
+def log_backward(end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor) -> Tensor:
+    """log ρ_t (T, B, K): log ρ at t = length − 1 is `end`; exact with −inf anywhere.
+
+    >>> log_backward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2),
+    ...              torch.tensor([2])).exp().tolist()
+    [[[2.0, 2.0]], [[1.0, 1.0]]]
+    """
+    n_steps, batch, n_tags = emissions.shape
+    log_beta = torch.empty_like(emissions)
+    last = end.expand(batch, n_tags)
+    log_beta[-1] = last
+    for t in range(n_steps - 2, -1, -1):
+        step = _logsumexp(trans + (emissions[t + 1] + log_beta[t + 1])[:, None, :], dim=2)
+        log_beta[t] = torch.where((lengths - 1 == t)[:, None], last, step)
+    return log_beta
+
+
+def exact_marginals(log_alpha: Tensor, log_beta: Tensor, log_z: Tensor, valid: Tensor) -> Tensor:
+    """P(y_t = k | x) (T, B, K) = exp(log π_t + log ρ_t − log Z); 0 at padding and for
+    impossible sequences (log Z = −inf).
+
+    >>> exact_marginals(torch.zeros(1, 1, 2), torch.zeros(1, 1, 2), torch.tensor([math.log(2)]),
+    ...                 torch.ones(1, 1, dtype=torch.bool)).tolist()
+    [[[0.5, 0.5]]]
+    """
+    keep = valid & torch.isfinite(log_z)[None, :]
+    safe_z = torch.where(torch.isfinite(log_z), log_z, torch.zeros_like(log_z))
+    return torch.where(keep[..., None], torch.exp(log_alpha + log_beta - safe_z[:, None]), 0.0)
+
+
+def exact_transition_counts(
+    log_alpha: Tensor,
+    log_beta: Tensor,
+    log_z: Tensor,
+    trans: Tensor,
+    emissions: Tensor,
+    valid: Tensor,
+    weights: Tensor,
+) -> Tensor:
+    """Σ_b weights_b Σ_t P(y_{t−1} = i, y_t = j | x_b) (K, K) in log space (exact).
+
+    >>> la = log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2))
+    >>> lb = log_backward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2),
+    ...                   torch.tensor([2]))
+    >>> exact_transition_counts(la, lb, torch.tensor([math.log(4)]), torch.zeros(2, 2),
+    ...     torch.zeros(2, 1, 2), torch.ones(2, 1, dtype=torch.bool), torch.ones(1)).tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
+    n_tags = trans.shape[0]
+    counts = trans.new_zeros(n_tags, n_tags)
+    keep_b = torch.isfinite(log_z)
+    safe_z = torch.where(keep_b, log_z, torch.zeros_like(log_z))
+    for t in range(1, emissions.shape[0]):
+        log_pair = (
+            log_alpha[t - 1][:, :, None]
+            + trans
+            + (emissions[t] + log_beta[t])[:, None, :]
+            - safe_z[:, None, None]
+        )
+        coef = torch.where(valid[t] & keep_b, weights, torch.zeros_like(weights))
+        counts = counts + (torch.exp(log_pair) * coef[:, None, None]).sum(dim=0)
+    return counts
+
+
+def path_score(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, tags: Tensor, lengths: Tensor
+) -> Tensor:
+    """Score (B,) of the tag paths `tags` (T, B): start + emissions + transitions + end over the
+    real steps; −inf for a path through a forbidden transition. Entries of `tags` at padding
+    are ignored.
+
+    >>> path_score(torch.zeros(2), torch.zeros(2), torch.tensor([[0.0, 1.0], [2.0, 3.0]]),
+    ...            torch.zeros(2, 1, 2), torch.tensor([[0], [1]]), torch.tensor([2])).tolist()
+    [1.0]
+    """
+    n_steps = emissions.shape[0]
+    valid = valid_steps(lengths, n_steps)
+    safe = tags.clamp(0, emissions.shape[-1] - 1)
+    zero = emissions.new_zeros(())
+    emit = emissions.gather(2, safe[..., None]).squeeze(-1)
+    total = start[safe[0]] + torch.where(valid, emit, zero).sum(dim=0)
+    if n_steps > 1:
+        moves = trans[safe[:-1], safe[1:]]
+        total = total + torch.where(valid[1:], moves, zero).sum(dim=0)
+    last = safe.gather(0, (lengths - 1)[None, :]).squeeze(0)
+    return total + end[last]
+
+
+def viterbi(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Best path per sequence: ``(tags (T, B) int64 padded with −1, score (B,))``. Ties go to
+    the lowest tag; a sequence with no possible path gets tags −1 and score −inf.
+
+    Max-scores δ_t (B, K) come from a max over (B, K, K) per step. For few tags, where the
+    cost is per operation, the max also stores back pointers and the backtrack is one gather
+    per step; for many tags, where the cost is memory, only δ is kept and the backtrack
+    recomputes one argmax over (B, K) per step for the chosen tag.
+
+    >>> viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
+    ...         torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
+    (tensor([[1],
+            [0]]), tensor([3.]))
+    """
+    n_steps, batch, n_tags = emissions.shape
+    trans_t = trans.T.contiguous()  # (to, from): the max runs over the contiguous last dim
+    keep_pointers = n_tags <= _POINTER_TAGS
+    valid = valid_steps(lengths, n_steps)
+    if keep_pointers:
+        # Few tags: (T, B, K, K) scores into each tag fit in memory; one add and one max a step
+        # (lists and one stack at the end: per-op overhead is the cost here).
+        into = (emissions[:, :, :, None] + trans_t).unbind(0)
+        current = start + emissions[0]
+        deltas, pointer_list = [current], [torch.zeros_like(current, dtype=torch.long)]
+        for t in range(1, n_steps):
+            current, back = (current[:, None, :] + into[t]).max(dim=-1)
+            deltas.append(current)
+            pointer_list.append(back)
+        delta = torch.stack(deltas)
+        pointers = torch.stack(pointer_list)
+    else:
+        delta = torch.empty_like(emissions)
+        delta[0] = start + emissions[0]
+        if emissions.device.type == "cpu" and n_tags > 2 * _CANDIDATES:
+            # On a CPU the (B, K, K) max costs memory; accelerators do it in parallel anyway.
+            _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES)
+        else:
+            for t in range(1, n_steps):
+                torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
+                delta[t].add_(emissions[t])
+    last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
+    score, last_tag = (last_delta + end).max(dim=-1)
+    if keep_pointers:
+        # Past a sequence's end the pointers are the identity, so the backtrack carries its
+        # last tag down to step length − 1 with no test per step.
+        identity = torch.arange(n_tags, device=emissions.device).expand(batch, n_tags)
+        steps = torch.where(valid[..., None], pointers, identity).unbind(0)
+        current_tag = last_tag[:, None]
+        path = [current_tag]
+        for t in range(n_steps - 1, 0, -1):
+            current_tag = steps[t].gather(1, current_tag)
+            path.append(current_tag)
+        tags = torch.cat(path[::-1], dim=1).T.contiguous()
+    else:
+        tags = torch.empty(n_steps, batch, dtype=torch.long, device=emissions.device)
+        tags[-1] = last_tag
+        is_last = torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1
+        for t in range(n_steps - 2, -1, -1):
+            best_prev = (delta[t] + trans_t[tags[t + 1]]).argmax(dim=-1)
+            torch.where(is_last[t], last_tag, best_prev, out=tags[t])
+    keep = valid & (score > -math.inf)
+    return tags.masked_fill_(~keep, -1), score
+
+
+def _pruned_max_plus(
+    delta: Tensor, trans: Tensor, emissions: Tensor, valid: Tensor, n_candidates: int
+) -> Tensor:
+    """Fill δ_1.. (δ_0 given) with max_i(δ_{t−1}(i) + trans[i, j]) + E_t(j), trying first the
+    max over only the `n_candidates` best previous tags i. Returns (T, B) bool: where the full
+    max had to be taken.
+
+    The pruned max is exact when even the best excluded tag cannot beat the candidates: its δ
+    plus the largest score into j is at most the candidates' maximum (then δ is bit-identical to
+    the full max; the backtrack's argmax runs over all tags). Sequences for which that bound
+    fails at a real step (`valid` (T, B)) get the full max at that step; once it has failed at
+    more than a quarter of the steps, the remaining steps take the full max directly.
+    """
+    n_steps, batch, n_tags = emissions.shape
+    trans_t = trans.T.contiguous()
+    column_max = trans.amax(dim=0)  # largest score into each tag
+    redone = torch.zeros(n_steps, batch, dtype=torch.bool, device=emissions.device)
+    steps_with_redo = 0
+    for t in range(1, n_steps):
+        if steps_with_redo > max(2, t // 4):  # the bound fails too often: full max from here
+            redone[t:] = True
+            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
+            delta[t].add_(emissions[t])
+            continue
+        best, index = delta[t - 1].topk(n_candidates + 1, dim=-1)
+        candidates = best[:, :n_candidates, None] + trans[index[:, :n_candidates]]
+        torch.amax(candidates, dim=1, out=delta[t])
+        exact = ((best[:, n_candidates:] + column_max <= delta[t]) | ~valid[t, :, None]).all(-1)
+        if not bool(exact.all()):
+            rows = (~exact).nonzero().squeeze(-1)
+            redone[t, rows] = True
+            steps_with_redo += 1
+            delta[t, rows] = torch.amax(delta[t - 1, rows][:, None, :] + trans_t, dim=-1)
+        delta[t].add_(emissions[t])
+    return redone
+
+
+def nbest_viterbi(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor, k: int
+) -> tuple[Tensor, Tensor]:
+    """The k best distinct paths, best first: ``(tags (k, T, B), scores (k, B))``. Where a
+    sequence has fewer than k possible paths, the missing ranks are tags −1 and score −inf.
+
+    Each tag keeps its k best partial paths (score and back pointer to (previous tag, rank));
+    different back pointers are different prefixes, so the k paths are distinct.
+
+    >>> tags, scores = nbest_viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
+    ...     torch.tensor([[[0.0, 1.0]]]), torch.tensor([1]), k=3)
+    >>> tags[:, 0, 0].tolist(), scores[:, 0].tolist()
+    ([1, 0, -1], [1.0, 0.0, -inf])
+    """
+    n_steps, batch, n_tags = emissions.shape
+    neg_inf = -math.inf
+    trans_t = trans.T.contiguous()
+    delta = emissions.new_full((batch, n_tags, k), neg_inf)
+    delta[:, :, 0] = start + emissions[0]
+    pointers = torch.zeros(n_steps, batch, n_tags, k, dtype=torch.long, device=emissions.device)
+    finals = emissions.new_full((n_steps, batch, n_tags, k), neg_inf)
+    finals[0] = delta
+    for t in range(1, n_steps):
+        # candidates[b, j, i * k + r] = delta[b, i, r] + trans[i, j]
+        candidates = (delta[:, None, :, :] + trans_t[None, :, :, None]).reshape(batch, n_tags, -1)
+        best, pointers[t] = candidates.topk(k, dim=-1)
+        delta = best + emissions[t][:, :, None]
+        finals[t] = delta
+    last = finals.gather(0, (lengths - 1).view(1, batch, 1, 1).expand(1, batch, n_tags, k))[0]
+    scores, flat = (last + end[None, :, None]).reshape(batch, -1).topk(k, dim=-1)  # (B, k)
+    last_tag, last_rank = flat // k, flat % k
+    tags = torch.empty(n_steps, batch, k, dtype=torch.long, device=emissions.device)
+    rank = last_rank
+    is_last = (torch.arange(n_steps, device=lengths.device)[:, None] == lengths - 1)[..., None]
+    tags[-1] = last_tag
+    for t in range(n_steps - 2, -1, -1):
+        back = pointers[t + 1].gather(1, tags[t + 1][:, :, None].expand(batch, k, k))
+        back = back.gather(2, rank[:, :, None]).squeeze(-1)  # (B, k): prev tag * k + prev rank
+        tags[t] = torch.where(is_last[t], last_tag, back // k)
+        rank = torch.where(is_last[t], last_rank, back % k)
+    keep = valid_steps(lengths, n_steps)[:, :, None] & (scores > neg_inf)[None]
+    tags = tags.masked_fill_(~keep, -1)
+    return tags.permute(2, 0, 1), scores.T

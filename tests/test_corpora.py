@@ -1,0 +1,152 @@
+"""pirho.data.corpora: HKCanCor through pycantonese, CoNLL-U and word/TAG files, the split."""
+
+import builtins
+
+import numpy as np
+import pytest
+
+from pirho.data import corpora
+from pirho.data.corpora import (
+    MissingExtraError,
+    TaggedCorpus,
+    TaggedSentence,
+    TaggingVocab,
+    read_conllu,
+    read_word_tag,
+    split_by_document,
+)
+
+CONLLU = """\
+# newdoc id = first
+# sent_id = 1
+1\t佢\t佢\tPRON\tr\t_\t2\tnsubj\t_\t_
+2-3\t去咗\t_\t_\t_\t_\t_\t_\t_\t_
+2\t去\t去\tVERB\tv\t_\t0\troot\t_\t_
+3\t咗\t咗\tAUX\tu\t_\t2\taux\t_\t_
+3.1\t嘢\t_\tNOUN\t_\t_\t_\t_\t_\t_
+
+# sent_id = 2
+1\t好\t好\tADJ\ta\t_\t0\troot\t_\t_
+
+# newdoc id = second
+# sent_id = 3
+1\t食\t食\tVERB\tv\t_\t0\troot\t_\t_
+2\t飯\t飯\tNOUN\tn\t_\t1\tobj\t_\t_
+
+"""
+
+
+@pytest.fixture(scope="module")
+def hkcancor():
+    pytest.importorskip("pycantonese")
+    return corpora.hkcancor()
+
+
+def test_hkcancor_sizes_match_the_published_corpus(hkcancor):
+    # Luke & Wong (2015): 16,160 tagged utterances, 125,394 tagged tokens, 58 files, 94 tags
+    assert len(hkcancor.documents) == 58
+    assert (hkcancor.n_sentences, hkcancor.n_tokens, len(hkcancor.tags)) == (16160, 125394, 94)
+    assert all(len(s.words) == len(s.tags) > 0 for s in hkcancor.sentences)
+
+
+def test_hkcancor_ud_tagset_maps_every_token():
+    pytest.importorskip("pycantonese")
+    ud = corpora.hkcancor("ud")
+    assert ud.n_tokens == 125394
+    assert len(ud.tags) == 15 and {"NOUN", "VERB", "PART", "PRON"} <= set(ud.tags)
+
+
+def test_split_is_deterministic_disjoint_by_file_and_about_80_10_10(hkcancor):
+    split = split_by_document(hkcancor)
+    again = split_by_document(corpora.hkcancor())
+    assert split.documents == again.documents and split.test == again.test
+    names = [set(split.documents[part]) for part in corpora.SPLITS]
+    assert sum(len(n) for n in names) == 58
+    assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
+    sizes = split.sizes()
+    tokens = np.array([sizes[part]["tokens"] for part in corpora.SPLITS])
+    assert tokens.sum() == 125394
+    assert 0.75 < tokens[0] / tokens.sum() < 0.85
+    assert 0.05 < tokens[1] / tokens.sum() < 0.15 and 0.05 < tokens[2] / tokens.sum() < 0.15
+    # every sentence of a test document is in test, none elsewhere
+    by_name = dict(hkcancor.documents)
+    test_sentences = [s for name in split.documents["test"] for s in by_name[name]]
+    assert test_sentences == split.test
+
+
+def test_vocab_unknown_class_and_characters(hkcancor):
+    split = split_by_document(hkcancor)
+    vocab = TaggingVocab.build(split.train, tags=hkcancor.tags)
+    train_words = {w for s in split.train for w in s.words}
+    assert len(vocab.words) == len(train_words) + 1  # + <unk>
+    test_tokens = [w for s in split.test for w in s.words]
+    unknown = [w for w in test_tokens if w not in train_words]
+    assert sum(not vocab.is_known(w) for w in test_tokens) == len(unknown)
+    assert 0.03 < len(unknown) / len(test_tokens) < 0.08  # ~5 %, as the issue measured
+    encoded = vocab.encode(unknown[:1] + ["佢"])
+    assert encoded.words[0] == vocab.words.unk and encoded.words[1] != vocab.words.unk
+    # an unknown word keeps its known characters
+    chars = encoded.chars[0, : encoded.char_lengths[0]]
+    assert [vocab.chars.to_tokens(int(c)) for c in chars if c] == [
+        ch for ch in unknown[0] if ch in vocab.chars
+    ]
+
+
+def test_read_conllu_skips_multiword_and_empty_nodes_and_keeps_documents(tmp_path):
+    pytest.importorskip("conllu")
+    path = tmp_path / "toy.conllu"
+    path.write_text(CONLLU, encoding="utf-8")
+    corpus = read_conllu(path)
+    assert [name for name, _ in corpus.documents] == ["first", "second"]
+    assert corpus.sentences == [
+        TaggedSentence(("佢", "去", "咗"), ("PRON", "VERB", "AUX")),
+        TaggedSentence(("好",), ("ADJ",)),
+        TaggedSentence(("食", "飯"), ("VERB", "NOUN")),
+    ]
+    assert [s.tags for s in read_conllu(path, column="xpos").sentences][0] == ("r", "v", "u")
+
+
+def test_read_conllu_names_a_missing_tag(tmp_path):
+    pytest.importorskip("conllu")
+    path = tmp_path / "bad.conllu"
+    path.write_text("# sent_id = s7\n1\t好\t好\t_\t_\t_\t0\troot\t_\t_\n\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"sentence s7, word '好' has no 'upos'"):
+        read_conllu(path)
+
+
+def test_read_word_tag_and_its_errors(tmp_path):
+    path = tmp_path / "toy.txt"
+    path.write_text("佢/r 去/v\n\n1/2/m 啊/y\n", encoding="utf-8")
+    corpus = read_word_tag(path)
+    assert corpus.sentences == [
+        TaggedSentence(("佢", "去"), ("r", "v")),
+        TaggedSentence(("1/2", "啊"), ("m", "y")),
+    ]
+    path.write_text("佢/r 去\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 1: token '去' is not word/TAG"):
+        read_word_tag(path)
+    with pytest.raises(FileNotFoundError, match="no/such.txt"):
+        read_word_tag(tmp_path / "no/such.txt")
+
+
+def test_small_corpus_is_split_in_contiguous_blocks():
+    sentences = tuple(TaggedSentence((f"w{i}",), ("X",)) for i in range(40))
+    split = split_by_document(TaggedCorpus("toy", "file", (("only", sentences),)))
+    assert (len(split.train), len(split.dev), len(split.test)) == (32, 4, 4)
+    assert split.dev == list(sentences[16:18] + sentences[36:38])
+
+
+def test_missing_extra_names_the_pip_command(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_pycantonese(name, *args, **kwargs):
+        if name.startswith("pycantonese"):
+            raise ImportError("No module named 'pycantonese'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(corpora.importlib, "import_module", lambda name: no_pycantonese(name))
+    with pytest.raises(MissingExtraError, match=r"pip install 'pirho\[corpora\]'"):
+        corpora.hkcancor()
+    assert "pirho[corpora]" in corpora.corpora_available()
+    with pytest.raises(ValueError, match="tagset"):
+        corpora.hkcancor("penn")

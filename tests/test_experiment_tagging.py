@@ -1,0 +1,124 @@
+"""The tagging experiment: supervised HMM counts by hand, baselines, and a reduced run."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from pirho.data.corpora import TaggedSentence, TaggingVocab, read_word_tag, split_by_document
+from pirho.experiments import tagging
+
+TINY = dict(
+    epochs=1,
+    word_dim=8,
+    char_dim=8,
+    char_hidden=8,
+    hidden_size=8,
+    max_lag=1,
+    batch_size=16,
+)
+
+
+def test_hmm_counts_match_a_hand_count():
+    # tags: A=0, B=1; symbols: x=0, y=1, z=2
+    tags = [np.array([0, 0, 1]), np.array([1, 0])]
+    symbols = [np.array([0, 1, 2]), np.array([2, 0])]
+    start, trans, emit = tagging.hmm_counts(symbols, tags, n_states=2, n_symbols=3)
+    assert start.tolist() == [1, 1]  # first tags: A, B
+    assert trans.tolist() == [[1, 1], [1, 0]]  # A→A, A→B, B→A
+    assert emit.tolist() == [[2, 1, 0], [0, 0, 2]]  # A emits x, y, x; B emits z, z
+
+
+def test_supervised_hmm_is_add_k_smoothed_relative_frequency():
+    tags = [np.array([0, 0, 1]), np.array([1, 0])]
+    symbols = [np.array([0, 1, 2]), np.array([2, 0])]
+    m = tagging.supervised_hmm(symbols, tags, 2, 3, smoothing=0.5)
+    np.testing.assert_allclose(m.start, [1.5 / 3, 1.5 / 3])
+    np.testing.assert_allclose(m.trans, [[1.5 / 3, 1.5 / 3], [1.5 / 2, 0.5 / 2]])
+    np.testing.assert_allclose(
+        m.emit, [[2.5 / 4.5, 1.5 / 4.5, 0.5 / 4.5], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5]]
+    )
+
+
+def test_most_frequent_tag_and_the_singleton_prior():
+    train = [
+        TaggedSentence(("a", "b", "a"), ("N", "V", "N")),
+        TaggedSentence(("a", "c", "d"), ("V", "V", "A")),
+    ]
+    vocab = TaggingVocab.build(train, tags=["A", "N", "V"])
+    # singletons b, c, d carry V, V, A: unknown words get V
+    assert tagging.singleton_tag_counts(train, vocab).tolist() == [1, 0, 2]
+    fitted = tagging.TrainedTagger(
+        "mft", vocab, table=tagging.fit_mft(tagging.CorpusSplit(train, [], [], {}), vocab)
+    )
+    assert fitted.tag([["a", "d", "zzz"]]) == [["N", "A", "V"]]
+
+
+@pytest.fixture(scope="module")
+def small_corpus_file(tmp_path_factory):
+    """400 HKCanCor utterances as a word/TAG file (one document: split in 20 blocks)."""
+    pytest.importorskip("pycantonese")
+    from pirho.data.corpora import hkcancor
+
+    sentences = hkcancor().sentences[:400]
+    path = tmp_path_factory.mktemp("corpus") / "hk400.txt"
+    lines = [" ".join(f"{w}/{t}" for w, t in zip(s.words, s.tags, strict=True)) for s in sentences]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_reduced_run_returns_every_key_with_independent_baselines(
+    one_torch_thread, small_corpus_file, tmp_path
+):
+    result = tagging.run(
+        corpus=small_corpus_file, seed=0, seeds=2, progress=False, out=tmp_path, **TINY
+    )
+    m = result.metrics
+    for key in ("n_train_tokens", "n_test_tokens", "unknown_rate"):
+        assert key in m
+    for model in ("mft", "uni", "bi", "bicrf"):
+        assert {"acc", "known_acc", "unk_acc"} <= set(m[model])
+    for decoder in ("filter", "smooth", "viterbi"):
+        assert {f"{decoder}_acc", f"{decoder}_known_acc", f"{decoder}_unk_acc"} <= set(m["hmm"])
+    for model in ("uni", "bi", "bicrf"):
+        assert len(m[model]["acc_seeds"]) == 2
+        assert m[model]["acc"] == pytest.approx(np.mean(m[model]["acc_seeds"]))
+    assert m["lookahead"]["lags"] == [0, 1] and len(m["lookahead"]["bicrf"]) == 2
+
+    # independent most-frequent-tag and unknown rate, from plain counting
+    split = split_by_document(read_word_tag(small_corpus_file))
+    seen = Counter((w, t) for s in split.train for w, t in zip(s.words, s.tags, strict=True))
+    words = Counter(w for s in split.train for w in s.words)
+    singleton_tags = Counter(
+        t for s in split.train for w, t in zip(s.words, s.tags, strict=True) if words[w] == 1
+    )
+    best = {}
+    for (w, t), n in sorted(seen.items(), key=lambda item: item[0][1]):
+        if n > best.get(w, ("", 0))[1]:
+            best[w] = (t, n)
+    fallback = sorted(singleton_tags.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    gold = [(w, t) for s in split.test for w, t in zip(s.words, s.tags, strict=True)]
+    mft = np.mean([best.get(w, (fallback,))[0] == t for w, t in gold])
+    assert m["mft"]["acc"] == pytest.approx(mft)
+    assert m["unknown_rate"] == pytest.approx(np.mean([w not in words for w, _ in gold]))
+    assert m["n_test_tokens"] == len(gold)
+    # JSON round trip with nested keys, and both figures written
+    path = result.write_json(tmp_path / "tagging.json")
+    loaded = json.loads(path.read_text())
+    assert loaded["hmm"]["viterbi_acc"] == m["hmm"]["viterbi_acc"]
+    assert sorted(p.name for p in result.figures) == [
+        "tagging_accuracy.png",
+        "tagging_lookahead.png",
+    ]
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match="seeds"):
+        tagging.run(seeds=0, progress=False)
+    with pytest.raises(TypeError, match="unknown tagging option"):
+        tagging.run(n_layers=3, progress=False)
+    with pytest.raises(ValueError, match="tagset"):
+        tagging.run(tagset="penn", progress=False)
+    with pytest.raises(FileNotFoundError, match="missing.conllu"):
+        tagging.run(corpus="missing.conllu", progress=False, **TINY)

@@ -1,0 +1,120 @@
+"""pirho.nn.taggers: the Tagger's shapes, padding, outputs, and that it learns real tags."""
+
+import numpy as np
+import pytest
+import torch
+
+from pirho.data.corpora import EncodedSentence
+from pirho.nn.taggers import StateTagger, Tagger, pad_batch, recurrent_layer
+
+SIZES = dict(word_dim=6, char_dim=5, char_hidden=4, hidden_size=7)
+
+
+def random_sentence(rng, length, n_words=20, n_chars=12, n_tags=5):
+    char_lengths = rng.integers(1, 4, size=length)
+    chars = np.zeros((length, 3), dtype=np.int64)
+    for i, n in enumerate(char_lengths):
+        chars[i, :n] = rng.integers(1, n_chars, size=n)
+    return EncodedSentence(
+        rng.integers(0, n_words, size=length), chars, char_lengths, rng.integers(0, n_tags, length)
+    )
+
+
+@pytest.mark.parametrize("output", ["softmax", "crf"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_does_not_change_a_sentence(one_torch_thread, bidirectional, output):
+    torch.manual_seed(0)
+    tagger = Tagger(20, 12, 5, bidirectional=bidirectional, output=output, **SIZES).eval()
+    rng = np.random.default_rng(0)
+    short, long = random_sentence(rng, 3), random_sentence(rng, 8)
+    together = pad_batch([short, long])
+    alone = pad_batch([short])
+    assert together.words.shape == (2, 8)
+    torch.testing.assert_close(tagger.scores(together)[0, :3], tagger.scores(alone)[0])
+    torch.testing.assert_close(tagger.marginals(together)[0, :3], tagger.marginals(alone)[0])
+    assert (tagger.marginals(together)[0, 3:] == 0).all()
+    torch.testing.assert_close(tagger.marginals(together).sum(-1), (together.tags >= 0).float())
+    predicted = tagger.predict(together)
+    assert predicted[0, 3:].tolist() == [-1] * 5 and (predicted[1] >= 0).all()
+    assert predicted[0, :3].tolist() == tagger.predict(alone)[0].tolist()
+
+
+def test_softmax_prediction_is_the_argmax_of_its_marginals(one_torch_thread):
+    torch.manual_seed(1)
+    tagger = Tagger(20, 12, 5, output="softmax", **SIZES)
+    batch = pad_batch([random_sentence(np.random.default_rng(1), 6)])
+    assert tagger.predict(batch).tolist() == tagger.marginals(batch).argmax(-1).tolist()
+    assert tagger.training  # eval mode only inside the call
+
+
+def test_crf_tagger_uses_viterbi_and_its_loss_is_the_crf_likelihood(one_torch_thread):
+    torch.manual_seed(2)
+    tagger = Tagger(20, 12, 5, output="crf", dropout=0.0, word_dropout=0.0, **SIZES).eval()
+    batch = pad_batch([random_sentence(np.random.default_rng(2), n) for n in (4, 2)])
+    scores = tagger.scores(batch).transpose(0, 1)
+    path, _ = tagger.crf.decode(scores, batch.lengths)
+    assert tagger.predict(batch).tolist() == path.transpose(0, 1).tolist()
+    log_likelihood = tagger.crf.log_likelihood(
+        scores, batch.tags.clamp(min=0).transpose(0, 1), lengths=batch.lengths, reduction="sum"
+    )
+    torch.testing.assert_close(tagger.loss(batch), -log_likelihood / 6)
+
+
+def test_the_unidirectional_tagger_never_reads_the_future(one_torch_thread):
+    torch.manual_seed(3)
+    tagger = Tagger(20, 12, 5, bidirectional=False, **SIZES).eval()
+    rng = np.random.default_rng(3)
+    sentence = random_sentence(rng, 6)
+    changed = sentence._replace(words=np.concatenate([sentence.words[:3], [19, 18, 17]]))
+    a, b = tagger.scores(pad_batch([sentence])), tagger.scores(pad_batch([changed]))
+    torch.testing.assert_close(a[0, :3], b[0, :3])
+    assert not torch.allclose(a[0, 3:], b[0, 3:])
+
+
+def test_recurrent_layer_switch_and_state_tagger_shapes():
+    uni, uni_size = recurrent_layer(3, 4, cell="gru", bidirectional=False)
+    bi, bi_size = recurrent_layer(3, 4, cell="gru", bidirectional=True)
+    assert isinstance(uni, torch.nn.GRU) and (uni_size, bi_size) == (4, 8)
+    tagger = StateTagger(6, 2, hidden_size=5, bidirectional=False)
+    probs = tagger.predict_proba(np.zeros((3, 7), dtype=np.int64))
+    assert probs.shape == (3, 7, 2) and np.allclose(probs.sum(-1), 1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"output": "hmm"}, "output"),
+        ({"cell": "tcn"}, "cell"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"dropout": 1.5}, "dropout"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        Tagger(20, 12, 5, **kwargs)
+
+
+def test_training_on_a_real_slice_lowers_loss_and_beats_most_frequent_tag(one_torch_thread):
+    pytest.importorskip("pycantonese")
+    from pirho.experiments import tagging
+
+    split, vocab = tagging.prepare("hkcancor", "ud", max_train_sentences=2000)
+    split = split._replace(dev=split.dev[:300], test=split.test[:400])
+    config = dict(
+        tagging.QUICK, epochs=4, lr=1e-2, batch_size=16, hidden_size=32, word_dim=32, char_hidden=16
+    )
+    fitted = tagging.fit_tagger("bi", split, vocab, config, seed=0, progress=False)
+    mft = tagging.fit_tagger("mft", split, vocab, config)
+
+    train_batch = pad_batch([vocab.encode(s.words, s.tags) for s in split.train[:200]])
+    untrained = Tagger(
+        len(vocab.words),
+        len(vocab.chars),
+        len(vocab.tags),
+        **{k: config[k] for k in ("word_dim", "char_dim", "char_hidden", "hidden_size")},
+    )
+    untrained.eval()
+    with torch.no_grad():
+        assert fitted.tagger.loss(train_batch) < 0.5 * untrained.loss(train_batch)
+    # on this slice (UD tags, seed 0) the BiLSTM reached 0.912 against MFT's 0.905
+    assert fitted.accuracy(split.test) > mft.accuracy(split.test)

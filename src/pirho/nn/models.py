@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from pirho.data import Vocab, encode_text, tokenize_d2l_line
 from pirho.nn.birnn import CELLS, BiRNN
+from pirho.precision import fp32_recurrence
 
 TEXT_MODES = ("d2l", "raw", "raw-lower")
 BLANK = "_"
@@ -271,7 +272,8 @@ class RNNLM(_MetaMixin, nn.Module):
             out, _ = self.rnn(x)
             new_state = None
         else:
-            out, new_state = self.rnn(x, state)
+            with fp32_recurrence(x):
+                out, new_state = self.rnn(x, state)
         return self.output(out).transpose(0, 1), new_state
 
     def lm_logits(self, tokens: Tensor) -> Tensor:

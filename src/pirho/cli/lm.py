@@ -11,6 +11,8 @@ import contextlib
 import sys
 import warnings
 
+from pirho.cli._training import add_device_arguments
+
 LM_KINDS = ("rnnlm", "bilm")
 
 
@@ -77,6 +79,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: dict) -> Non
     parser.add_argument("--eval-every", type=int, default=defaults["eval_every"])
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_device_arguments(parser)
 
 
 def register(subparsers) -> None:
@@ -103,6 +106,7 @@ def register(subparsers) -> None:
             "eval_every": 25,
         },
     )
+    train.add_argument("--json", metavar="PATH", help="write the run's numbers as JSON here")
     train.set_defaults(func=cmd_lm_train)
 
     generate = lm_sub.add_parser("generate", help="continue a prefix with a trained RNNLM")
@@ -261,15 +265,23 @@ def _train(args, kind: str):
         progress=not args.no_progress,
         desc=kind,
         evaluate=evaluate,
+        device=args.device,
+        precision=args.precision,
     )
     return model, data, result
 
 
 def cmd_lm_train(args) -> int:
+    from pathlib import Path
+
+    from pirho.experiments.common import write_json
+    from pirho.lm_metrics import lm_train_metrics
     from pirho.nn.lm_eval import perplexities
 
     if args.model == "bilm" and args.bidirectional:
         raise ValueError("--bidirectional applies to --model rnnlm (a BiLM is always two-way)")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise ValueError(f"--json {args.json}: folder {Path(args.json).parent} does not exist")
     model, data, result = _train(args, args.model)
     last = result.history[-1] if result.history else {}
     heldout = perplexities(model, data.heldout, args.num_steps)
@@ -284,8 +296,11 @@ def cmd_lm_train(args) -> int:
             if data.text_mode == "d2l"
             else "".join(data.vocab.to_tokens(data.heldout[:10]))
         )
-        print(f"sample: {model.generate(prefix, 50)!r}")
+        print(f"sample: {model.cpu().generate(prefix, 50)!r}")
     print(f"checkpoint: {args.checkpoint}")
+    if args.json:
+        write_json(lm_train_metrics(result, heldout, args.batch_size * args.num_steps), args.json)
+        print(f"wrote {args.json}")
     return 0
 
 

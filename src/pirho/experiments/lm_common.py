@@ -94,6 +94,8 @@ def fit_language_model(
     progress: bool = True,
     desc: str = "train",
     evaluate=None,
+    device: str = "auto",
+    precision: str = "auto",
 ) -> TrainResult:
     """Train a pirho language model (``RNNLM``, ``BiLM``, ``ClozeModel``) on ``data.train``.
 
@@ -102,7 +104,8 @@ def fit_language_model(
     ``eval_every`` epochs the history gets ``heldout_teacher_forced_ppl`` (and
     ``heldout_causal_ppl`` with ``causal_curve``) on the first ``curve_tokens`` held-out tokens
     (None: all) — or whatever ``evaluate(model, heldout_tokens) -> dict`` returns when given.
-    The model's ``meta`` goes into every checkpoint.
+    The model's ``meta`` goes into every checkpoint. ``device`` / ``precision``: see
+    :class:`pirho.train.TrainConfig`.
     """
     loader = SeqDataLoader(
         data.train, batch_size=batch_size, num_steps=num_steps, random_iter=random_iter, seed=seed
@@ -130,6 +133,8 @@ def fit_language_model(
         progress=progress,
         eval_every=eval_every,
         desc=desc,
+        device=device,
+        precision=precision,
     )
     meta = dict(model.meta)
     meta["train"] = {

@@ -70,7 +70,9 @@ class TrainConfig:
     state stays a continuation on every rank). ``device`` (``"cpu" | "cuda" | "auto"``) and
     ``precision`` (``"fp32" | "bf16" | "auto"``) are resolved by :mod:`pirho.precision`; the
     model and every batch move to the device, the forward pass and loss run under
-    :func:`pirho.precision.autocast`, and evaluation runs in float32.
+    :func:`pirho.precision.autocast`, and evaluation runs in float32. The defaults (cpu, fp32)
+    keep callers whose data or evaluation code assumes CPU tensors exact; the command line and
+    :func:`pirho.experiments.lm_common.fit_language_model` default to ``"auto"``.
     """
 
     epochs: int = 1
@@ -86,8 +88,8 @@ class TrainConfig:
     desc: str = "train"
     max_steps: int | None = None
     shard: str = "stride"
-    device: str = "auto"
-    precision: str = "auto"
+    device: str = "cpu"
+    precision: str = "fp32"
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pirho.cli._training import add_device_arguments
 from pirho.experiments.common import ExperimentResult, resolve_config
 
 NAME = "cloze"
@@ -44,6 +45,8 @@ FULL = {
     "eval_every": 2,
     "text": None,
     "threads": None,
+    "device": "auto",
+    "precision": "auto",
     "checkpoint": None,
     "queries": ("the time tr___ller", "i ___ hungry", "he put his hand on the le_er"),
 }
@@ -72,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout-tokens", type=int, help="held-out tokens (5000)")
     parser.add_argument("--text", metavar="FILE", help="any UTF-8 text (default: Time Machine)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    add_device_arguments(parser)
     parser.add_argument("--checkpoint", help="also save the trained model here (for cloze fill)")
 
 
@@ -127,6 +131,8 @@ def run(
         desc="cloze",
         checkpoint=cfg["checkpoint"],
         evaluate=lambda net, heldout: cloze_accuracy(net, heldout[:2_000], cfg["window"]),
+        device=cfg["device"],
+        precision=cfg["precision"],
     )
     train_seconds = time.perf_counter() - started
     scores = cloze_accuracy(model, data.heldout, cfg["window"])
@@ -135,7 +141,7 @@ def run(
     chance = counts.most_common(1)[0][1] / len(data.heldout)
     examples = {}
     for query in cfg["queries"]:
-        examples[query] = [[text, prob] for text, prob in model.fill(query, top_k=3)]
+        examples[query] = [[text, prob] for text, prob in model.cpu().fill(query, top_k=3)]
     metrics = {
         **scores,
         "chance_acc": chance,

@@ -23,6 +23,7 @@ import argparse
 import time
 from pathlib import Path
 
+from pirho.cli._training import add_device_arguments
 from pirho.experiments.common import ExperimentResult, resolve_config
 from pirho.nn.birnn import CELLS
 
@@ -51,6 +52,8 @@ FULL = {
     "n_chars": 50,
     "text": None,
     "threads": None,
+    "device": "auto",
+    "precision": "auto",
 }
 #: A few minutes on 2 cores; same ordering of the numbers.
 QUICK = {
@@ -77,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout-tokens", type=int, help="held-out tokens (5000)")
     parser.add_argument("--text", metavar="FILE", help="any UTF-8 text (default: Time Machine)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    add_device_arguments(parser)
 
 
 def _config(quick: bool, overrides: dict) -> dict:
@@ -115,10 +119,12 @@ def train_and_measure(cfg: dict, data, bidirectional: bool, seed: int, progress:
         eval_every=cfg["eval_every"],
         progress=progress,
         desc="bi-" + cfg["cell"] if bidirectional else "uni-" + cfg["cell"],
+        device=cfg["device"],
+        precision=cfg["precision"],
     )
     train_seconds = time.perf_counter() - started
     heldout = perplexities(model, data.heldout, cfg["num_steps"])
-    sample = model.generate(cfg["prefix"], cfg["n_chars"])
+    sample = model.cpu().generate(cfg["prefix"], cfg["n_chars"])
     # d2l's 500 epochs overfit 10,000 characters: also keep the best point of the held-out curve
     best = min(result.history, key=lambda h: h["heldout_causal_ppl"])
     return {

@@ -42,11 +42,11 @@ BATCH, STEPS, HIDDEN, LAYERS, TOKENS = 32, 35, 256, 2, 10_000
 class D2LModel(nn.Module):
     """d2l's RNNModel: one-hot → nn.LSTM → Linear, time-major."""
 
-    def __init__(self, vocab_size: int, bidirectional: bool) -> None:
+    def __init__(self, vocab_size: int, bidirectional: bool, hidden: int = HIDDEN) -> None:
         super().__init__()
         self.vocab_size = vocab_size
-        self.rnn = nn.LSTM(vocab_size, HIDDEN, LAYERS, bidirectional=bidirectional)
-        self.linear = nn.Linear(HIDDEN * (2 if bidirectional else 1), vocab_size)
+        self.rnn = nn.LSTM(vocab_size, hidden, LAYERS, bidirectional=bidirectional)
+        self.linear = nn.Linear(hidden * (2 if bidirectional else 1), vocab_size)
 
     def forward(self, inputs: torch.Tensor, state):
         x = F.one_hot(inputs.T.long(), self.vocab_size).to(torch.float32)
@@ -54,10 +54,12 @@ class D2LModel(nn.Module):
         return self.linear(y.reshape(-1, y.shape[-1])), state
 
 
-def d2l_train(corpus, vocab_size: int, epochs: int, bidirectional: bool, device) -> tuple:
+def d2l_train(
+    corpus, vocab_size: int, epochs: int, bidirectional: bool, device, hidden: int = HIDDEN
+) -> tuple:
     """d2l's train_epoch_ch8 loop, sequential partitioning: returns (seconds, tokens, ppl)."""
     torch.manual_seed(0)
-    net = D2LModel(vocab_size, bidirectional).to(device)
+    net = D2LModel(vocab_size, bidirectional, hidden).to(device)
     updater = torch.optim.SGD(net.parameters(), lr=1.0)
     loader = SeqDataLoader(corpus, batch_size=BATCH, num_steps=STEPS, random_iter=False, seed=0)
     loss_fn = nn.CrossEntropyLoss()
@@ -82,10 +84,12 @@ def d2l_train(corpus, vocab_size: int, epochs: int, bidirectional: bool, device)
     return time.perf_counter() - started, tokens, math.exp(loss_sum / n)
 
 
-def pirho_train(corpus, vocab_size, epochs, bidirectional, device, precision) -> tuple:
+def pirho_train(
+    corpus, vocab_size, epochs, bidirectional, device, precision, hidden: int = HIDDEN
+) -> tuple:
     """The same model and batches through pirho.train: returns (seconds, tokens, ppl)."""
     torch.manual_seed(0)
-    model = RNNLM(vocab_size, HIDDEN, LAYERS, "lstm", bidirectional=bidirectional)
+    model = RNNLM(vocab_size, hidden, LAYERS, "lstm", bidirectional=bidirectional)
     loader = SeqDataLoader(corpus, batch_size=BATCH, num_steps=STEPS, random_iter=False, seed=0)
     config = TrainConfig(
         epochs=epochs,
@@ -109,6 +113,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default all)")
     parser.add_argument("--uni", action="store_true", help="unidirectional LSTM instead")
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        default=HIDDEN,
+        help=f"hidden units per direction ({HIDDEN}; a small one such as 8 shows the loops' "
+        "per-step overhead instead of the kernels)",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--precision", default="auto", choices=("fp32", "bf16", "auto"))
     parser.add_argument("--quick", action="store_true", help="2 epochs, 1 round")
@@ -126,16 +137,22 @@ def main() -> None:
     bidirectional = not args.uni
     kind = "bi-LSTM" if bidirectional else "LSTM"
     print(
-        f"{kind} {LAYERS}x{HIDDEN}, batch {BATCH}x{STEPS}, {len(corpus):,} characters, "
+        f"{kind} {LAYERS}x{args.hidden}, batch {BATCH}x{STEPS}, {len(corpus):,} characters, "
         f"{args.epochs} epochs x {args.rounds} rounds; torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s), device {device}, pirho precision {precision}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     )
+    # warm-up with a tiny model: the first optimiser step imports torch._dynamo (seconds), a
+    # one-time cost that would otherwise land on whichever loop runs first
+    d2l_train(corpus, len(vocab), 1, bidirectional, device, hidden=8)
+    pirho_train(corpus, len(vocab), 1, bidirectional, device, precision, hidden=8)
     d2l_rates, pirho_rates, ratios = [], [], []
     for _ in range(args.rounds):
-        d_sec, d_tok, d_ppl = d2l_train(corpus, len(vocab), args.epochs, bidirectional, device)
+        d_sec, d_tok, d_ppl = d2l_train(
+            corpus, len(vocab), args.epochs, bidirectional, device, args.hidden
+        )
         p_sec, p_tok, p_ppl = pirho_train(
-            corpus, len(vocab), args.epochs, bidirectional, device, precision
+            corpus, len(vocab), args.epochs, bidirectional, device, precision, args.hidden
         )
         d2l_rates.append(d_tok / d_sec)
         pirho_rates.append(p_tok / p_sec)

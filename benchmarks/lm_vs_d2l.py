@@ -157,6 +157,11 @@ def main() -> None:
         d2l_rates.append(d_tok / d_sec)
         pirho_rates.append(p_tok / p_sec)
         ratios.append(pirho_rates[-1] / d2l_rates[-1])
+        print(
+            f"  round {len(ratios)}: d2l {d2l_rates[-1]:,.0f}, pirho {pirho_rates[-1]:,.0f} "
+            f"tokens/s, ratio {ratios[-1]:.2f}",
+            flush=True,
+        )
     print(f"{'loop':<24} {'tokens/s':>10} {'final train ppl':>16}")
     print(f"{'d2l (nn.LSTM, fp32)':<24} {statistics.median(d2l_rates):>10,.0f} {d_ppl:>16.3f}")
     label = f"pirho.train ({precision})"

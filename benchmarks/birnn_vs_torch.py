@@ -2,7 +2,8 @@
 
 The d2l configuration of the seed's chapter: batch 32, 35 time steps, one-hot inputs over a
 vocabulary of 28, 2 bidirectional layers of 256, a Linear head to 28 and cross-entropy. One
-"step" is forward + loss + backward + SGD update, timed on CPU.
+"step" is forward + loss + backward + SGD update, timed on the CPU (or ``--device cuda``, where
+torch's peer is cuDNN and each block of steps ends with a CUDA synchronise).
 
 Rows are timed interleaved (one block of steps per row, round-robin, ``--repeats`` times), so
 drift in machine load hits every row alike; the table shows the median step time and the
@@ -10,6 +11,7 @@ median over repeats of the ratio to the torch peer timed in the same round.
 
     .venv/bin/python benchmarks/birnn_vs_torch.py            # full run, 1 thread
     .venv/bin/python benchmarks/birnn_vs_torch.py --quick    # a smoke run in seconds
+    .venv/bin/python benchmarks/birnn_vs_torch.py --device cuda   # on a GPU
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def time_steps(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+    if batches[0][0].is_cuda:
+        torch.cuda.synchronize()
     return (time.perf_counter() - start) / len(batches)
 
 
@@ -88,15 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", default="lstm,gru,rnn", help="comma list (lstm,gru,rnn)")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 steps, lstm only")
     parser.add_argument("--json", help="also write the table here")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="(cpu)")
     args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device cuda: torch {torch.__version__} sees no CUDA GPU here")
     if args.quick:
         args.repeats, args.steps, args.cells = 2, 2, "lstm"
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cells = args.cells.split(",")
-    rows = build_rows(cells)
+    rows = [(label, peer, model.to(args.device)) for label, peer, model in build_rows(cells)]
     batches = [
-        (torch.randint(VOCAB, (BATCH, STEPS)), torch.randint(VOCAB, (BATCH, STEPS)))
+        (
+            torch.randint(VOCAB, (BATCH, STEPS), device=args.device),
+            torch.randint(VOCAB, (BATCH, STEPS), device=args.device),
+        )
         for _ in range(args.steps)
     ]
     for _, _, model in rows:  # warm-up: allocator, kernels, autograd graph caches
@@ -109,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"training step, batch {BATCH} x {STEPS} steps, one-hot {VOCAB}, {LAYERS} layers; "
-        f"torch {torch.__version__}, {args.threads} thread(s), {args.repeats} rounds x "
-        f"{args.steps} steps, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
+        f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), "
+        f"{args.repeats} rounds x {args.steps} steps, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     )
     print(f"{'model':32s} {'median ms':>10s} {'min ms':>8s} {'vs torch':>9s}")
     table = {}

@@ -288,6 +288,8 @@ def fit_language_model(
     progress: bool = True,
     desc: str = "train",
     evaluate: Callable[[nn.Module, list[int]], dict] | None = None,
+    device: str = "auto",
+    precision: str = "auto",
 ) -> TrainResult:
     """Train a pirho language model (``RNNLM``, ``BiLM``, ``ClozeModel``) on ``data.train``.
 
@@ -296,7 +298,9 @@ def fit_language_model(
     ``eval_every`` epochs the history gets ``heldout_teacher_forced_ppl`` (and
     ``heldout_causal_ppl`` with ``causal_curve``) on the first ``curve_tokens`` held-out tokens
     (None: all) — or whatever ``evaluate(model, heldout_tokens) -> dict`` returns when given.
-    The model's ``meta`` and :func:`train_settings` go into every checkpoint.
+    The model's ``meta`` and :func:`train_settings` go into every checkpoint. ``device`` and
+    ``precision``: see :class:`pirho.train.TrainConfig` (``auto``: CUDA if present; bf16 only
+    with native hardware support).
 
     >>> data = LMText([1, 2, 1, 2] * 10, [1, 2] * 5, Vocab("ab"), "raw", "demo")
     >>> model = build_language_model("rnnlm", data, hidden_size=4, num_layers=1)
@@ -330,6 +334,8 @@ def fit_language_model(
         progress=progress,
         eval_every=eval_every,
         desc=desc,
+        device=device,
+        precision=precision,
     )
     meta = dict(model.meta)
     meta["train"] = train_settings(

@@ -57,6 +57,7 @@ from pirho.distributed import (
     wrap_ddp,
 )
 from pirho.nn.lm_eval import evaluating, perplexity
+from pirho.precision import DEVICES, PRECISIONS, autocast, resolve_device, resolve_precision
 
 __all__ = [
     "FORMAT_VERSION",
@@ -83,7 +84,12 @@ class TrainConfig:
     ``checkpoint`` is set) — for budgets and tests; None runs every epoch. ``shard`` chooses how
     DDP ranks split an epoch: ``"stride"`` (rank r takes batches r, r+W, ...) or
     ``"contiguous"`` (rank r takes the r-th W-th of the epoch, so a sequential loader's carried
-    state stays a continuation on every rank).
+    state stays a continuation on every rank). ``device`` (``"cpu" | "cuda" | "auto"``) and
+    ``precision`` (``"fp32" | "bf16" | "auto"``) are resolved by :mod:`pirho.precision`; the
+    model and every batch move to the device, the forward pass and loss run under
+    :func:`pirho.precision.autocast`, and evaluation runs in float32. The defaults (cpu, fp32)
+    keep callers whose data or evaluation code assumes CPU tensors exact; the command line and
+    :func:`pirho.lm.fit_language_model` default to ``"auto"``.
     """
 
     epochs: int = 1
@@ -99,6 +105,8 @@ class TrainConfig:
     desc: str = "train"
     max_steps: int | None = None
     shard: str = "stride"
+    device: str = "cpu"
+    precision: str = "fp32"
 
     def validate(self) -> None:
         """Raise ValueError (TypeError for a non-number) naming the first invalid field."""
@@ -117,6 +125,9 @@ class TrainConfig:
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, minimum=0)
         check_choice("shard", self.shard, _SHARDS)
+        if not isinstance(self.device, torch.device):
+            check_choice("device", self.device, DEVICES)
+        check_choice("precision", self.precision, PRECISIONS)
 
 
 @dataclass
@@ -130,6 +141,8 @@ class TrainResult:
     seconds: training time in all (including that before a resume).
     completed: False when ``max_steps`` stopped the run before the last epoch ended.
     resumed_from_step: the step the run resumed from (0 for a fresh run).
+    device, precision: where and how it trained, resolved (``"cpu"``/``"cuda"``,
+      ``"fp32"``/``"bf16"``).
     """
 
     history: list[dict]
@@ -137,6 +150,8 @@ class TrainResult:
     seconds: float
     completed: bool = True
     resumed_from_step: int = 0
+    device: str = "cpu"
+    precision: str = "fp32"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,6 +216,24 @@ def _preserved_rng() -> Iterator[None]:
         _set_rng_state(saved)
 
 
+def map_tensors(fn: Callable[[Tensor], Tensor], value: Any) -> Any:
+    """``value`` with ``fn`` applied to every tensor, through tuple / namedtuple / list / dict.
+
+    >>> map_tensors(lambda t: t * 2, (torch.ones(1), [torch.ones(1)], None))
+    (tensor([2.]), [tensor([2.])], None)
+    """
+    if isinstance(value, Tensor):
+        return fn(value)
+    if isinstance(value, tuple):
+        items = [map_tensors(fn, v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, list):
+        return [map_tensors(fn, v) for v in value]
+    if isinstance(value, dict):
+        return {key: map_tensors(fn, v) for key, v in value.items()}
+    return value
+
+
 def detach_state(state: Any) -> Any:
     """``state`` with every tensor detached, through tuple / list / dict nesting.
 
@@ -208,16 +241,7 @@ def detach_state(state: Any) -> Any:
     >>> detach_state((h, [h], None))[1][0].requires_grad
     False
     """
-    if isinstance(state, Tensor):
-        return state.detach()
-    if isinstance(state, tuple):
-        items = [detach_state(s) for s in state]
-        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
-    if isinstance(state, list):
-        return [detach_state(s) for s in state]
-    if isinstance(state, dict):
-        return {key: detach_state(value) for key, value in state.items()}
-    return state
+    return map_tensors(Tensor.detach, state)
 
 
 def _jsonable_meta(meta: dict | None) -> dict:
@@ -461,12 +485,22 @@ def train(
 def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainResult:
     from tqdm.auto import tqdm
 
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    # non_blocking copies overlap a host-to-GPU copy with compute; on the CPU they are no-ops
+    non_blocking = device.type == "cuda"
+
+    def to_device(tensor: Tensor) -> Tensor:
+        return tensor.to(device, non_blocking=non_blocking)
+
     seed_everything(config.seed + dist_info.rank)
+    model.to(device)  # before the optimiser, so that its state lives beside the parameters
     optimizer = _make_optimizer(model, config)
     progress = _Progress()
     if config.resume and Path(config.checkpoint).exists():
         payload = load_checkpoint(config.checkpoint, expected_kind=meta.get("kind"))
         progress = _restore(payload, model, optimizer, config, meta, dist_info)
+        progress.carried = map_tensors(to_device, progress.carried)
     resumed_from_step = progress.step
 
     net = model
@@ -503,7 +537,8 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                     stop = True
                     break
                 optimizer.zero_grad(set_to_none=True)
-                loss, n_tokens, state = loss_fn(net, batch, state)
+                with autocast(precision, device):
+                    loss, n_tokens, state = loss_fn(net, map_tensors(to_device, batch), state)
                 if not isinstance(loss, Tensor) or loss.dim() != 0 or not loss.requires_grad:
                     raise TypeError("loss_fn must return a scalar loss tensor that requires grad")
                 loss_value = float(loss.detach())
@@ -585,4 +620,6 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
         seconds=progress.seconds,
         completed=completed and progress.epoch >= config.epochs,
         resumed_from_step=resumed_from_step,
+        device=device.type,
+        precision=precision,
     )

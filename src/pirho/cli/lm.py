@@ -23,6 +23,7 @@ from pirho.cli._options import (
     positive_int,
     seed,
 )
+from pirho.cli._training import add_device_arguments
 from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 
 LM_KINDS = ("rnnlm", "bilm")
@@ -126,6 +127,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
     parser.add_argument("--threads", type=positive_int, help="torch threads (None: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(resumable=True)
+    add_device_arguments(parser)
 
 
 def register(subparsers) -> None:
@@ -144,6 +146,9 @@ def register(subparsers) -> None:
         "--bidirectional", action="store_true", help="rnnlm: d2l's bidirectional model (leaks)"
     )
     _add_train_arguments(train, RNNLM_DEFAULTS)
+    train.add_argument(
+        "--json", type=output_file, metavar="PATH", help="write the run's numbers as JSON here"
+    )
     train.set_defaults(func=cmd_lm_train)
 
     generate = lm_sub.add_parser("generate", help="continue a prefix with a trained RNNLM")
@@ -283,11 +288,15 @@ def _train(args, kind: str):
         progress=not args.no_progress,
         desc=kind,
         evaluate=evaluate,
+        device=args.device,
+        precision=args.precision,
     )
     return model, data, result
 
 
 def cmd_lm_train(args) -> int:
+    from pirho.experiments.common import write_json
+    from pirho.lm_metrics import lm_train_metrics
     from pirho.nn.lm_eval import perplexities
 
     if args.model == "bilm" and args.bidirectional:
@@ -306,8 +315,11 @@ def cmd_lm_train(args) -> int:
             if data.text_mode == "d2l"
             else "".join(data.vocab.to_tokens(data.heldout[:10]))
         )
-        print(f"sample: {model.generate(prefix, 50)!r}")
+        print(f"sample: {model.cpu().generate(prefix, 50)!r}")
     print(f"checkpoint: {args.checkpoint}")
+    if args.json:
+        write_json(lm_train_metrics(result, heldout, args.batch_size * args.num_steps), args.json)
+        print(f"wrote {args.json}")
     return 0
 
 

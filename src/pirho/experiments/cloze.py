@@ -66,6 +66,8 @@ FULL = {
     "eval_every": CLOZE_DEFAULTS["eval_every"],
     "text": None,
     "threads": None,
+    "device": "auto",
+    "precision": "auto",
     "checkpoint": None,
     "queries": ("the time tr___ller", "i ___ hungry", "he put his hand on the le_er"),
 }
@@ -108,6 +110,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", type=output_file, help="also save the trained model here (for cloze fill)"
     )
+    from pirho.cli._training import add_device_arguments  # the CLI boundary
+
+    add_device_arguments(parser)
 
 
 #: Configuration keys that must be positive numbers (checked before any work starts).
@@ -177,6 +182,8 @@ def run(
         checkpoint=cfg["checkpoint"],
         curve_tokens=None,  # the whole held-out text: the curve ends at the final numbers
         evaluate=lambda net, heldout: cloze_accuracy(net, heldout, cfg["window"]),
+        device=cfg["device"],
+        precision=cfg["precision"],
     )
     train_seconds = time.perf_counter() - started
     scores = cloze_accuracy(model, data.heldout, cfg["window"])
@@ -185,7 +192,7 @@ def run(
     chance = counts.most_common(1)[0][1] / len(data.heldout)
     examples = {}
     for query in cfg["queries"]:
-        examples[query] = [[text, prob] for text, prob in model.fill(query, top_k=3)]
+        examples[query] = [[text, prob] for text, prob in model.cpu().fill(query, top_k=3)]
     metrics = {
         **scores,
         "chance_acc": chance,

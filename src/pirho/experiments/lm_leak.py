@@ -79,6 +79,8 @@ FULL = {
     "n_chars": 50,
     "text": None,
     "threads": None,
+    "device": "auto",
+    "precision": "auto",
 }
 #: A few minutes on 2 cores; same ordering of the numbers.
 QUICK = {
@@ -116,6 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
     )
+    from pirho.cli._training import add_device_arguments  # the CLI boundary
+
+    add_device_arguments(parser)
 
 
 #: Configuration keys that must be positive numbers (checked before any work starts).
@@ -167,10 +172,12 @@ def train_and_measure(cfg: dict, data, bidirectional: bool, seed: int, progress:
         curve_tokens=cfg["curve_tokens"],
         progress=progress,
         desc="bi-" + cfg["cell"] if bidirectional else "uni-" + cfg["cell"],
+        device=cfg["device"],
+        precision=cfg["precision"],
     )
     train_seconds = time.perf_counter() - started
     heldout = perplexities(model, data.heldout, cfg["num_steps"])
-    sample = model.generate(cfg["prefix"], cfg["n_chars"])
+    sample = model.cpu().generate(cfg["prefix"], cfg["n_chars"])
     # d2l's 500 epochs overfit 10,000 characters: also keep the best point of the held-out curve
     best = min(result.history, key=lambda h: h["heldout_causal_ppl"])
     return {

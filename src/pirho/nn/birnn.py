@@ -30,6 +30,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from pirho._checks import check_choice, check_positive_int
 from pirho.nn.cells import GATES, CellState, parameter_name, run_direction
+from pirho.precision import fp32_recurrence
 
 CELLS = ("rnn", "gru", "lstm")
 MERGES = ("concat", "sum", "mean", "mul", None)
@@ -312,7 +313,8 @@ class BiRNN(nn.Module):
         init = self._check_state(state, batch, x)
 
         run = self._run_fused if self.impl == "fused" else self._run_reference
-        forward_out, backward_out, final, joined = run(x, lengths, init)
+        with fp32_recurrence(x):
+            forward_out, backward_out, final, joined = run(x, lengths, init)
         if self.merge == "concat" and joined is not None:
             out = joined  # torch's bidirectional kernel has already concatenated them
         else:

@@ -75,6 +75,11 @@ def perplexity(mean_loss: float) -> float:
     return math.exp(mean_loss) if mean_loss <= MAX_LOG_PERPLEXITY else math.inf
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model's parameters live: evaluation batches go there too (CPU or CUDA)."""
+    return next(model.parameters(), torch.empty(0)).device
+
+
 @contextlib.contextmanager
 def evaluating(model: nn.Module):
     """Model in eval mode and no autograd inside; its mode restored afterwards (even on error).
@@ -106,6 +111,7 @@ def teacher_forced_nll(
     25
     """
     inputs, targets = heldout_windows(corpus, num_steps)
+    inputs, targets = inputs.to(_model_device(model)), targets.to(_model_device(model))
     total = 0.0
     with evaluating(model):
         for start in range(0, len(inputs), batch_size):
@@ -129,6 +135,7 @@ def causal_nll(
     25
     """
     inputs, targets = heldout_windows(corpus, num_steps)
+    inputs, targets = inputs.to(_model_device(model)), targets.to(_model_device(model))
     total = 0.0
     with evaluating(model):
         for start in range(0, len(inputs), batch_size):
@@ -183,7 +190,7 @@ def cloze_accuracy(
     n_windows = len(corpus) // window
     if n_windows < 1:
         raise ValueError(f"held-out corpus has {len(corpus)} tokens, fewer than window={window}")
-    windows = corpus[: n_windows * window].reshape(n_windows, window)
+    windows = corpus[: n_windows * window].reshape(n_windows, window).to(_model_device(model))
     unk = model.vocab.unk if getattr(model, "vocab", None) is not None else None
     correct = {"left": 0, "right": 0, "both": 0}
     with evaluating(model):

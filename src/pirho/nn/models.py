@@ -45,6 +45,7 @@ from pirho.lm_defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
 from pirho.nn.lm_losses import bilm_loss, cloze_loss, loss_for, rnnlm_loss
+from pirho.precision import fp32_recurrence
 
 _TORCH_RNN = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -216,7 +217,8 @@ class RNNLM(_MetaMixin, nn.Module):
             out, _ = self.rnn(x)
             new_state = None
         else:
-            out, new_state = self.rnn(x, state)
+            with fp32_recurrence(x):
+                out, new_state = self.rnn(x, state)
         return self.output(out).transpose(0, 1), new_state
 
     def lm_logits(self, tokens: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from pirho._checks import check_choice, check_float, check_positive_int
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.crf import LinearChainCRF
-from pirho.nn.lm_eval import _evaluating
+from pirho.nn.lm_eval import evaluating
 
 OUTPUTS = ("softmax", "crf")
 _TORCH_RNN = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -123,7 +123,7 @@ class StateTagger(nn.Module):
     def predict_proba(self, symbols: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """P(h_t = k | ·) as a float64 array (N, T, K) for (N, T) symbols (eval mode)."""
         chunks = []
-        with _evaluating(self):
+        with evaluating(self):
             for lo in range(0, len(symbols), batch_size):
                 batch = torch.as_tensor(np.asarray(symbols[lo : lo + batch_size]), dtype=torch.long)
                 chunks.append(torch.softmax(self(batch), dim=-1).double().numpy())
@@ -304,7 +304,7 @@ class Tagger(nn.Module):
 
     def marginals(self, batch: TagBatch) -> Tensor:
         """P(y_t = k | x) (B, T, K), zero at padding (eval mode)."""
-        with _evaluating(self):
+        with evaluating(self):
             scores = self(batch)
             if self.crf is None:
                 probs = torch.softmax(scores, dim=-1)
@@ -314,7 +314,7 @@ class Tagger(nn.Module):
 
     def predict(self, batch: TagBatch) -> Tensor:
         """Tags (B, T) int64, −1 at padding: argmax for softmax, Viterbi for the CRF."""
-        with _evaluating(self):
+        with evaluating(self):
             scores = self(batch)
             if self.crf is None:
                 tags = scores.argmax(-1)

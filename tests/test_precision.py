@@ -153,6 +153,11 @@ def test_lm_train_json_has_every_key(tmp_path, monkeypatch, capsys):
     assert 1 < metrics["train_ppl"] < 40 and math.isfinite(metrics["heldout_causal_ppl"])
 
 
-def test_lm_train_json_into_a_missing_folder_fails_before_training(tmp_path, capsys):
-    assert main(["lm", "train", "--json", str(tmp_path / "no" / "run.json")]) == 2
-    assert "--json" in capsys.readouterr().err
+def test_lm_train_json_under_a_file_fails_before_training(tmp_path, capsys, monkeypatch):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    monkeypatch.setattr("pirho.lm.fit_language_model", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["lm", "train", "--json", str(tmp_path / "plain" / "run.json")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--json" in err and str(tmp_path / "plain") in err

@@ -26,6 +26,8 @@ import numpy as np
 
 from pirho._checks import check_positive_int
 from pirho.hmm import CategoricalHMM
+from pirho.hmm.sampling import cumulative, sample_categorical
+from pirho.hmm.validation import check_distribution
 
 SENSES = ("finance", "river")
 EVIDENCE = ("none", "before", "after", "both")
@@ -73,13 +75,6 @@ class HMMDataset:
     test: HMMSplit
 
 
-def _draw(cdf: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draws: row i of ``cdf`` (N, K) is a cumulative distribution, ``uniform`` (N,)."""
-    drawn = (uniform[:, None] >= cdf).sum(axis=1)
-    # Rounding can leave cdf[:, -1] a hair below 1; never return an index past the end.
-    return np.minimum(drawn, cdf.shape[1] - 1)
-
-
 def sample_sequences(
     model: CategoricalHMM, n_sequences: int, length: int, seed: int | np.random.SeedSequence = 0
 ) -> HMMSplit:
@@ -99,19 +94,17 @@ def sample_sequences(
     check_positive_int("n_sequences", n_sequences)
     check_positive_int("length", length)
     rng = np.random.default_rng(seed)
-    start_cdf = np.cumsum(model.start)
-    trans_cdf = np.cumsum(model.trans, axis=1)
-    emit_cdf = np.cumsum(model.emit, axis=1)
+    start_cdf = cumulative(model.start)[None, :]
+    trans_cdf = cumulative(model.trans)
+    emit_cdf = cumulative(model.emit)
     states = np.empty((n_sequences, length), dtype=np.int64)
     symbols = np.empty((n_sequences, length), dtype=np.int64)
-    state = _draw(
-        np.broadcast_to(start_cdf, (n_sequences, model.n_states)), rng.random(n_sequences)
-    )
+    state = sample_categorical(start_cdf, np.zeros(n_sequences, np.int64), rng.random(n_sequences))
     for t in range(length):
         if t > 0:
-            state = _draw(trans_cdf[state], rng.random(n_sequences))
+            state = sample_categorical(trans_cdf, state, rng.random(n_sequences))
         states[:, t] = state
-        symbols[:, t] = _draw(emit_cdf[state], rng.random(n_sequences))
+        symbols[:, t] = sample_categorical(emit_cdf, state, rng.random(n_sequences))
     return HMMSplit(states=states, symbols=symbols)
 
 
@@ -449,9 +442,8 @@ def sample_polysemy(
 
 
 def _check_distribution(name: str, values: Sequence[float], size: int) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+    """The HMM's distribution check (pirho.hmm.validation), plus the number of entries."""
+    array = check_distribution(name, values, ndim=1)
     if array.shape != (size,):
         raise ValueError(f"{name} must have {size} entries, got shape {array.shape}")
-    if not np.all(np.isfinite(array)) or (array < 0).any() or abs(array.sum() - 1.0) > 1e-6:
-        raise ValueError(f"{name} must be non-negative and sum to 1, got {array.tolist()}")
     return array

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from pirho.cli import main
-from pirho.experiments import EXPERIMENTS, ExperimentResult, demo
+from pirho.experiments import EXPERIMENTS, ExperimentResult, demo, load_experiment
 
 SIZES = {
     "hmm-vs-rnn": dict(
@@ -69,7 +69,8 @@ def test_results_json_holds_each_section_metrics(demo_run):
     assert data["sections"]["hmm-vs-rnn"]["n_test_steps"] == 4 * 30
     assert "both_acc" in data["sections"]["polysemy"]
     reason = "text sections switched off (--no-text)"
-    assert data["seed"] == 1 and data["skipped"] == {"lm-leak": reason, "cloze": reason}
+    skipped = {"lm-leak": reason, "cloze": reason, "tagging": reason}
+    assert data["seed"] == 1 and data["skipped"] == skipped
 
 
 def test_progress_lines_and_summary_table(demo_run):
@@ -77,7 +78,7 @@ def test_progress_lines_and_summary_table(demo_run):
     text = "\n".join(lines)
     for number, key in enumerate(["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"], start=1):
         assert f"[{number}/4] {key}" in text
-    assert "skipping lm-leak and cloze: text sections switched off (--no-text)" in text
+    assert "skipping lm-leak, cloze and tagging: text sections switched off (--no-text)" in text
     assert re.search(r"^total\s+\d+\.\d+s", text, flags=re.M)
 
 
@@ -100,7 +101,9 @@ def test_missing_time_machine_gives_one_line_on_how_to_provide_it(monkeypatch):
 
     monkeypatch.setattr(pirho.data, "resolve_time_machine", missing)
     runs, skipped = demo.plan(include_text=True)
-    assert [m.NAME for m in runs] == ["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"]
+    # tagging needs HKCanCor (the [corpora] extra), not The Time Machine
+    corpus = ["tagging"] if load_experiment("tagging").requirements() is None else []
+    assert [m.NAME for m in runs] == ["casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy", *corpus]
     assert (
         skipped["lm-leak"]
         == skipped["cloze"]

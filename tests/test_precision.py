@@ -130,7 +130,7 @@ def test_lm_train_json_has_every_key(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "text.txt").write_text(TEXT, encoding="utf-8")
     args = ["lm", "train", "--text", "text.txt", "--hidden-size", "16", "--num-layers", "1"]
-    args += ["--batch-size", "4", "--num-steps", "10", "--heldout-tokens", "200"]
+    args += ["--batch-size", "4", "--num-steps", "10", "--heldout-tokens", "100"]
     args += ["--epochs", "2", "--lr", "2", "--no-progress", "--json", "run.json"]
     args += ["--device", "cpu", "--precision", "fp32"]
     assert main(args) == 0
@@ -138,7 +138,7 @@ def test_lm_train_json_has_every_key(tmp_path, monkeypatch, capsys):
     metrics = json.loads((tmp_path / "run.json").read_text())
     assert set(LM_TRAIN_METRIC_KEYS) <= set(metrics)
     assert metrics["device"] == "cpu" and metrics["precision"] == "fp32"
-    data = load_lm_text("text.txt", None, 200)
+    data = load_lm_text("text.txt", None, 100)
     loader = SeqDataLoader(data.train, batch_size=4, num_steps=10, random_iter=False, seed=0)
     assert metrics["steps"] == sum(len(list(loader.epoch(epoch))) for epoch in range(2))
     assert metrics["seconds"] > 0

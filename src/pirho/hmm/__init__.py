@@ -16,7 +16,7 @@ from pirho.hmm.brute import BruteForceResult, brute_force
 from pirho.hmm.emissions import GMMHMM, BernoulliHMM, GaussianHMM, PoissonHMM
 from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiBatch, ViterbiResult
 from pirho.hmm.examples import casino
-from pirho.hmm.fit import (
+from pirho.hmm.fitting import (
     FitResult,
     aic,
     bic,

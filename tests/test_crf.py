@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pirho.data.synthetic import random_hmm
 from pirho.hmm import CategoricalHMM
-from pirho.nn import LinearChainCRF, bio_constraints, crf_ops, hmm_emissions
+from pirho.nn import LinearChainCRF, bio_constraints, crf_compiled, crf_ops, hmm_emissions
 from pirho.nn.crf import _LogPartition
 
 torchcrf = pytest.importorskip("torchcrf")
@@ -477,11 +477,12 @@ def test_tags_at_padding_are_ignored():
 
 
 @pytest.mark.parametrize("spread", [0.1, 5.0])
-def test_viterbi_over_many_tags_matches_pytorch_crf(spread):
-    """K = 40 takes the pruned max-plus path; with transitions spread 0.1 the pruning is
-    exact at every step, with spread 5 it is not and the full max is redone where needed."""
+@pytest.mark.parametrize("n_tags", [40, 94])
+def test_viterbi_over_many_tags_matches_pytorch_crf(spread, n_tags):
+    """Both Viterbi forms (the compiled CPU loop behind decode, and the torch form used on
+    other devices) give pytorch-crf's paths, with narrow and with wide transition scores."""
     torch.manual_seed(1)
-    n_steps, batch, n_tags = 12, 5, 40
+    n_steps, batch = 12, 5
     peer = torchcrf.CRF(n_tags).double()
     with torch.no_grad():
         peer.transitions.uniform_(-spread, spread)
@@ -490,18 +491,55 @@ def test_viterbi_over_many_tags_matches_pytorch_crf(spread):
     emissions = torch.randn(n_steps, batch, n_tags, dtype=torch.float64)
     lengths = torch.tensor([12, 1, 7, 12, 3])
     mask = torch.arange(n_steps)[:, None] < lengths
-    start, _, trans = ours._potentials(torch.float64)
-    delta = torch.empty_like(emissions)
-    delta[0] = (start + emissions[0]).detach()
-    redone = crf_ops._pruned_max_plus(delta, trans.detach(), emissions, mask, crf_ops._CANDIDATES)
-    assert bool(redone.any()) == (spread > 1)
-    tags, scores = ours.decode(emissions, lengths)
     expected = peer.decode(emissions, mask=mask)
-    assert [row[:n] for row, n in zip(tags.T.tolist(), lengths.tolist(), strict=True)] == expected
-    best = crf_ops.path_score(
-        *ours._potentials(torch.float64), emissions, tags.clamp(min=0), lengths
-    )
-    torch.testing.assert_close(scores, best.detach(), atol=1e-10, rtol=0)
+    potentials = [p.detach() for p in ours._potentials(torch.float64)]
+    for tags, scores in (
+        ours.decode(emissions, lengths),
+        crf_ops.viterbi(*potentials, emissions, lengths),
+    ):
+        assert [row[:n] for row, n in zip(tags.T.tolist(), lengths.tolist(), strict=True)] == (
+            expected
+        )
+        best = crf_ops.path_score(*potentials, emissions, tags.clamp(min=0), lengths)
+        torch.testing.assert_close(scores, best, atol=1e-10, rtol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_tags=st.sampled_from([1, 2, 5, 17, 33, 94]),
+    lengths=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+    forbid=st.sampled_from([0.0, 0.5, 0.95]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 10_000),
+)
+def test_compiled_viterbi_equals_the_torch_form(n_tags, lengths, forbid, dtype, seed):
+    """The compiled CPU loop and the torch recursion agree on paths (including −1 where a
+    sequence has no possible path) and scores, over random sizes, constraints and dtypes."""
+    crf = random_crf(n_tags, seed, forbid, dtype=dtype)
+    gen = torch.Generator().manual_seed(seed + 1)
+    n_steps = max(lengths)
+    emissions = torch.randn(n_steps, len(lengths), n_tags, generator=gen, dtype=dtype)
+    if len(lengths) > 1:
+        emissions[0, 1] = -math.inf  # sequence 1 has no possible path
+    potentials = [p.detach() for p in crf._potentials(dtype)]
+    lens = torch.tensor(lengths)
+    tags, scores = crf_compiled.viterbi(*potentials, emissions, lens)
+    torch_tags, torch_scores = crf_ops.viterbi(*potentials, emissions, lens)
+    assert tags.dtype == torch.long and scores.dtype == dtype
+    assert torch.equal(tags, torch_tags)
+    tol = 1e-10 if dtype == torch.float64 else 1e-4
+    torch.testing.assert_close(scores, torch_scores, atol=tol, rtol=tol)
+    if len(lengths) > 1:
+        assert tags[:, 1].tolist() == [-1] * n_steps and scores[1].item() == -math.inf
+
+
+def test_compiled_viterbi_breaks_ties_to_the_lower_tag():
+    """All scores equal: every path ties, and the lowest tag is taken at every step."""
+    tags, scores = crf_compiled.viterbi(
+        torch.zeros(4), torch.zeros(4), torch.zeros(4, 4), torch.zeros(3, 2, 4),
+        torch.tensor([3, 2]),
+    )  # fmt: skip
+    assert tags.T.tolist() == [[0, 0, 0], [0, 0, -1]] and scores.tolist() == [0.0, 0.0]
 
 
 def test_viterbi_over_many_tags_matches_hmm_with_structural_zeros():

@@ -31,9 +31,9 @@ def cache_is_cold(kernel) -> bool:
     return not os.path.exists(index)
 
 
-def announce_compilation(*kernels) -> None:
-    """Print :data:`MESSAGE` to stderr, once per process, if one of ``kernels`` is about to be
-    compiled because the on-disk cache does not hold it yet."""
+def announce_compilation(*kernels, message: str = MESSAGE) -> None:
+    """Print ``message`` (default :data:`MESSAGE`) to stderr, once per process, if one of
+    ``kernels`` is about to be compiled because the on-disk cache does not hold it yet."""
     global _announced
     if _announced:
         return
@@ -43,6 +43,6 @@ def announce_compilation(*kernels) -> None:
             continue
         if cache_is_cold(kernel):
             _announced = True
-            print(MESSAGE, file=sys.stderr, flush=True)
+            print(message, file=sys.stderr, flush=True)
             return
         _warm.add(name)

@@ -5,7 +5,8 @@ start[y_1] + Σ_t E_t[y_t] + Σ_t trans[y_{t−1}, y_t] + end[y_T], and p(y | x)
 Parameters are named as pytorch-crf's ``CRF`` (so its ``state_dict`` loads with ``strict=True``).
 An HMM is the CRF whose potentials are log-probabilities (:meth:`LinearChainCRF.from_hmm`).
 
-The math lives in :mod:`pirho.nn.crf_ops`; this module validates input and holds parameters.
+The math lives in :mod:`pirho.nn.crf_ops` (and, for decoding CPU tensors, the compiled loop of
+:mod:`pirho.nn.crf_compiled`); this module validates input and holds parameters.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from pirho._checks import check_choice, check_positive_int, is_int
-from pirho.nn import crf_ops
+from pirho.nn import crf_compiled, crf_ops
 
 __all__ = ["LinearChainCRF", "bio_constraints", "hmm_emissions"]
 
@@ -395,6 +396,8 @@ class LinearChainCRF(nn.Module):
         ``batch_first``. k > 1: the k best *distinct* paths, best first, ``(tags (k, T, B),
         scores (k, B))`` ((k, B, T) with ``batch_first``). A sequence with fewer than k possible
         paths gets tags −1 and score −inf in the missing ranks. Ties go to the lower tag (k = 1).
+        On a CPU, k = 1 runs as one compiled loop (:func:`pirho.nn.crf_compiled.viterbi`);
+        other devices and k > 1 use the torch form in :mod:`pirho.nn.crf_ops`.
 
         >>> crf = LinearChainCRF(3)
         >>> tags, scores = crf.decode(torch.randn(4, 2, 3), lengths=[4, 2])
@@ -407,7 +410,9 @@ class LinearChainCRF(nn.Module):
         emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
         start, end, trans = self._potentials(dtype)
         if k == 1:
-            tags, scores = crf_ops.viterbi(start, end, trans, emissions, lengths)
+            on_cpu = emissions.device.type == "cpu"
+            viterbi = crf_compiled.viterbi if on_cpu else crf_ops.viterbi
+            tags, scores = viterbi(start, end, trans, emissions, lengths)
             return self._output(tags), scores
         tags, scores = crf_ops.nbest_viterbi(start, end, trans, emissions, lengths, k)
         return (tags.transpose(1, 2) if self.batch_first else tags), scores

@@ -44,11 +44,8 @@ __all__ = [
 ]
 
 # Up to this many tags Viterbi stores back pointers (cost per operation dominates); above,
-# it recomputes them in the backtrack (cost of memory dominates). Measured on CPU.
+# it recomputes them in the backtrack (cost of memory dominates).
 _POINTER_TAGS = 32
-# Viterbi over many tags on a CPU first takes the max over this many best previous tags
-# (checked exact, else redone; see _pruned_max_plus).
-_CANDIDATES = 8
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
 
@@ -354,7 +351,9 @@ def viterbi(
     Max-scores δ_t (B, K) come from a max over (B, K, K) per step. For few tags, where the
     cost is per operation, the max also stores back pointers and the backtrack is one gather
     per step; for many tags, where the cost is memory, only δ is kept and the backtrack
-    recomputes one argmax over (B, K) per step for the chosen tag.
+    recomputes one argmax over (B, K) per step for the chosen tag. This is the form for any
+    device; :class:`~pirho.nn.LinearChainCRF` decodes CPU tensors with the compiled loop of
+    :func:`pirho.nn.crf_compiled.viterbi` instead, which gives the same paths.
 
     >>> viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
     ...         torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
@@ -380,13 +379,9 @@ def viterbi(
     else:
         delta = torch.empty_like(emissions)
         delta[0] = start + emissions[0]
-        if emissions.device.type == "cpu" and n_tags > 2 * _CANDIDATES:
-            # On a CPU the (B, K, K) max costs memory; accelerators do it in parallel anyway.
-            _pruned_max_plus(delta, trans, emissions, valid, _CANDIDATES)
-        else:
-            for t in range(1, n_steps):
-                torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
-                delta[t].add_(emissions[t])
+        for t in range(1, n_steps):
+            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
+            delta[t].add_(emissions[t])
     last_delta = delta.gather(0, (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags))[0]
     score, last_tag = (last_delta + end).max(dim=-1)
     if keep_pointers:
@@ -409,43 +404,6 @@ def viterbi(
             torch.where(is_last[t], last_tag, best_prev, out=tags[t])
     keep = valid & (score > -math.inf)
     return tags.masked_fill_(~keep, -1), score
-
-
-def _pruned_max_plus(
-    delta: Tensor, trans: Tensor, emissions: Tensor, valid: Tensor, n_candidates: int
-) -> Tensor:
-    """Fill δ_1.. (δ_0 given) with max_i(δ_{t−1}(i) + trans[i, j]) + E_t(j), trying first the
-    max over only the `n_candidates` best previous tags i. Returns (T, B) bool: where the full
-    max had to be taken.
-
-    The pruned max is exact when even the best excluded tag cannot beat the candidates: its δ
-    plus the largest score into j is at most the candidates' maximum (then δ is bit-identical to
-    the full max; the backtrack's argmax runs over all tags). Sequences for which that bound
-    fails at a real step (`valid` (T, B)) get the full max at that step; once it has failed at
-    more than a quarter of the steps, the remaining steps take the full max directly.
-    """
-    n_steps, batch, n_tags = emissions.shape
-    trans_t = trans.T.contiguous()
-    column_max = trans.amax(dim=0)  # largest score into each tag
-    redone = torch.zeros(n_steps, batch, dtype=torch.bool, device=emissions.device)
-    steps_with_redo = 0
-    for t in range(1, n_steps):
-        if steps_with_redo > max(2, t // 4):  # the bound fails too often: full max from here
-            redone[t:] = True
-            torch.amax(delta[t - 1][:, None, :] + trans_t, dim=-1, out=delta[t])
-            delta[t].add_(emissions[t])
-            continue
-        best, index = delta[t - 1].topk(n_candidates + 1, dim=-1)
-        candidates = best[:, :n_candidates, None] + trans[index[:, :n_candidates]]
-        torch.amax(candidates, dim=1, out=delta[t])
-        exact = ((best[:, n_candidates:] + column_max <= delta[t]) | ~valid[t, :, None]).all(-1)
-        if not bool(exact.all()):
-            rows = (~exact).nonzero().squeeze(-1)
-            redone[t, rows] = True
-            steps_with_redo += 1
-            delta[t, rows] = torch.amax(delta[t - 1, rows][:, None, :] + trans_t, dim=-1)
-        delta[t].add_(emissions[t])
-    return redone
 
 
 def nbest_viterbi(

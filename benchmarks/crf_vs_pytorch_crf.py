@@ -8,8 +8,8 @@ in T/2…T, one sequence of full length). Rows are timed interleaved, round-robi
 rounds of pytorch-crf time / pirho time. Also printed: the largest |difference| of the
 per-sequence log-likelihoods relative to their size (max(1, |llh|)) and the fraction of decoded
 paths that differ. Emissions are N(0, 1); ``--spread S`` draws transitions from U(−S, S)
-instead of pytorch-crf's U(−0.1, 0.1) (pirho's Viterbi over many tags prunes previous tags that
-cannot win, which pays off most when transition scores are narrow).
+instead of pytorch-crf's U(−0.1, 0.1) (trained CRFs have wider transition scores; the
+compiled CPU decoder does not depend on them).
 
     .venv/bin/python benchmarks/crf_vs_pytorch_crf.py                 # CPU, 1 thread
     .venv/bin/python benchmarks/crf_vs_pytorch_crf.py --device cuda   # on a GPU

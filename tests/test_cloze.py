@@ -81,13 +81,10 @@ def test_exact_enumeration_covers_every_filling(small_model):
     )
 
 
-def test_cloze_on_a_tiny_trained_model_beats_chance_and_either_side():
+def test_cloze_on_a_tiny_trained_model_beats_chance_and_either_side(time_machine):
     from pirho.data import load_time_machine
 
-    try:
-        tokens, vocab = load_time_machine(max_tokens=None)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    tokens, vocab = load_time_machine(max_tokens=None, path=time_machine)
     train, heldout = tokens[:12_000], tokens[-2_000:]
     torch.manual_seed(0)
     model = ClozeModel(len(vocab), embedding_dim=16, hidden_size=48, num_layers=1, vocab=vocab)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import string
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import TIME_MACHINE, find_time_machine
 
 from pirho.data import (
     TIME_MACHINE_SHA1,
@@ -24,23 +24,14 @@ from pirho.data import (
 )
 from pirho.data import text as text_module
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _find_time_machine() -> Path | None:
-    candidates = []
-    if os.environ.get("PIRHO_DATA_DIR"):
-        candidates.append(Path(os.environ["PIRHO_DATA_DIR"]) / "timemachine.txt")
-    candidates.append(REPO.parent / "shared" / "data" / "timemachine.txt")
-    return next((p for p in candidates if p.is_file()), None)
-
 
 @pytest.fixture(scope="module")
 def time_machine() -> Path:
-    path = _find_time_machine()
+    """Module-scoped (the conftest fixture is per test): the same search, without the env."""
+    path = find_time_machine()
     if path is None:
         pytest.skip(
-            "The Time Machine not found: set PIRHO_DATA_DIR to a folder with timemachine.txt"
+            f"The Time Machine not found: set PIRHO_DATA_DIR to a folder with {TIME_MACHINE}"
         )
     return path
 

@@ -94,13 +94,10 @@ def test_cloze_accuracy_equals_masking_one_character_at_a_time():
         assert scores[f"{name}_acc"] == pytest.approx(correct[name] / 40)
 
 
-def test_a_small_real_training_run_lowers_heldout_perplexity():
+def test_a_small_real_training_run_lowers_heldout_perplexity(time_machine):
     from pirho.data import load_time_machine
 
-    try:
-        tokens, vocab = load_time_machine(max_tokens=6_000)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    tokens, vocab = load_time_machine(max_tokens=6_000, path=time_machine)
     train, heldout = tokens[:5_000], tokens[5_000:]
     torch.manual_seed(0)
     model = RNNLM(len(vocab), hidden_size=32, num_layers=1, vocab=vocab)

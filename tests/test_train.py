@@ -23,7 +23,6 @@ from pirho.train import (
     train,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 VOCAB = 12
 
 
@@ -379,19 +378,8 @@ def test_seed_everything_rejects_negative_seeds():
 # --- a small real run ----------------------------------------------------------------------------
 
 
-def _time_machine_path():
-    for folder in (os.environ.get("PIRHO_DATA_DIR"), str(REPO.parent / "shared" / "data")):
-        if folder and (Path(folder) / "timemachine.txt").is_file():
-            return Path(folder) / "timemachine.txt"
-    return None
-
-
-def test_small_lstm_lm_on_the_time_machine_lowers_heldout_perplexity():
-    path = _time_machine_path()
-    if path is None:
-        pytest.skip(
-            "The Time Machine not found: set PIRHO_DATA_DIR to a folder with timemachine.txt"
-        )
+def test_small_lstm_lm_on_the_time_machine_lowers_heldout_perplexity(time_machine):
+    path = time_machine
     corpus, vocab = load_time_machine(max_tokens=6000, path=path)
     train_part, heldout = split_corpus(corpus, 0.1)
     X = torch.tensor(heldout[:-1])[None]

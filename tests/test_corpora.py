@@ -72,6 +72,25 @@ def test_split_is_deterministic_disjoint_by_file_and_about_80_10_10(hkcancor):
     by_name = dict(hkcancor.documents)
     test_sentences = [s for name in split.documents["test"] for s in by_name[name]]
     assert test_sentences == split.test
+    # each training sentence knows its document
+    assert len(split.train_document_of) == len(split.train)
+    for sentence, document in zip(split.train, split.train_document_of, strict=True):
+        assert sentence in by_name[split.documents["train"][document]]
+
+
+def test_document_frequencies_count_documents_not_tokens(hkcancor):
+    split = split_by_document(hkcancor)
+    frequencies = corpora.document_frequencies(split)
+    by_name = dict(hkcancor.documents)
+    documents = [by_name[name] for name in split.documents["train"]]
+    for word in ("佢", "我", "嘅", "byte", "意大利"):
+        expected = sum(any(word in s.words for s in sentences) for sentences in documents)
+        assert frequencies.get(word, 0) == expected
+    assert max(frequencies.values()) <= len(documents)
+    assert set(frequencies) == {w for s in split.train for w in s.words}
+    without = split._replace(train_document_of=())
+    with pytest.raises(ValueError, match="document of 0 of its"):
+        corpora.document_frequencies(without)
 
 
 def test_vocab_unknown_class_and_characters(hkcancor):

@@ -1,5 +1,6 @@
 """The tagging experiment: supervised HMM counts by hand, baselines, and a reduced run."""
 
+import argparse
 import json
 from collections import Counter
 
@@ -85,6 +86,12 @@ def test_reduced_run_returns_every_key_with_independent_baselines(
         assert len(m[model]["acc_seeds"]) == 2
         assert m[model]["acc"] == pytest.approx(np.mean(m[model]["acc_seeds"]))
     assert m["lookahead"]["lags"] == [0, 1] and len(m["lookahead"]["bicrf"]) == 2
+    # the curves' whole-sentence scores belong to the same (first-seed) taggers
+    whole = m["lookahead"]["whole"]
+    assert whole["hmm"] == m["hmm"]["smooth_acc"]
+    for model in ("uni", "bi", "bicrf"):
+        assert whole[model] == m[model]["acc_seeds"][0]
+    assert m["lookahead"]["uni"] == [whole["uni"]] * 2
 
     # independent most-frequent-tag and unknown rate, from plain counting
     split = split_by_document(read_word_tag(small_corpus_file))
@@ -122,3 +129,33 @@ def test_bad_options_are_named():
         tagging.run(tagset="penn", progress=False)
     with pytest.raises(FileNotFoundError, match="missing.conllu"):
         tagging.run(corpus="missing.conllu", progress=False, **TINY)
+
+
+def test_document_word_dropout_rates_follow_document_counts(small_corpus_file):
+    split = split_by_document(read_word_tag(small_corpus_file))
+    vocab = TaggingVocab.build(split.train)
+    rates = tagging.word_dropout_rates(split, vocab, "document")
+    blocks: dict[int, set[str]] = {}
+    for document, s in zip(split.train_document_of, split.train, strict=True):
+        blocks.setdefault(document, set()).update(s.words)
+    assert rates.shape == (len(vocab.words),) and rates[0] == 0.0
+    for word, index in list(vocab.words.token_to_idx.items())[1:]:
+        n_documents = sum(word in words for words in blocks.values())
+        assert rates[index] == pytest.approx(1.0 / (1.0 + n_documents))
+    assert tagging.word_dropout_rates(split, vocab, 0.05) is None
+    with pytest.raises(ValueError, match="word_dropout"):
+        tagging.word_dropout_rates(split, vocab, "sentence")
+    data = [vocab.encode(s.words, s.tags) for s in split.train[:5]]
+    with pytest.raises(ValueError, match="needs dropout_rates"):
+        tagging.train_tagger(data, data, vocab, model="bi", config=dict(tagging.QUICK))
+
+
+def test_word_dropout_option_parses_a_probability_or_document():
+    parser = argparse.ArgumentParser()
+    tagging.add_arguments(parser)
+    assert parser.parse_args(["--word-dropout", "0.1"]).word_dropout == 0.1
+    assert parser.parse_args(["--word-dropout", "document"]).word_dropout == "document"
+    assert parser.parse_args([]).word_dropout is None  # the configuration's default
+    for bad in ("1", "-0.1", "nan", "docs"):
+        with pytest.raises(argparse.ArgumentTypeError, match="probability in"):
+            tagging.word_dropout_option(bad)

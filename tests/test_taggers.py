@@ -94,6 +94,44 @@ def test_bad_arguments_are_named(kwargs, message):
         Tagger(20, 12, 5, **kwargs)
 
 
+def test_per_word_dropout_replaces_each_word_at_its_own_rate():
+    rates = np.zeros(20)
+    rates[3], rates[4] = 0.5, 0.9  # word 5 keeps rate 0: never replaced
+    tagger = Tagger(20, 12, 5, word_dropout=0.0, word_dropout_rates=rates, **SIZES)
+    assert "word_dropout_rates" not in tagger.state_dict()  # a training setting, not saved
+    words = torch.tensor([[3, 4, 5]]).repeat(4000, 1)
+    seen = []
+    tagger.word_embedding.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    batch = pad_batch([random_sentence(np.random.default_rng(0), 3)])
+    batch = batch._replace(
+        words=words,
+        chars=batch.chars.repeat(4000, 1, 1),
+        char_lengths=batch.char_lengths.repeat(4000, 1),
+        lengths=batch.lengths.repeat(4000),
+    )
+    torch.manual_seed(0)
+    tagger.word_features(batch)
+    replaced = (seen[-1] == 0).double().mean(0)
+    assert abs(replaced[0] - 0.5) < 0.03 and abs(replaced[1] - 0.9) < 0.03 and replaced[2] == 0
+    tagger.eval()
+    tagger.word_features(batch)
+    assert torch.equal(seen[-1], words)  # nothing replaced outside training
+
+
+@pytest.mark.parametrize(
+    "rates, error, message",
+    [
+        (np.full(19, 0.1), ValueError, r"shape \(20,\)"),
+        (np.full(20, 1.0), ValueError, r"\[0, 1\), got 1.0 at word 0"),
+        (np.array([0.1] * 19 + [np.nan]), ValueError, "got nan at word 19"),
+        ([0.1] * 20, TypeError, "tensor or array, got list"),
+    ],
+)
+def test_bad_word_dropout_rates_are_named(rates, error, message):
+    with pytest.raises(error, match=message):
+        Tagger(20, 12, 5, word_dropout_rates=rates, **SIZES)
+
+
 def test_training_on_a_real_slice_lowers_loss_and_beats_most_frequent_tag(one_torch_thread):
     pytest.importorskip("pycantonese")
     from pirho.experiments import tagging

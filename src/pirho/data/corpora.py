@@ -11,7 +11,8 @@ scattered them would let the test set leak into training.
   (``tagset="ud"``, pycantonese's own mapping). Punctuation (untagged in the corpus) is left out.
 - :func:`read_conllu`: any CoNLL-U file (Universal Dependencies), through the ``conllu`` library.
 - :func:`read_word_tag`: one sentence per line, tokens ``word/TAG`` separated by whitespace.
-- :func:`split_by_document`: the deterministic ~80/10/10 split.
+- :func:`split_by_document`: the deterministic ~80/10/10 split; :func:`document_frequencies`:
+  in how many training documents each word occurs.
 - :class:`TaggingVocab`: words (with ``<unk>``), characters (with ``<unk>``) and tags.
 
 ``pycantonese`` and ``conllu`` are the optional extra ``pirho[corpora]``; without them the
@@ -51,6 +52,7 @@ __all__ = [
     "TaggedSentence",
     "TaggingVocab",
     "corpora_available",
+    "document_frequencies",
     "hkcancor",
     "load_corpus",
     "read_conllu",
@@ -280,12 +282,17 @@ def load_corpus(corpus: str | os.PathLike, tagset: str = "hkcancor") -> TaggedCo
 
 
 class CorpusSplit(NamedTuple):
-    """Sentences of the train/dev/test split, and the documents behind each part."""
+    """Sentences of the train/dev/test split, and the documents behind each part.
+
+    ``train_document_of`` (one int per training sentence): the index in ``documents["train"]``
+    of the document each training sentence comes from (empty when unknown).
+    """
 
     train: list[TaggedSentence]
     dev: list[TaggedSentence]
     test: list[TaggedSentence]
     documents: dict[str, list[str]]
+    train_document_of: tuple[int, ...] = ()
 
     def sizes(self) -> dict[str, dict[str, int]]:
         """Documents, sentences and tokens per part."""
@@ -318,12 +325,37 @@ def split_by_document(corpus: TaggedCorpus) -> CorpusSplit:
         documents = _blocks(corpus)
     parts: dict[str, list] = {part: [] for part in SPLITS}
     names: dict[str, list[str]] = {part: [] for part in SPLITS}
+    train_document_of: list[int] = []
     for position, (name, sentences) in enumerate(documents):
         slot = position % SPLIT_PERIOD
         part = "dev" if slot == DEV_SLOT else "test" if slot == TEST_SLOT else "train"
+        if part == "train":
+            train_document_of.extend([len(names["train"])] * len(sentences))
         parts[part].extend(sentences)
         names[part].append(name)
-    return CorpusSplit(parts["train"], parts["dev"], parts["test"], names)
+    return CorpusSplit(parts["train"], parts["dev"], parts["test"], names, tuple(train_document_of))
+
+
+def document_frequencies(split: CorpusSplit) -> Counter:
+    """How many training documents each training word occurs in (word → count).
+
+    A word confined to one conversation is a topic word, like the words a new conversation
+    brings: the taggers' word dropout replaces it by ``<unk>`` most often.
+
+    >>> s1, s2 = TaggedSentence(("a", "b"), ("X", "Y")), TaggedSentence(("a",), ("X",))
+    >>> split = CorpusSplit([s1, s2, s2], [], [], {"train": ["d1", "d2"]}, (0, 0, 1))
+    >>> sorted(document_frequencies(split).items())
+    [('a', 2), ('b', 1)]
+    """
+    if len(split.train_document_of) != len(split.train):
+        raise ValueError(
+            f"the split records the document of {len(split.train_document_of)} of its "
+            f"{len(split.train)} training sentences; build it with split_by_document"
+        )
+    words_of: dict[int, set[str]] = {}
+    for document, sentence in zip(split.train_document_of, split.train, strict=True):
+        words_of.setdefault(document, set()).update(sentence.words)
+    return Counter(word for words in words_of.values() for word in words)
 
 
 def _blocks(corpus: TaggedCorpus) -> list[tuple[str, tuple[TaggedSentence, ...]]]:

@@ -14,7 +14,10 @@ the others (unknown):
 - ``uni``, ``bi``, ``bicrf``: :class:`~pirho.nn.taggers.Tagger` (word embedding ⊕ character
   BiLSTM) with a unidirectional LSTM (a learned filter), a BiLSTM (a learned smoother) and a
   BiLSTM with a :class:`~pirho.nn.LinearChainCRF` on top (learned features, exact inference);
-  Adam, the epoch with the best dev accuracy kept.
+  Adam, the epoch with the best dev accuracy kept. Word dropout (``word_dropout="document"``)
+  replaces each training word by ``<unk>`` with probability 1 / (1 + the number of training
+  documents it occurs in), so ``<unk>`` is trained on words like the unknown words of a new
+  conversation (:func:`word_dropout_rates`).
 
 Lookahead: the HMM's fixed-lag smoother P(y_t | x_1..x_{t+L}) and the bidirectional taggers
 given only x_1..x_{t+L} (their input cut after t+L) show how much of the future each uses.
@@ -23,7 +26,9 @@ Metrics (JSON): ``n_train_tokens``, ``n_test_tokens``, ``unknown_rate``, ``n_tag
 ``mft.{acc, known_acc, unk_acc}``, ``hmm.{filter,smooth,viterbi}_{acc,known_acc,unk_acc}``,
 ``uni|bi|bicrf.{acc, known_acc, unk_acc, best_epoch}`` (with ``seeds`` > 1: the mean over seeds,
 ``acc_std``, ``unk_acc_std`` and the per-seed ``acc_seeds``, ``unk_acc_seeds``),
-``lookahead`` (``lags`` and an accuracy list per model), ``sizes``, ``config``.
+``lookahead`` (``lags``, an accuracy list per model and ``whole``: each model's accuracy on whole
+sentences; with ``seeds`` > 1 the taggers behind it are the first seed's), ``sizes``,
+``config``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from pirho.data.corpora import (
     TaggedSentence,
     TaggingVocab,
     corpora_available,
+    document_frequencies,
     load_corpus,
     split_by_document,
 )
@@ -75,6 +81,9 @@ EXPLANATION = (
 NEURAL = ("uni", "bi", "bicrf")
 MODELS = ("mft", "hmm", *NEURAL)
 CHECKPOINT_KIND = "pos-tagger"
+#: ``word_dropout`` settings besides a probability: ``"document"`` replaces word w by ``<unk>``
+#: with probability 1 / (1 + the number of training documents w occurs in).
+WORD_DROPOUTS = ("document",)
 HMM_DECODERS = ("filter", "smooth", "viterbi")
 
 FULL = dict(
@@ -86,7 +95,7 @@ FULL = dict(
     char_hidden=32,
     hidden_size=128,
     dropout=0.3,
-    word_dropout=0.05,
+    word_dropout="document",
     smoothing=0.1,
     hmm_min_count=2,
     max_lag=4,
@@ -137,6 +146,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeds", type=positive_int, default=1, help="train the taggers with N seeds (1)"
     )
+    parser.add_argument(
+        "--word-dropout",
+        type=word_dropout_option,
+        metavar="P|document",
+        help="replace training words by <unk> with probability P, or 'document': "
+        "1/(1 + training documents the word occurs in) (document)",
+    )
+
+
+def word_dropout_option(text: str) -> float | str:
+    """``--word-dropout``: ``document`` or a probability in [0, 1).
+
+    >>> word_dropout_option("0.1"), word_dropout_option("document")
+    (0.1, 'document')
+    """
+    if text in WORD_DROPOUTS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a probability in [0, 1) or one of {', '.join(WORD_DROPOUTS)}, got {text!r}"
+        )
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,10 +385,23 @@ def train_tagger(
     config: dict,
     seed: int = 0,
     progress: bool = True,
+    dropout_rates: np.ndarray | None = None,
 ) -> tuple[Tagger, list[dict]]:
     """Train a :class:`Tagger` (``model``: ``"uni"``, ``"bi"`` or ``"bicrf"``) with Adam and
-    return it with the parameters of the epoch of best dev accuracy, and the history."""
+    return it with the parameters of the epoch of best dev accuracy, and the history.
+
+    ``config["word_dropout"]``: a probability, or ``"document"``, which needs
+    ``dropout_rates`` (V,) from :func:`word_dropout_rates`."""
     check_choice("model", model, NEURAL)
+    uniform_dropout = config["word_dropout"]
+    if isinstance(uniform_dropout, str):
+        check_choice("word_dropout", uniform_dropout, WORD_DROPOUTS)
+        if dropout_rates is None:
+            raise ValueError(
+                f"word_dropout={uniform_dropout!r} needs dropout_rates "
+                "(see word_dropout_rates(split, vocab))"
+            )
+        uniform_dropout = 0.0
     seed_everything(seed)
     tagger = Tagger(
         len(vocab.words),
@@ -366,7 +414,8 @@ def train_tagger(
         bidirectional=model != "uni",
         output="crf" if model == "bicrf" else "softmax",
         dropout=config["dropout"],
-        word_dropout=config["word_dropout"],
+        word_dropout=uniform_dropout,
+        word_dropout_rates=dropout_rates,
     )
     batch_size = config["batch_size"]
 
@@ -513,9 +562,45 @@ def fit_tagger(
     train_data = [vocab.encode(s.words, s.tags) for s in split.train]
     dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
     tagger, _ = train_tagger(
-        train_data, dev_data, vocab, model=model, config=config, seed=seed, progress=progress
+        train_data,
+        dev_data,
+        vocab,
+        model=model,
+        config=config,
+        seed=seed,
+        progress=progress,
+        dropout_rates=word_dropout_rates(split, vocab, config["word_dropout"]),
     )
     return TrainedTagger(model, vocab, tagger=tagger)
+
+
+def word_dropout_rates(
+    split: CorpusSplit, vocab: TaggingVocab, word_dropout: float | str = "document"
+) -> np.ndarray | None:
+    """Per-word ``<unk>`` replacement probabilities (V,) for ``word_dropout="document"``:
+    1 / (1 + d(w)), d(w) = the number of training documents word w occurs in (0 for
+    ``<unk>``); None for a plain probability (the tagger applies it uniformly).
+
+    On a split by document the unknown words of a test conversation are mostly its topic
+    words (names, jargon), and the training words that look like them are the ones confined
+    to a single training conversation: those are replaced half the time, words spread over
+    many conversations rarely.
+
+    >>> from pirho.data.corpora import TaggedSentence
+    >>> s1, s2 = TaggedSentence(("a", "b"), ("X", "Y")), TaggedSentence(("a",), ("X",))
+    >>> split = CorpusSplit([s1, s2], [], [], {"train": ["d1", "d2"]}, (0, 1))
+    >>> vocab = TaggingVocab.build(split.train)
+    >>> vocab.words.idx_to_token, word_dropout_rates(split, vocab).round(3).tolist()
+    (['<unk>', 'a', 'b'], [0.0, 0.333, 0.5])
+    """
+    if not isinstance(word_dropout, str):
+        return None
+    check_choice("word_dropout", word_dropout, WORD_DROPOUTS)
+    rates = np.zeros(len(vocab.words))
+    for word, count in document_frequencies(split).items():
+        if vocab.is_known(word):
+            rates[vocab.words[word]] = 1.0 / (1.0 + count)
+    return rates
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,8 +615,9 @@ def prepare(
     tagged = load_corpus(corpus, tagset)
     split = split_by_document(tagged)
     if max_train_sentences is not None:
+        n_train = check_positive_int("max_train_sentences", max_train_sentences)
         split = split._replace(
-            train=split.train[: check_positive_int("max_train_sentences", max_train_sentences)]
+            train=split.train[:n_train], train_document_of=split.train_document_of[:n_train]
         )
     return split, TaggingVocab.build(split.train, tags=tagged.tags)
 
@@ -562,6 +648,7 @@ def run(
     train_data = [vocab.encode(s.words, s.tags) for s in split.train]
     dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
     test_data = [vocab.encode(s.words, s.tags) for s in split.test]
+    dropout_rates = word_dropout_rates(split, vocab, config["word_dropout"])
     gold = [s.tags for s in test_data]
     known = np.array([vocab.is_known(w) for s in split.test for w in s.words])
     sizes = split.sizes()
@@ -594,6 +681,7 @@ def run(
                 config=config,
                 seed=run_seed,
                 progress=progress,
+                dropout_rates=dropout_rates,
             )
             scores = accuracies(predict_tags(tagger, test_data), gold, known)
             scores["best_epoch"] = max(history, key=lambda h: h["dev_acc"])["epoch"]
@@ -607,6 +695,11 @@ def run(
                     else [scores["acc"]] * len(lags)
                 )
             neural[model].append(scores)
+    # the lookahead curves are the first seed's taggers: so are their whole-sentence scores
+    lookahead["whole"] = {
+        "hmm": hmm_metrics["smooth_acc"],
+        **{model: runs[0]["acc"] for model, runs in neural.items()},
+    }
 
     metrics = {
         "n_train_tokens": sizes["train"]["tokens"],

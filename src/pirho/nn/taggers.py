@@ -190,7 +190,9 @@ class Tagger(nn.Module):
     ``output="crf"``: a :class:`~pirho.nn.LinearChainCRF` over O, trained by its
     log-likelihood, decoded by Viterbi. ``word_dropout``: in training, each word is replaced
     by ``<unk>`` with this probability, so the ``<unk>`` embedding learns to lean on the
-    characters (unknown words at test time have nothing else).
+    characters (unknown words at test time have nothing else). ``word_dropout_rates`` (V,),
+    if given, replaces it with one probability per word (e.g. higher for rarer words); it is
+    a training setting, not saved in the ``state_dict``.
 
     >>> from pirho.data.corpora import EncodedSentence
     >>> tagger = Tagger(10, 8, 5, word_dim=4, char_dim=3, char_hidden=2, hidden_size=6)
@@ -219,6 +221,7 @@ class Tagger(nn.Module):
         output: str = "softmax",
         dropout: float = 0.3,
         word_dropout: float = 0.05,
+        word_dropout_rates: Tensor | np.ndarray | None = None,
     ) -> None:
         super().__init__()
         sizes = dict(
@@ -246,6 +249,9 @@ class Tagger(nn.Module):
             word_dropout=float(word_dropout),
         )
         self.word_dropout = float(word_dropout)
+        self.register_buffer(
+            "word_dropout_rates", _dropout_rates(word_dropout_rates, n_words), persistent=False
+        )
         self.word_embedding = nn.Embedding(n_words, word_dim)
         self.char_embedding = nn.Embedding(n_chars, char_dim)
         self.char_encoder = BiRNN(char_dim, char_hidden, cell="lstm", batch_first=True)
@@ -268,8 +274,13 @@ class Tagger(nn.Module):
     def word_features(self, batch: TagBatch) -> Tensor:
         """e (B, T, word_dim + 2·char_hidden): word embedding ⊕ character BiLSTM states."""
         words = batch.words
-        if self.training and self.word_dropout > 0:
-            dropped = torch.rand(words.shape) < self.word_dropout
+        if self.training and (self.word_dropout_rates is not None or self.word_dropout > 0):
+            rates = (
+                self.word_dropout
+                if self.word_dropout_rates is None
+                else self.word_dropout_rates[words]
+            )
+            dropped = torch.rand(words.shape, device=words.device) < rates
             words = words.masked_fill(dropped, 0)
         size, steps, n_chars = batch.chars.shape
         char_inputs = self.char_embedding(batch.chars.reshape(size * steps, n_chars))
@@ -321,6 +332,27 @@ class Tagger(nn.Module):
             else:
                 tags = self.crf.decode(scores.transpose(0, 1), batch.lengths)[0].transpose(0, 1)
         return tags.masked_fill(~_padding_mask(batch), -1)
+
+
+def _dropout_rates(rates: Tensor | np.ndarray | None, n_words: int) -> Tensor | None:
+    """Per-word replacement probabilities as a float32 tensor (n_words,), checked."""
+    if rates is None:
+        return None
+    if not isinstance(rates, (Tensor, np.ndarray)):
+        raise TypeError(f"word_dropout_rates must be a tensor or array, got {type(rates).__name__}")
+    values = torch.as_tensor(rates).detach().to(torch.float32)
+    if values.shape != (n_words,):
+        raise ValueError(
+            f"word_dropout_rates must have shape ({n_words},) (one per word), "
+            f"got {tuple(values.shape)}"
+        )
+    bad = ~((values >= 0) & (values < 1))
+    if bad.any():
+        index = int(bad.nonzero()[0, 0])
+        raise ValueError(
+            f"word_dropout_rates must lie in [0, 1), got {float(values[index])} at word {index}"
+        )
+    return values
 
 
 def _padding_mask(batch: TagBatch) -> Tensor:

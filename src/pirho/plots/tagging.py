@@ -73,7 +73,8 @@ def plot_tagging_lookahead(metrics: dict, path: str | os.PathLike) -> Path:
     lookahead = metrics["lookahead"]
     lags = np.asarray(lookahead["lags"])
     fig, ax = plt.subplots(figsize=(7, 4))
-    full = {
+    # whole-sentence scores of the same taggers as the curves (the first seed's, when several)
+    full = lookahead.get("whole") or {
         "hmm": metrics["hmm"]["smooth_acc"],
         "bi": metrics["bi"]["acc"],
         "bicrf": metrics["bicrf"]["acc"],

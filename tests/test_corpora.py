@@ -1,6 +1,7 @@
 """pirho.data.corpora: HKCanCor through pycantonese, CoNLL-U and word/TAG files, the split."""
 
 import builtins
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -75,6 +76,23 @@ def test_split_is_deterministic_disjoint_by_file_and_about_80_10_10(hkcancor):
     # each training sentence knows its document
     assert len(split.train_document_of) == len(split.train)
     for sentence, document in zip(split.train, split.train_document_of, strict=True):
+        assert sentence in by_name[split.documents["train"][document]]
+
+
+def test_utterance_split_is_seeded_disjoint_and_keeps_each_sentences_document(hkcancor):
+    split = corpora.split_by_utterance(hkcancor, seed=0)
+    assert split.test == corpora.split_by_utterance(hkcancor, seed=0).test
+    assert split.test != corpora.split_by_utterance(hkcancor, seed=1).test
+    n = hkcancor.n_sentences
+    assert [len(split.dev), len(split.test)] == [n // 10, n // 10]
+    assert len(split.train) == n - 2 * (n // 10)
+    # the three parts are the corpus's sentences (as a multiset: some utterances repeat)
+    together = Counter(split.train + split.dev + split.test)
+    assert together == Counter(hkcancor.sentences)
+    # conversations fall on both sides: the point of the harder split by document
+    assert len(split.documents["test"]) > 40 and len(split.documents["train"]) == 58
+    by_name = dict(hkcancor.documents)
+    for sentence, document in zip(split.train[:500], split.train_document_of, strict=False):
         assert sentence in by_name[split.documents["train"][document]]
 
 

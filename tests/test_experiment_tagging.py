@@ -159,3 +159,16 @@ def test_word_dropout_option_parses_a_probability_or_document():
     for bad in ("1", "-0.1", "nan", "docs"):
         with pytest.raises(argparse.ArgumentTypeError, match="probability in"):
             tagging.word_dropout_option(bad)
+
+
+def test_split_by_utterance_or_document(small_corpus_file):
+    by_document, _ = tagging.prepare(small_corpus_file, "hkcancor")
+    by_utterance, vocab = tagging.prepare(small_corpus_file, "hkcancor", split_by="utterance")
+    assert [len(p) for p in by_utterance[:3]] == [320, 40, 40]
+    assert by_utterance.test != by_document.test
+    assert vocab.words.idx_to_token[1:] and len(by_utterance.train_document_of) == 320
+    # the rates follow the (single) document of this file: every training word gets 1/2
+    rates = tagging.word_dropout_rates(by_utterance, vocab)
+    assert np.allclose(rates[1:], 0.5)
+    with pytest.raises(ValueError, match="split_by"):
+        tagging.prepare(small_corpus_file, "hkcancor", split_by="sentence")

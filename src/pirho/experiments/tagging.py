@@ -1,9 +1,9 @@
 """Tagging real text: counts and exact inference against learned bidirectional taggers.
 
 On a part-of-speech tagged corpus (HKCanCor by default: Cantonese conversations, 94 tags, or a
-CoNLL-U / ``word/TAG`` file), split by document (:func:`pirho.data.corpora.split_by_document`),
-five taggers are scored on the test split — overall, on words seen in training (known) and on
-the others (unknown):
+CoNLL-U / ``word/TAG`` file), split by document (:func:`pirho.data.corpora.split_by_document`;
+``split_by="utterance"``: at random by utterance, an easier setting), five taggers are scored
+on the test split — overall, on words seen in training (known) and on the others (unknown):
 
 - ``mft``: each known word's most frequent training tag; unknown words get the tag most frequent
   among training singletons (words seen once: the best guide to what unseen words are);
@@ -28,7 +28,7 @@ Metrics (JSON): ``n_train_tokens``, ``n_test_tokens``, ``unknown_rate``, ``n_tag
 ``acc_std``, ``unk_acc_std`` and the per-seed ``acc_seeds``, ``unk_acc_seeds``),
 ``lookahead`` (``lags``, an accuracy list per model and ``whole``: each model's accuracy on whole
 sentences; with ``seeds`` > 1 the taggers behind it are the first seed's), ``sizes``,
-``config``.
+``split_by``, ``config``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from pirho.data.corpora import (
     document_frequencies,
     load_corpus,
     split_by_document,
+    split_by_utterance,
 )
 from pirho.experiments.common import (
     ExperimentResult,
@@ -85,6 +86,8 @@ CHECKPOINT_KIND = "pos-tagger"
 #: with probability 1 / (1 + the number of training documents w occurs in).
 WORD_DROPOUTS = ("document",)
 HMM_DECODERS = ("filter", "smooth", "viterbi")
+#: How the corpus is cut into train/dev/test: by document (the default) or by utterance.
+SPLIT_BY = ("document", "utterance")
 
 FULL = dict(
     epochs=12,
@@ -145,6 +148,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seeds", type=positive_int, default=1, help="train the taggers with N seeds (1)"
+    )
+    parser.add_argument(
+        "--split-by",
+        choices=SPLIT_BY,
+        default="document",
+        help="hold out whole documents (default) or random utterances (easier: a held-out "
+        "conversation's names and topic are partly seen in training)",
     )
     parser.add_argument(
         "--word-dropout",
@@ -608,12 +618,18 @@ def word_dropout_rates(
 
 
 def prepare(
-    corpus: str | os.PathLike, tagset: str, max_train_sentences: int | None = None
+    corpus: str | os.PathLike,
+    tagset: str,
+    max_train_sentences: int | None = None,
+    split_by: str = "document",
 ) -> tuple[CorpusSplit, TaggingVocab]:
-    """The split (training part optionally cut to its first ``max_train_sentences``) and the
-    vocabulary built on its training part (the tag set: every tag of the corpus)."""
+    """The split (``split_by``: :func:`~pirho.data.corpora.split_by_document` or
+    :func:`~pirho.data.corpora.split_by_utterance` with seed 0; the training part optionally cut
+    to its first ``max_train_sentences``) and the vocabulary built on its training part (the
+    tag set: every tag of the corpus)."""
+    check_choice("split_by", split_by, SPLIT_BY)
     tagged = load_corpus(corpus, tagset)
-    split = split_by_document(tagged)
+    split = split_by_document(tagged) if split_by == "document" else split_by_utterance(tagged)
     if max_train_sentences is not None:
         n_train = check_positive_int("max_train_sentences", max_train_sentences)
         split = split._replace(
@@ -631,6 +647,7 @@ def run(
     corpus: str | os.PathLike = "hkcancor",
     tagset: str = "hkcancor",
     seeds: int = 1,
+    split_by: str = "document",
     **overrides,
 ) -> ExperimentResult:
     """Run the experiment; ``overrides`` replace entries of :data:`QUICK`/:data:`FULL`.
@@ -644,7 +661,7 @@ def run(
     check_positive_int("epochs", config["epochs"])
     set_threads(config["threads"])
 
-    split, vocab = prepare(corpus, tagset, config["max_train_sentences"])
+    split, vocab = prepare(corpus, tagset, config["max_train_sentences"], split_by)
     train_data = [vocab.encode(s.words, s.tags) for s in split.train]
     dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
     test_data = [vocab.encode(s.words, s.tags) for s in split.test]
@@ -713,6 +730,7 @@ def run(
         "sizes": sizes,
         "corpus": str(corpus),
         "tagset": tagset,
+        "split_by": split_by,
         "config": {"seed": seed, "seeds": seeds, "quick": quick, **config},
     }
 
@@ -754,7 +772,8 @@ def _rows(metrics: dict) -> list[tuple[str, dict, str]]:
 def summary(metrics: dict) -> str:
     """A short table: accuracy overall, on known and on unknown words, per tagger."""
     lines = [
-        f"tagging {metrics['corpus']} ({metrics['n_tags']} tags): "
+        f"tagging {metrics['corpus']} ({metrics['n_tags']} tags, split by "
+        f"{metrics.get('split_by', 'document')}): "
         f"{metrics['n_train_tokens']:,} training tokens, {metrics['n_test_tokens']:,} test tokens, "
         f"{metrics['unknown_rate']:.1%} unknown",
         f"{'tagger':<20}{'accuracy':>10}{'known':>10}{'unknown':>10}",

@@ -379,8 +379,7 @@ def test_seed_everything_rejects_negative_seeds():
 
 
 def test_small_lstm_lm_on_the_time_machine_lowers_heldout_perplexity(time_machine):
-    path = time_machine
-    corpus, vocab = load_time_machine(max_tokens=6000, path=path)
+    corpus, vocab = load_time_machine(max_tokens=6000, path=time_machine)
     train_part, heldout = split_corpus(corpus, 0.1)
     X = torch.tensor(heldout[:-1])[None]
     Y = torch.tensor(heldout[1:])[None]

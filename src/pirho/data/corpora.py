@@ -385,7 +385,8 @@ def document_frequencies(split: CorpusSplit) -> Counter:
     if len(split.train_document_of) != len(split.train):
         raise ValueError(
             f"the split records the document of {len(split.train_document_of)} of its "
-            f"{len(split.train)} training sentences; build it with split_by_document"
+            f"{len(split.train)} training sentences; build it with split_by_document or "
+            "split_by_utterance"
         )
     words_of: dict[int, set[str]] = {}
     for document, sentence in zip(split.train_document_of, split.train, strict=True):

@@ -171,16 +171,19 @@ def word_dropout_option(text: str) -> float | str:
     >>> word_dropout_option("0.1"), word_dropout_option("document")
     (0.1, 'document')
     """
+    from pirho.cli._options import nonnegative_float  # the CLI boundary
+
     if text in WORD_DROPOUTS:
         return text
+    problem = argparse.ArgumentTypeError(
+        f"expected a probability in [0, 1) or one of {', '.join(WORD_DROPOUTS)}, got {text!r}"
+    )
     try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected a probability in [0, 1) or one of {', '.join(WORD_DROPOUTS)}, got {text!r}"
-        )
+        value = nonnegative_float(text)
+    except argparse.ArgumentTypeError:
+        raise problem from None
+    if value >= 1.0:
+        raise problem
     return value
 
 

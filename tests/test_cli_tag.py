@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pirho.cli import main
+from pirho.experiments.tagging import TrainedTagger
 
 PRONOUNS, VERBS, NOUNS, PARTICLES = (
     ["我", "你", "佢"],
@@ -56,6 +57,14 @@ def test_train_then_predict_round_trip(model, capsys):
     assert [t.rsplit("/", 1)[0] for t in lines[0].split()] == ["佢", "食", "飯", "啊"]
     if model != "bicrf":  # the counting taggers know this toy grammar exactly
         assert lines == ["佢/r 食/v 飯/n 啊/y", "", "我/r 買/v 書/n"]
+    info = TrainedTagger.load("t.pt").info
+    assert info["corpus"] == "toy.txt"
+    if model == "bicrf":  # how it was trained, document dropout included, is in the checkpoint
+        assert info["training"]["word_dropout"] == "document"
+        assert info["training"]["epochs"] == 3 and info["training"]["seed"] == 0
+        assert 1 <= info["training"]["best_epoch"] <= 3
+    elif model == "hmm":
+        assert info["training"] == {"smoothing": 0.1, "hmm_min_count": 2}
 
 
 def test_predict_writes_conllu(capsys, tmp_path):

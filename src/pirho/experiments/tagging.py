@@ -475,7 +475,10 @@ class TrainedTagger:
 
     ``table`` (V,) for ``"mft"``, ``hmm`` for ``"hmm"`` (``vocab.words``: its symbols, rare
     words folded into ``<unk>``), ``tagger`` for the neural kinds; ``info``: what the
-    checkpoint says about the training data (``corpus``, ``tagset``).
+    checkpoint says about the training data (``corpus``, ``tagset``) and, for taggers from
+    :func:`fit_tagger`, how they were trained (``training``: the configuration, the seed
+    and the epoch kept; a tagger trained with ``word_dropout="document"`` says so here, as
+    its per-word rates are not part of the network).
     """
 
     model: str
@@ -527,11 +530,12 @@ class TrainedTagger:
         else:
             state, config = self.tagger.state_dict(), self.tagger.config
         payload_meta = {
+            **self.info,
+            **meta,
             "kind": CHECKPOINT_KIND,
             "model": self.model,
             "config": config,
             "vocab": self.vocab.to_dict(),
-            **meta,
         }
         return save_checkpoint(path, {"model_state": state, "meta": payload_meta})
 
@@ -544,7 +548,7 @@ class TrainedTagger:
         if model not in MODELS:
             raise CheckpointError(f"{path}: unknown tagger model {model!r}")
         vocab = TaggingVocab.from_dict(meta["vocab"])
-        info = {k: meta[k] for k in ("corpus", "tagset") if k in meta}
+        info = {k: meta[k] for k in ("corpus", "tagset", "training") if k in meta}
         if model == "mft":
             return cls(model, vocab, table=state["table"].numpy(), info=info)
         if model == "hmm":
@@ -571,10 +575,11 @@ def fit_tagger(
         return TrainedTagger(model, vocab, table=fit_mft(split, vocab))
     if model == "hmm":
         hmm, hmm_vocab = fit_hmm(split, vocab, config["smoothing"], config["hmm_min_count"])
-        return TrainedTagger(model, hmm_vocab, hmm=hmm)
+        training = {k: config[k] for k in ("smoothing", "hmm_min_count")}
+        return TrainedTagger(model, hmm_vocab, hmm=hmm, info={"training": training})
     train_data = [vocab.encode(s.words, s.tags) for s in split.train]
     dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
-    tagger, _ = train_tagger(
+    tagger, history = train_tagger(
         train_data,
         dev_data,
         vocab,
@@ -584,7 +589,12 @@ def fit_tagger(
         progress=progress,
         dropout_rates=word_dropout_rates(split, vocab, config["word_dropout"]),
     )
-    return TrainedTagger(model, vocab, tagger=tagger)
+    training = {
+        **{k: v for k, v in config.items() if isinstance(v, (bool, int, float, str))},
+        "seed": seed,
+        "best_epoch": max(history, key=lambda h: h["dev_acc"])["epoch"],
+    }
+    return TrainedTagger(model, vocab, tagger=tagger, info={"training": training})
 
 
 def word_dropout_rates(

@@ -126,6 +126,41 @@ def test_viterbi_matches_brute_force(case):
     assert close(joint, ref.best_log_prob)
 
 
+def numpy_viterbi(log_start, log_trans, log_lik):
+    """Textbook Viterbi with numpy: np.argmax takes the first maximum, the lowest index."""
+    delta = log_start + log_lik[0]
+    back = []
+    for t in range(1, len(log_lik)):
+        scores = delta[:, None] + log_trans  # (from, to)
+        back.append(scores.argmax(axis=0))
+        delta = scores.max(axis=0) + log_lik[t]
+    path = [int(delta.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return np.array(path[::-1]), float(delta.max())
+
+
+@pytest.mark.parametrize("n_states", [3, 4, 5, 8, 17, 64])
+def test_viterbi_kernel_equals_numpy_viterbi_with_ties_and_zeros(n_states):
+    # Probabilities on a coarse grid make exact ties common; ties must go to the lowest index.
+    # Transitions have structural zeros (log 0 = -inf).
+    rng = np.random.default_rng(n_states)
+    trans = rng.integers(0, 4, size=(n_states, n_states)).astype(float)
+    trans[:, 0] += 1.0  # every row keeps a positive entry
+    trans /= trans.sum(axis=1, keepdims=True)
+    emit = rng.integers(1, 4, size=(n_states, 6)).astype(float)  # positive: every x possible
+    emit /= emit.sum(axis=1, keepdims=True)
+    m = CategoricalHMM(np.full(n_states, 1.0 / n_states), trans, emit)
+    sequences = [rng.integers(0, 6, size=n) for n in (1, 2, 50, 301)]
+    batch = m.viterbi(sequences)
+    with np.errstate(divide="ignore"):
+        log_start, log_trans, log_emit = np.log(m.start), np.log(m.trans), np.log(m.emit)
+    for x, result in zip(sequences, batch, strict=True):
+        expected_path, expected_log_prob = numpy_viterbi(log_start, log_trans, log_emit[:, x].T)
+        np.testing.assert_array_equal(result.path, expected_path)
+        assert result.log_prob == expected_log_prob
+
+
 @given(model_and_sequence(), st.integers(0, 8))
 def test_fixed_lag_matches_brute_force_on_truncated_sequence(case, lag):
     # P(h_t | x_1..x_{t+L}) is the smoothing posterior of the prefix ending at t + L.

@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.pirho-installed
 TORCH  ?= torch==2.13.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install demo test test-slow docs-check lint format bench
+.PHONY: install demo test test-slow docs-check lint format bench clean-cache
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -44,3 +44,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/hmm_vs_hmmlearn.py
 	$(PY) benchmarks/birnn_vs_torch.py
 	$(PY) benchmarks/families_vs_hmmlearn.py
+
+# numba's kernel cache checks only each function's own file; after editing a helper that other
+# modules inline (pirho/hmm/recursions.py), drop the cache so everything recompiles.
+clean-cache:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -24,6 +24,12 @@ helpers.
 filter P(h_t = k | x_1..x_t) is 0. Such a state cannot influence any earlier posterior
 (α_t(k) = 0 means no live state at t−1 reaches it and emits x_t), but its ρ_t may decay far
 more slowly than the live states' and, after normalisation, push them to underflow.
+
+**Editing these helpers.** numba's on-disk cache (``cache=True``) checks only the file of the
+function it compiled, so kernels in other modules that inline the helpers here (those of
+:mod:`pirho.hmm.smoothing`) keep their old machine code after this file changes: run
+``make clean-cache`` (or delete ``src/pirho/hmm/__pycache__/*.nb*``) after editing it. An
+installed release is not affected: installing rewrites every file.
 """
 
 from __future__ import annotations

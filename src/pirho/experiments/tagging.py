@@ -465,6 +465,17 @@ def train_tagger(
     return tagger, result.history
 
 
+def kept_epoch(history: list[dict]) -> int:
+    """The epoch whose parameters :func:`train_tagger` kept: the first with the best dev
+    accuracy.
+
+    >>> kept_epoch([{"epoch": 1, "dev_acc": 0.8}, {"epoch": 2, "dev_acc": 0.9},
+    ...             {"epoch": 3, "dev_acc": 0.9}])
+    2
+    """
+    return max(history, key=lambda h: h["dev_acc"])["epoch"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Trained taggers of any kind, saved and loaded (``pirho tag``)
 
@@ -592,7 +603,7 @@ def fit_tagger(
     training = {
         **{k: v for k, v in config.items() if isinstance(v, (bool, int, float, str))},
         "seed": seed,
-        "best_epoch": max(history, key=lambda h: h["dev_acc"])["epoch"],
+        "best_epoch": kept_epoch(history),
     }
     return TrainedTagger(model, vocab, tagger=tagger, info={"training": training})
 
@@ -714,7 +725,7 @@ def run(
                 dropout_rates=dropout_rates,
             )
             scores = accuracies(predict_tags(tagger, test_data), gold, known)
-            scores["best_epoch"] = max(history, key=lambda h: h["dev_acc"])["epoch"]
+            scores["best_epoch"] = kept_epoch(history)
             if run_seed == seed:
                 lookahead[model] = (
                     [

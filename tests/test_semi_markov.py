@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pirho.hmm import (
+    GMMHMM,
+    BernoulliHMM,
     CategoricalHMM,
     Durations,
     GaussianHMM,
@@ -30,7 +32,8 @@ def emission_probs(model: SemiMarkovHMM, x) -> np.ndarray:
     emissions = model.emissions
     if isinstance(emissions, CategoricalHMM):
         return emissions.emit[:, np.asarray(x)].T
-    return np.exp(emissions.emission_log_likelihood(x))
+    out = np.exp(emissions.emission_log_likelihood(x))
+    return np.where(np.isnan(np.asarray(x, dtype=float)).all(axis=-1)[:, None], 1.0, out)
 
 
 def brute_force_segmentations(model: SemiMarkovHMM, x) -> dict:
@@ -164,6 +167,35 @@ def test_random_models_match_brute_force(seed, n_states, max_d, n_steps):
     np.testing.assert_allclose(model.posterior(x), ref["posterior"], atol=1e-11)
     np.testing.assert_allclose(model.boundaries(x).ends, ref["ends"], atol=1e-11)
     assert model.viterbi(x).log_prob == pytest.approx(ref["best_log_prob"], abs=1e-11)
+
+
+def vector_family(name: str):
+    uniform = ([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]])
+    if name == "gaussian":
+        return GaussianHMM(*uniform, [[0.0, 1.0], [2.0, -1.0]], [[1.0, 0.5], [2.0, 1.0]], "diag")
+    if name == "gmm":
+        return GMMHMM(*uniform, [[0.3, 0.7], [0.5, 0.5]], [[[0.0], [3.0]], [[1.0], [-2.0]]],
+                      [[1.0, 0.5], [2.0, 1.0]], "spherical")  # fmt: skip
+    if name == "bernoulli":
+        return BernoulliHMM(*uniform, [[0.1, 0.8], [0.6, 0.3]])
+    return PoissonHMM(*uniform, [[1.0, 4.0], [3.0, 0.5]])
+
+
+@pytest.mark.parametrize("family", ["gaussian", "gmm", "bernoulli", "poisson"])
+def test_every_family_matches_brute_force_and_missing_steps_count_as_likelihood_one(family):
+    emissions = vector_family(family)
+    model = SemiMarkovHMM([0.3, 0.7], [[0, 1], [1, 0]], [[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]],
+                          emissions)  # fmt: skip
+    _, x = model.sample(6, seed=3)
+    x = np.asarray(x, dtype=np.float64)
+    x[2] = np.nan  # a missing step
+    ref = brute_force_segmentations(model, x)
+    assert model.log_likelihood(x) == pytest.approx(ref["log_likelihood"], abs=1e-12)
+    np.testing.assert_allclose(model.posterior(x), ref["posterior"], atol=1e-12)
+    assert model.viterbi(x).states.tolist() == ref["best_path"].tolist()
+    result = semi_markov_em(model, [x, model.sample(30, seed=4)[1]], n_iter=3, tol=0.0)
+    assert np.diff(result.history).min() >= -1e-9
+    assert type(result.model.emissions) is type(emissions)
 
 
 # -- independent constructions -----------------------------------------------------------------

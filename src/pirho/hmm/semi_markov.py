@@ -130,7 +130,11 @@ class Durations:
         return int(self.table.shape[0])
 
     def mean(self) -> np.ndarray:
-        """(K,) mean duration under the (truncated) table."""
+        """(K,) mean duration under the (truncated) table.
+
+        >>> Durations.from_table([[0.5, 0.5]]).mean().tolist()
+        [1.5]
+        """
         return self.table @ np.arange(1, self.max_duration + 1)
 
     @classmethod
@@ -191,11 +195,19 @@ class Durations:
         return cls(family, params, table, lost)
 
     def survival(self) -> np.ndarray:
-        """(K, D) S_k(d) = Σ_{d' ≥ d} p_k(d'), the censored last segment's factor."""
+        """(K, D) S_k(d) = Σ_{d' ≥ d} p_k(d'), the censored last segment's factor.
+
+        >>> Durations.from_table([[0.25, 0.5, 0.25]]).survival().tolist()
+        [[1.0, 0.75, 0.25]]
+        """
         return np.ascontiguousarray(np.cumsum(self.table[:, ::-1], axis=1)[:, ::-1])
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``{"family", "max_duration", <params> | "table"}``."""
+        """JSON-ready: ``{"family", "max_duration", <params> | "table"}``.
+
+        >>> Durations.poisson([2.0], 10).to_dict()
+        {'family': 'poisson', 'max_duration': 10, 'rates': [2.0]}
+        """
         out: dict[str, Any] = {"family": self.family, "max_duration": self.max_duration}
         if self.family == "table":
             out["table"] = self.table.tolist()
@@ -204,7 +216,13 @@ class Durations:
 
     @classmethod
     def from_dict(cls, d: dict) -> Durations:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        >>> Durations.from_dict({"family": "table", "table": [[1.0]]}).max_duration
+        1
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"durations JSON must be an object, got {type(d).__name__}")
         family = _checks.check_choice("durations family", d.get("family"), DURATION_FAMILIES)
         if family == "table":
             return cls.from_table(d["table"])
@@ -500,7 +518,7 @@ class SemiMarkovHMM:
         batch = self._hooks.as_batch(x)
         log_lik = self._hooks.log_emission(batch.observations)
         if labels is not None:
-            log_lik = clamp_to_labels(log_lik, as_labels(labels, batch, self.n_states))
+            log_lik = _clamp_to_labels(log_lik, _as_labels(labels, batch, self.n_states))
         return batch, np.ascontiguousarray(log_lik.T)
 
     def _forward(self, log_emission_t, offsets):
@@ -671,7 +689,13 @@ class SemiMarkovHMM:
 
     @classmethod
     def from_dict(cls, d: dict) -> SemiMarkovHMM:
-        """Inverse of :meth:`to_dict`; ValueError naming what is missing or malformed."""
+        """Inverse of :meth:`to_dict`; ValueError naming what is missing or malformed.
+
+        >>> SemiMarkovHMM.from_dict({"format": "pirho.CategoricalHMM"})
+        Traceback (most recent call last):
+        ...
+        ValueError: model JSON must be an object with format 'pirho.SemiMarkovHMM'
+        """
         from pirho.hmm.fitting import FAMILIES
 
         if not isinstance(d, dict) or d.get("format") != FORMAT:
@@ -721,14 +745,15 @@ def segments_of(states: np.ndarray) -> np.ndarray:
     return np.stack([firsts, lengths, states[firsts]], axis=1).astype(np.int64)
 
 
-def as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
-    """Labels shaped like x → (N,) int64 in [−1, K), −1 = unknown; ValueError otherwise."""
-    from pirho.hmm.fitting import _as_labels
+def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
+    """Labels shaped like x → (N,) int64 in [−1, K), −1 = unknown; ValueError otherwise
+    (pirho.hmm.fit's own check, so both read labels alike)."""
+    from pirho.hmm.fitting import _as_labels as labels_of
 
-    return _as_labels(labels, batch, n_states)
+    return labels_of(labels, batch, n_states)
 
 
-def clamp_to_labels(log_lik: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def _clamp_to_labels(log_lik: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(N, K) log-likelihoods with −inf where a step is labelled with another state."""
     known = labels >= 0
     if not known.any():
@@ -902,6 +927,15 @@ def m_step(
     start ``s``, trans ``t`` (the zero diagonal stays zero: its counts are 0), durations
     ``d`` (:func:`duration_m_step`), emissions by the family's letters; letters not in
     ``params`` keep their values. A state without counts keeps its row.
+
+    >>> from pirho.hmm import casino
+    >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]], casino())
+    >>> x = np.array([5, 5, 0, 1, 5, 5])
+    >>> stats = expected_statistics(m.start, m.trans, m.durations.table,
+    ...                             np.log(m.emissions.emit[:, x].T), np.array([0, 6]))
+    >>> new = m_step(m, x, stats, params="sd")
+    >>> new.trans.tolist(), bool((new.emissions.emit == m.emissions.emit).all())
+    ([[0.0, 1.0], [1.0, 0.0]], True)
     """
     start = _normalise(stats.start_counts, np.array(model.start)) if "s" in params else model.start
     trans = _normalise(stats.trans_counts, np.array(model.trans)) if "t" in params else model.trans
@@ -916,7 +950,7 @@ def m_step(
 def _e_step(model: SemiMarkovHMM, observations, offsets, labels) -> SemiMarkovStatistics:
     log_lik = model._hooks.log_emission(observations)
     if labels is not None:
-        log_lik = clamp_to_labels(log_lik, labels)
+        log_lik = _clamp_to_labels(log_lik, labels)
     stats = expected_statistics(model._kernel_start, model._kernel_trans, model._dur, log_lik,
                                 offsets)  # fmt: skip
     impossible = np.flatnonzero(np.isneginf(stats.log_likelihood))
@@ -973,13 +1007,22 @@ def semi_markov_em(
     tol = _checks.check_float("tol", tol, minimum=0.0)
     min_covar = _checks.check_float("min_covar", min_covar, minimum=0.0)
     batch = model._hooks.as_batch(x)
-    label_rows = None if labels is None else as_labels(labels, batch, model.n_states)
+    label_rows = None if labels is None else _as_labels(labels, batch, model.n_states)
     return run_em(model, batch.observations, batch.offsets, label_rows, params, n_iter, tol,
                   min_covar)  # fmt: skip
 
 
 def run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar) -> SemiMarkovFit:
-    """The iteration: E-step, M-step, until ``n_iter`` M-steps or a gain below ``tol``."""
+    """The iteration: E-step, M-step, until ``n_iter`` M-steps or a gain below ``tol``.
+
+    observations, offsets: a validated concatenated batch; labels: (N,) int64 or None.
+
+    >>> from pirho.hmm import casino
+    >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]], casino())
+    >>> fit = run_em(m, np.array([5, 5, 0, 1]), np.array([0, 4]), None, "d", 3, 0.0, 1e-3)
+    >>> fit.n_iter, len(fit.history)
+    (3, 4)
+    """
     stats = _e_step(model, observations, offsets, labels)
     history = [float(stats.log_likelihood.sum())]
     converged = False

@@ -73,3 +73,23 @@ def test_bad_values_are_refused_while_parsing(option, value, tmp_path, capsys):
         main(["hmm", "fit", "--emission", "gaussian", "--states", "2", option, value,
               str(NILE), "-o", str(tmp_path / "m.json")])  # fmt: skip
     assert option in capsys.readouterr().err
+
+
+def test_decode_writes_the_segmentation_and_posteriors(counts_csv, tmp_path):
+    model_path, states_path = tmp_path / "m.json", tmp_path / "s.csv"
+    assert main(["hmm", "fit", "--emission", "poisson", "--states", "2", "--durations", "table",
+                 "--max-duration", "30", "--sequence-column", "run", "--iter", "20",
+                 str(counts_csv), "-o", str(model_path)]) == 0  # fmt: skip
+    assert main(["hmm", "decode", "--model", str(model_path), "--sequence-column", "run",
+                 str(counts_csv), "-o", str(states_path)]) == 0  # fmt: skip
+    model = SemiMarkovHMM.from_dict(json.loads(model_path.read_text()))
+    from pirho.data.sequences import read_sequences
+
+    data = read_sequences(counts_csv, sequence_column="run")
+    xs = np.split(data.X, np.cumsum(data.lengths)[:-1])
+    table = np.loadtxt(states_path, delimiter=",", skiprows=1, usecols=(1, 2, 3, 4))
+    np.testing.assert_allclose(table[:, 2:], np.concatenate(model.posterior(xs)), atol=1e-6)
+    best = np.concatenate([b.states for b in model.viterbi(xs)])
+    assert table[:, 1].astype(int).tolist() == best.tolist()
+    assert main(["hmm", "decode", "--model", str(model_path), "--lag", "1",
+                 str(counts_csv)]) != 0  # fmt: skip

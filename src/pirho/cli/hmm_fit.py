@@ -15,7 +15,8 @@ DATA is a CSV/TSV (``--sequence-column NAME``, or blank lines between sequences)
 ``fit`` keeps reading token files as before.
 
 ``fit --emission F --states K --durations poisson|nbinom|table --max-duration D`` fits a
-semi-Markov model instead (:func:`pirho.hmm.fit_semi_markov`; one K, D the longest duration).
+semi-Markov model instead (:func:`pirho.hmm.fit_semi_markov`; one K, D the longest duration);
+``decode`` reads such a model too (Viterbi segmentation or posterior argmax; no ``--lag``).
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ def dispatch_decode(args: argparse.Namespace, token_decode) -> int:
     document = _read_json_or_none(args.model)
     if isinstance(document, dict) and document.get("format") == "pirho.sklearn":
         return decode_command(args, document)
+    if isinstance(document, dict) and document.get("format") == "pirho.SemiMarkovHMM":
+        return semi_markov_decode_command(args, document)
     for option in ("lag", "plot", "dask", "sequence_column", "columns"):
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
@@ -297,6 +300,37 @@ def semi_markov_fit_command(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}: semi-Markov, K = {args.states}")
+    return 0
+
+
+def semi_markov_decode_command(args: argparse.Namespace, document: dict) -> int:
+    """``decode`` with a model from ``fit --durations``: Viterbi segmentation (or posterior
+    argmax with ``--method posterior``) and the state posteriors, as for the HMM families."""
+    from pirho.hmm import SemiMarkovHMM
+
+    for option in ("lag", "dask"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option} does not apply to a semi-Markov model")
+    _check_decode_options(args)
+    try:
+        model = SemiMarkovHMM.from_dict(document)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"--model {args.model}: {exc}") from None
+    paths = data_paths(args.input)
+    ids, X, lengths = read_data(paths, args)
+    categorical = document["emissions"].get("format") == "pirho.CategoricalHMM"
+    inputs = _model_input("categorical" if categorical else "numeric", X)
+    rows = inputs[:, 0] if categorical else inputs
+    sequences = np.split(rows, np.cumsum(lengths)[:-1])
+    posterior = np.concatenate(model.posterior(sequences))
+    if args.method == "posterior":
+        states = posterior.argmax(axis=1)
+    else:
+        states = np.concatenate([best.states for best in model.viterbi(sequences)])
+    _write_states(args.output, ids, lengths, states, posterior)
+    if args.plot:
+        print(f"wrote {plot_regimes(X[: lengths[0]], states[: lengths[0]], args.plot, ids[0])}",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

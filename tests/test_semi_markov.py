@@ -130,6 +130,8 @@ def test_inference_matches_brute_force(seed, n_steps, max_d):
     assert best.log_prob == pytest.approx(ref["best_log_prob"], abs=1e-12)
     assert best.states.tolist() == ref["best_path"].tolist()
     assert best.segments.tolist() == segments_of(ref["best_path"]).tolist()
+    path, log_prob = best  # unpacks like the ordinary HMM's ViterbiResult
+    assert path is best.states and log_prob == best.log_prob
 
 
 def test_batch_equals_one_sequence_at_a_time():

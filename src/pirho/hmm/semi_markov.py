@@ -320,20 +320,43 @@ def emission_hooks(emissions: HiddenMarkovModel) -> EmissionHooks:
 
 # -- result types ------------------------------------------------------------------------------
 class Segmentation(NamedTuple):
-    """The most probable segmentation of one sequence.
+    """The most probable segmentation of one sequence; unpacks like the HMMs' Viterbi result,
+    ``path, log_prob = model.viterbi(x)``.
 
-    states: (T,) int64, the state of every step.
-    segments: (S, 3) int64 rows ``(start, duration, state)``, in time order.
+    path: (T,) int64, the state of every step (also ``.states``).
     log_prob: log P(x, segmentation).
+    segments: (S, 3) int64 rows ``(start, duration, state)`` in time order (a property).
+
+    >>> Segmentation(np.array([1, 1, 0]), -2.0).segments.tolist()
+    [[0, 2, 1], [2, 1, 0]]
     """
 
-    states: np.ndarray
-    segments: np.ndarray
+    path: np.ndarray
     log_prob: float
+
+    @property
+    def states(self) -> np.ndarray:
+        """(T,) the state of every step (the same array as ``path``)."""
+        return self.path
+
+    @property
+    def segments(self) -> np.ndarray:
+        """(S, 3) int64 rows ``(start, duration, state)``."""
+        return segments_of(self.path)
 
 
 class SegmentationBatch(list):
-    """A list of :class:`Segmentation` (one per sequence) with ``.log_probs`` (B,)."""
+    """A list of :class:`Segmentation` (one per sequence) with ``.paths`` and ``.log_probs``.
+
+    >>> batch = SegmentationBatch([Segmentation(np.array([0]), -1.0)])
+    >>> batch.log_probs.tolist(), [p.tolist() for p in batch.paths]
+    ([-1.0], [[0]])
+    """
+
+    @property
+    def paths(self) -> list[np.ndarray]:
+        """The (T_b,) best paths."""
+        return [item.path for item in self]
 
     @property
     def log_probs(self) -> np.ndarray:
@@ -579,9 +602,9 @@ class SemiMarkovHMM:
         return [SegmentBoundaries(b, e) for b, e in zip(begins, ends, strict=True)]
 
     def viterbi(self, x):
-        """The most probable segmentation: a :class:`Segmentation` ``(states (T,), segments
-        (S, 3) rows (start, duration, state), log_prob)``, or a :class:`SegmentationBatch`.
-        Raises ValueError if x is impossible.
+        """The most probable segmentation: a :class:`Segmentation` ``(path (T,), log_prob)``
+        with ``.segments`` (S, 3) rows (start, duration, state), or a
+        :class:`SegmentationBatch` of them. Raises ValueError if x is impossible.
 
         >>> from pirho.hmm import casino
         >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.0, 1.0], [0.0, 1.0]], casino())
@@ -595,7 +618,7 @@ class SemiMarkovHMM:
         _raise_if_impossible(best, batch)
         bounds = batch.offsets.tolist()
         items = [
-            Segmentation(path[lo:hi], segments_of(path[lo:hi]), float(score))
+            Segmentation(path[lo:hi], float(score))
             for lo, hi, score in zip(bounds[:-1], bounds[1:], best, strict=True)
         ]
         return SegmentationBatch(items) if batch.batched else items[0]

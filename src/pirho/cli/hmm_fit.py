@@ -13,6 +13,10 @@ Adds to the token-file commands of :mod:`pirho.cli.hmm`:
 DATA is a CSV/TSV (``--sequence-column NAME``, or blank lines between sequences), ``.npy`` or
 ``.npz`` (:mod:`pirho.data.sequences`), or a folder of such files. Without ``--emission``,
 ``fit`` keeps reading token files as before.
+
+``fit --emission F --states K --durations poisson|nbinom|table --max-duration D`` fits a
+semi-Markov model instead (:func:`pirho.hmm.fit_semi_markov`; one K, D the longest duration);
+``decode`` reads such a model too (Viterbi segmentation or posterior argmax; no ``--lag``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ EMISSIONS = {
 """``--emission`` value → estimator class in :mod:`pirho.hmm.sklearn`."""
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
+DURATION_CHOICES = ("poisson", "nbinom", "table")
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".npy", ".npz")
 MAX_STATES = 64
 
@@ -89,6 +94,17 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
             metavar="A,B",
             help="CSV/TSV feature columns, comma-separated (default: all but the id column)",
         )
+    fit.add_argument(
+        "--durations",
+        choices=DURATION_CHOICES,
+        help="fit a semi-Markov HMM with these duration laws (needs --emission, --max-duration)",
+    )
+    fit.add_argument(
+        "--max-duration",
+        type=positive_int,
+        metavar="D",
+        help="semi-Markov: the longest segment, in steps (laws truncated at D)",
+    )
     decode.add_argument(
         "--lag",
         type=int,
@@ -105,6 +121,8 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
 
 
 def dispatch_fit(args: argparse.Namespace, token_fit) -> int:
+    if args.durations is not None or args.max_duration is not None:
+        return semi_markov_fit_command(args)
     if args.emission is not None:
         return fit_command(args)
     if isinstance(args.states, tuple):
@@ -116,6 +134,8 @@ def dispatch_decode(args: argparse.Namespace, token_decode) -> int:
     document = _read_json_or_none(args.model)
     if isinstance(document, dict) and document.get("format") == "pirho.sklearn":
         return decode_command(args, document)
+    if isinstance(document, dict) and document.get("format") == "pirho.SemiMarkovHMM":
+        return semi_markov_decode_command(args, document)
     for option in ("lag", "plot", "dask", "sequence_column", "columns"):
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
@@ -236,6 +256,81 @@ def fit_command(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     chosen = f"K = {row['states']} (lowest BIC)" if high > low else f"K = {row['states']}"
     print(f"wrote {out}: {chosen}")
+    return 0
+
+
+def semi_markov_fit_command(args: argparse.Namespace) -> int:
+    """``fit --durations … --max-duration D``: one semi-Markov fit, its summary, its JSON."""
+    from pirho.hmm import fit_semi_markov
+
+    if args.durations is None or args.max_duration is None:
+        raise ValueError("--durations and --max-duration go together (a semi-Markov fit)")
+    if args.emission is None:
+        raise ValueError("--durations needs --emission (the semi-Markov model's emissions)")
+    if isinstance(args.states, tuple):
+        raise ValueError("--durations fits one K: give --states K, not a range")
+    if args.states < 2:
+        raise ValueError(f"--durations needs --states >= 2, got {args.states}")
+    _check_fit_options(args)
+    paths = data_paths(args.input)
+    _, X, lengths = read_data(paths, args)
+    X = _model_input(args.emission, X)
+    rows = X[:, 0] if args.emission == "categorical" else X
+    sequences = np.split(rows, np.cumsum(lengths)[:-1])
+    options = {"seed": args.seed, "n_iter": args.iter, "tol": args.tol}
+    if args.emission in ("gaussian", "gmm"):
+        options["covariance_type"] = args.covariance_type
+    if args.emission == "gmm":
+        options["n_mix"] = args.n_mix
+    print(f"{len(lengths)} sequences, {X.shape[0]} steps; {args.emission} emissions, "
+          f"{args.durations} durations up to D = {args.max_duration}")  # fmt: skip
+    result = fit_semi_markov(sequences, args.states, args.emission, durations=args.durations,
+                             max_duration=args.max_duration, **options)  # fmt: skip
+    model = result.model
+    print(f"log-likelihood {result.log_likelihood:.3f} after {result.n_iter} EM iterations"
+          f"{'' if result.converged else ' (not converged)'}")  # fmt: skip
+    print(f"{'state':>5} {'mean duration':>14} {'mass beyond D':>14}")
+    for k, (mean, lost) in enumerate(zip(model.durations.mean(), model.durations.truncated_mass,
+                                         strict=True)):  # fmt: skip
+        print(f"{k:>5} {mean:>14.2f} {lost:>14.2e}")
+    document = model.to_dict()
+    document["training"] = {"data": [str(p) for p in paths], "emission": args.emission,
+                            "log_likelihood": result.log_likelihood,
+                            "iterations": result.n_iter}  # fmt: skip
+    out = Path(args.output)
+    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out}: semi-Markov, K = {args.states}")
+    return 0
+
+
+def semi_markov_decode_command(args: argparse.Namespace, document: dict) -> int:
+    """``decode`` with a model from ``fit --durations``: Viterbi segmentation (or posterior
+    argmax with ``--method posterior``) and the state posteriors, as for the HMM families."""
+    from pirho.hmm import SemiMarkovHMM
+
+    for option in ("lag", "dask"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option} does not apply to a semi-Markov model")
+    _check_decode_options(args)
+    try:
+        model = SemiMarkovHMM.from_dict(document)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"--model {args.model}: {exc}") from None
+    paths = data_paths(args.input)
+    ids, X, lengths = read_data(paths, args)
+    categorical = document["emissions"].get("format") == "pirho.CategoricalHMM"
+    inputs = _model_input("categorical" if categorical else "numeric", X)
+    rows = inputs[:, 0] if categorical else inputs
+    sequences = np.split(rows, np.cumsum(lengths)[:-1])
+    posterior = np.concatenate(model.posterior(sequences))
+    if args.method == "posterior":
+        states = posterior.argmax(axis=1)
+    else:
+        states = np.concatenate([best.states for best in model.viterbi(sequences)])
+    _write_states(args.output, ids, lengths, states, posterior)
+    if args.plot:
+        print(f"wrote {plot_regimes(X[: lengths[0]], states[: lengths[0]], args.plot, ids[0])}",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

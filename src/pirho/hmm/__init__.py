@@ -38,6 +38,15 @@ from pirho.hmm.kernels import (
 )
 from pirho.hmm.learn import BaumWelchResult, baum_welch
 from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.semi_markov import (
+    Durations,
+    Segmentation,
+    SegmentBoundaries,
+    SemiMarkovFit,
+    SemiMarkovHMM,
+    fit_semi_markov,
+    semi_markov_em,
+)
 
 __all__ = [
     "HiddenMarkovModel",
@@ -72,4 +81,11 @@ __all__ = [
     "fixed_lag_posterior",
     "viterbi",
     "expected_counts",
+    "SemiMarkovHMM",
+    "Durations",
+    "Segmentation",
+    "SegmentBoundaries",
+    "SemiMarkovFit",
+    "semi_markov_em",
+    "fit_semi_markov",
 ]

@@ -34,6 +34,7 @@ from pirho.hmm.kernels import (
     forward,
     log_likelihood,
     posterior,
+    sample_posterior,
     viterbi,
 )
 from pirho.hmm.learn import BaumWelchResult, baum_welch
@@ -72,4 +73,5 @@ __all__ = [
     "fixed_lag_posterior",
     "viterbi",
     "expected_counts",
+    "sample_posterior",
 ]

@@ -183,13 +183,26 @@ def test_same_seed_same_paths_and_kernel_equals_method():
     np.testing.assert_array_equal(a, model.sample_posterior(x, 30, seed=gen))
 
 
-def test_block_size_does_not_change_the_paths(monkeypatch):
+def test_first_sequence_of_a_batch_gets_the_paths_of_a_call_on_it_alone():
     rng = np.random.default_rng(10)
-    model = random_categorical(rng, 3, 3)
-    x = possible_sequence(model, 40, 1)
-    whole = model.sample_posterior(x, 50, seed=5)
-    monkeypatch.setattr(sampling, "UNIFORM_CHUNK", 7 * 40)  # blocks of 7 samples
-    np.testing.assert_array_equal(whole, model.sample_posterior(x, 50, seed=5))
+    for n_states in (2, 3):
+        model = random_categorical(rng, n_states, 3)
+        xs = [possible_sequence(model, n, n) for n in (40, 7)]
+        batch = model.sample_posterior(xs, 50, seed=5)
+        np.testing.assert_array_equal(batch[0], model.sample_posterior(xs[0], 50, seed=5))
+
+
+def test_the_generator_is_uniform_and_independent_across_steps():
+    # The in-kernel generator, through the sampler: a one-state-per-step chain whose every
+    # step is an independent fair coin (K = 2), and a fair die (K = 6, the general path).
+    for n_states in (2, 6):
+        uniform = np.full(n_states, 1 / n_states)
+        model = CategoricalHMM(uniform, np.tile(uniform, (n_states, 1)), np.ones((n_states, 1)))
+        paths = model.sample_posterior([0] * 1000, 200, seed=9).ravel()
+        counts = np.bincount(paths, minlength=n_states)
+        assert stats.chisquare(counts).pvalue > 1e-3
+        pairs = np.bincount(paths[:-1] * n_states + paths[1:], minlength=n_states**2)
+        assert stats.chisquare(pairs).pvalue > 1e-3
 
 
 def test_one_state_and_one_step():
@@ -267,10 +280,14 @@ def test_every_family_samples_exactly_with_missing_values(family):
         (True, TypeError, "n_samples must be an integer"),
         ("10", TypeError, "n_samples must be an integer"),
         (None, TypeError, "n_samples must be an integer"),
+        (np.int64(2), None, None),
         (10**12, ValueError, "n_samples = 1000000000000 paths .* above the limit of 2\\*\\*28"),
     ],
 )
 def test_bad_n_samples_is_refused_up_front(n_samples, error, match):
+    if error is None:  # a numpy integer is fine
+        assert casino().sample_posterior([0, 5, 5], n_samples).shape == (2, 3)
+        return
     with pytest.raises(error, match=match):
         casino().sample_posterior([0, 5, 5], n_samples)
     with pytest.raises(error, match=match):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from pirho.hmm import (
@@ -214,16 +216,41 @@ def test_one_state_and_one_step():
     assert abs(drawn.mean() - m.posterior([5])[0, 1]) < 0.015
 
 
-def test_long_sequence_is_stable():
+@pytest.mark.parametrize("n_states", [2, 3])
+def test_long_sequence_is_stable(n_states):
     # T = 10⁶: raw probabilities would underflow within a thousand steps.
-    model = casino()
-    _, rolls = model.sample(1_000_000, seed=0)
-    # (not seed 0: sample() drew the states and rolls from those very uniforms)
-    paths = model.sample_posterior(rolls, 2, seed=1)
-    assert paths.shape == (2, 1_000_000) and set(np.unique(paths)) <= {0, 1}
-    # The time-averaged share of "loaded" matches the posterior's, path by path.
-    loaded = model.posterior(rolls)[:, 1].mean()
-    assert np.abs(paths.mean(axis=1) - loaded).max() < 0.01
+    if n_states == 2:
+        model = casino()
+    else:
+        model = CategoricalHMM([1 / 3] * 3, [[0.9, 0.1, 0.0], [0.05, 0.9, 0.05], [0.1, 0.0, 0.9]],
+                               [[0.5, 0.3, 0.2], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])  # fmt: skip
+    _, x = model.sample(1_000_000, seed=0)
+    # (not seed 0: sample() drew the states and symbols from those very uniforms)
+    paths = model.sample_posterior(x, 2, seed=1)
+    assert paths.shape == (2, 1_000_000) and set(np.unique(paths)) <= set(range(n_states))
+    assert (model.trans[paths[:, :-1], paths[:, 1:]] > 0).all()
+    # The time-averaged share of each state matches the posterior's, path by path.
+    share = model.posterior(x).mean(axis=0)
+    for path in paths:
+        assert np.abs(np.bincount(path, minlength=n_states) / path.shape[0] - share).max() < 0.01
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_states=st.integers(1, 4),
+    n_steps=st.integers(1, 5),
+    zero_fraction=st.sampled_from([0.0, 0.3, 0.5]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_drawn_paths_always_have_positive_probability(n_states, n_steps, zero_fraction, seed):
+    rng = np.random.default_rng(seed)
+    model = random_categorical(rng, n_states, 3, zero_fraction)
+    x = possible_sequence(model, n_steps, seed)
+    probs = path_probabilities(*logs(model), log_lik_of(model, x))
+    paths = model.sample_posterior(x, 500, seed=seed)
+    assert (probs[path_index(paths, n_states)] > 0).all()
+    freq = np.bincount(path_index(paths, n_states), minlength=probs.shape[0]) / 500
+    assert np.abs(freq - probs).max() < 0.1  # loose: 500 draws (the chi-square tests are tight)
 
 
 # -- every family, with missing observations -------------------------------------------------

@@ -242,11 +242,12 @@ def expected_counts(log_start, log_trans, log_lik, offsets=None) -> ExpectedCoun
 
 
 def sample_posterior(
-    log_start, log_trans, log_lik, n_samples: int, offsets=None, seed=None
+    log_start, log_trans, log_lik, n_samples: int, seed=None, offsets=None
 ) -> np.ndarray:
     """Paths drawn exactly from P(h_1..h_T | x) (forward filtering, backward sampling).
 
-    Shapes as in :func:`posterior`. Returns (n_samples, T) int64, row s one whole path; with
+    Shapes as in :func:`posterior` (``offsets`` comes after ``seed`` here). Returns
+    (n_samples, T) int64, row s one whole path; with
     ``offsets`` (B + 1,), (n_samples, N) with sequence b on columns ``offsets[b]:offsets[b+1]``
     (one compiled pass over the batch). The last state is drawn from the filter at T,
     h_T ∝ π_T, then h_t ∝ π_t(h) · trans[h, h_{t+1}] backwards: O(T·K²) once for the

@@ -103,3 +103,23 @@ def test_cli_rejects_bad_options_before_writing(tmp_path, capsys, argv, message)
 def test_write_explorer_rejects_a_non_model(tmp_path):
     with pytest.raises(TypeError, match="model must be a CategoricalHMM"):
         write_explorer(tmp_path / "x.html", model={"start": [1.0]})
+
+
+def text_keys(js: str, lang: str) -> set[str]:
+    block = re.search(rf"\n    {lang}: \{{\n(.*?)\n    \}},", js, re.S).group(1)
+    return set(re.findall(r'(?:^\s+|", )([A-Za-z_]+): "', block, re.M))
+
+
+def test_every_label_on_the_page_is_translated():
+    from importlib import resources
+
+    files = resources.files("pirho.explore")
+    js = files.joinpath("pirho.js").read_text(encoding="utf-8")
+    html = files.joinpath("explore.html").read_text(encoding="utf-8")
+    en, zh = text_keys(js, "en"), text_keys(js, "zh")
+    assert en == zh
+    used = set(re.findall(r'data-i18n="(\w+)"', html))
+    used |= set(re.findall(r'\b(?:t|stripRows|pathRow)\("(\w+)"', js))  # the last two call t
+    assert {"samplePaths", "sampleHint", "sampleFreq", "drawn", "bruteTooLong"} <= used
+    assert used <= en, f"untranslated: {sorted(used - en)}"
+    assert 'id="sample-paths"' in render_explorer()

@@ -238,3 +238,166 @@ def test_page_works_offline(page):
         assert severe_console_entries(page) == []
     finally:
         page.delete_network_conditions()
+
+
+# -- posterior path samples ------------------------------------------------------------------
+
+
+def brute_path_probabilities(model: CategoricalHMM, symbols) -> np.ndarray:
+    from pirho.hmm.brute import path_log_joint
+
+    with np.errstate(divide="ignore"):
+        log_joint = path_log_joint(
+            np.log(model.start), np.log(model.trans), np.log(model.emit[:, symbols].T)
+        )
+    weights = np.exp(log_joint - log_joint.max())
+    return weights / weights.sum()
+
+
+def chi_square_p_value(paths: np.ndarray, probs: np.ndarray, n_states: int) -> float:
+    """Pearson's chi-square over all paths (expected counts below 5 pooled into one bin)."""
+    from scipy import stats
+
+    index = np.ravel_multi_index(paths.T, (n_states,) * paths.shape[1])
+    counts = np.bincount(index, minlength=probs.shape[0])
+    assert counts[probs == 0].sum() == 0, "a path of probability 0 was drawn"
+    expected = probs * paths.shape[0]
+    big, small = expected >= 5, (expected < 5) & (probs > 0)
+    observed, expect = list(counts[big]), list(expected[big])
+    if small.any():
+        observed.append(counts[small].sum())
+        expect.append(expected[small].sum())
+    return float(stats.chisquare(observed, expect).pvalue)
+
+
+def test_sampled_paths_match_exact_path_probabilities(page):
+    open_page(page)
+    model = CategoricalHMM(
+        [0.6, 0.4, 0.0],
+        [[0.7, 0.3, 0.0], [0.1, 0.6, 0.3], [0.2, 0.0, 0.8]],  # structural zeros
+        [[0.8, 0.2], [0.3, 0.7], [0.5, 0.5]],
+    )
+    symbols = [0, 1, 1, 0]
+    paths = np.array(
+        page.execute_script(
+            "return window.pirho.samplePosterior(arguments[0], arguments[1], 20000, 3)",
+            model_json(model),
+            symbols,
+        )
+    )
+    assert paths.shape == (20_000, 4)
+    probs = brute_path_probabilities(model, symbols)
+    assert chi_square_p_value(paths, probs, 3) > 1e-3
+    # A sampler that draws each step from its posterior marginal fails the same test (it
+    # even draws forbidden paths; those are counted here rather than asserted absent).
+    post = model.posterior(symbols)
+    rng = np.random.default_rng(0)
+    wrong = (rng.random((20_000, 4, 1)) > np.cumsum(post, axis=1)[None]).sum(axis=2)
+    allowed = probs[np.ravel_multi_index(wrong.T, (3,) * 4)] > 0
+    assert (~allowed).sum() > 100
+    assert chi_square_p_value(wrong[allowed], probs, 3) < 1e-9
+
+
+def test_sampled_path_frequencies_match_the_posterior_and_the_button_draws_them(page):
+    rolls = [6, 6, 1, 2, 6, 6, 6, 3, 1, 6, 6, 6, 6, 2, 4, 5, 6, 6, 1, 1]
+    open_page(page, "rolls=" + ",".join(map(str, rolls)))
+    symbols = [face - 1 for face in rolls]
+    paths = np.array(
+        page.execute_script(
+            "return window.pirho.samplePosterior(window.pirho.state.model, "
+            "window.pirho.state.symbols, 5000, 11)"
+        )
+    )
+    post = casino().posterior(symbols)[:, 1]
+    bound = 5 * np.sqrt(post * (1 - post) / 5000)
+    assert (np.abs(paths.mean(axis=0) - post) <= bound).all()
+    again = page.execute_script(
+        "return window.pirho.samplePosterior(window.pirho.state.model, "
+        "window.pirho.state.symbols, 5000, 11)"
+    )
+    assert again == paths.tolist()  # seeded
+
+    count = page.find_element("id", "path-count")
+    count.clear()
+    count.send_keys("400")
+    page.find_element("id", "sample-paths").click()
+    shown = page.find_elements("css selector", "tr.strip-posterior-sample")
+    drawn = page.execute_script("return window.pirho.state.pathSamples")
+    assert len(drawn) == 400 and len(shown) == 20  # the first 20 are drawn as rows
+    assert [row.get_attribute("data-path") for row in shown] == [
+        ",".join(map(str, p)) for p in drawn[:20]
+    ]
+    cells = page.find_elements("css selector", "td.cell[data-quantity='sample-frequency']")
+    share = np.array([float(c.get_attribute("data-value")) for c in cells]).reshape(2, -1).T
+    np.testing.assert_allclose(share[:, 1], np.mean(drawn, axis=0), atol=1e-12)
+    assert (np.abs(share[:, 1] - post) <= 5 * np.sqrt(post * (1 - post) / 400) + 1e-9).all()
+    assert severe_console_entries(page) == []
+
+
+def test_sample_button_counts_paths_in_the_brute_force_table_and_translates(page):
+    open_page(page, "rolls=6,6,1,6&lang=zh")
+    page.find_element("id", "sample-paths").click()
+    header = page.find_element("css selector", "table.paths tr").text
+    assert "抽中次数 / 5" in header
+    assert "从后验中采样路径" in page.find_element("id", "sample-paths").text
+    page.find_element("id", "lang-toggle").click()
+    assert page.find_element("id", "sample-paths").text == "sample paths from the posterior"
+    assert "drawn / 5" in page.find_element("css selector", "table.paths tr").text
+    assert severe_console_entries(page) == []
+
+
+def test_bad_path_count_is_an_error_on_the_page(page):
+    open_page(page, "rolls=6,6")
+    count = page.find_element("id", "path-count")
+    count.clear()
+    count.send_keys("0")
+    page.find_element("id", "sample-paths").click()
+    assert "paths must be 1..1000" in page.find_element("id", "summary").text
+    message = page.execute_script(
+        "try { window.pirho.samplePosterior(window.pirho.state.model, [5], 0, 1) }"
+        " catch (e) { return e.message }"
+    )
+    assert message.startswith("n must be an integer in 1..1000000")
+
+
+# -- large models (issue 22): no typed-array crash, every other panel works ---------------------
+
+
+@pytest.mark.parametrize("n_states", [10, 16, 50])
+def test_large_models_load_and_keep_every_panel(tmp_path, page, n_states):
+    import time
+
+    rng = np.random.default_rng(n_states)
+    model = CategoricalHMM(
+        rng.dirichlet(np.ones(n_states)),
+        rng.dirichlet(np.ones(n_states), n_states),
+        rng.dirichlet(np.ones(6), n_states),
+    )
+    path = write_explorer(tmp_path / "large.html", model=model, rolls="0,1,2,3,4,5,0,1")
+    page.get("about:blank")
+    began = time.perf_counter()
+    page.get(path.resolve().as_uri())
+    loaded = time.perf_counter() - began
+    assert severe_console_entries(page) == []
+    assert loaded < 20, f"K = {n_states} took {loaded:.1f} s to load"
+    symbols = [0, 1, 2, 3, 4, 5, 0, 1]
+    ll = float(page.find_element("id", "loglik").get_attribute("data-value"))
+    assert ll == pytest.approx(model.log_likelihood(symbols), rel=1e-9)
+    np.testing.assert_allclose(page_posterior(page), model.posterior(symbols), atol=1e-9)
+    viterbi = page.find_elements("css selector", "td.cell[data-quantity='viterbi']")
+    best = model.viterbi(symbols).path.tolist()
+    assert [int(c.get_attribute("data-state")) for c in viterbi] == best
+    budget = page.find_element("id", "brute-budget").text
+    assert "65,536" in budget and f"{n_states}^8" in budget
+    assert page.find_elements("css selector", "table.paths") == []
+    assert len(page.find_elements("css selector", "#editor input")) == n_states * (1 + n_states + 6)
+    page.find_element("id", "sample-paths").click()
+    assert len(page.execute_script("return window.pirho.state.pathSamples")) == 5
+    message = page.execute_script(
+        "try { window.pirho.bruteForce(window.pirho.state.model, window.pirho.state.symbols) }"
+        " catch (e) { return e.message }"
+    )
+    assert "the budget is 65536" in message
+    page.find_element("id", "lang-toggle").click()
+    assert "65,536" in page.find_element("id", "brute-budget").text
+    assert severe_console_entries(page) == []

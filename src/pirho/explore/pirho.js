@@ -165,14 +165,24 @@
     return lp;
   }
 
+  // The all-paths table enumerates K^T paths: it is built only up to this many (a few tens of
+  // milliseconds). Beyond it (K = 10, T = 8 is 10^8 paths; K = 16, T = 8 would need a 34 GB
+  // array) the page says so and every other panel still works.
+  const PATH_BUDGET = 65536;
+
+  function withinPathBudget(K, T) {
+    return T * Math.log2(Math.max(K, 1)) <= Math.log2(PATH_BUDGET);
+  }
+
   /**
-   * All K^T paths (T <= 10): {nPaths, logLikelihood (log Σ_paths P(X, path)), top: the `keep`
-   * most probable as [{path, logProb}] sorted, best first}.
+   * All K^T paths (K^T <= PATH_BUDGET): {nPaths, logLikelihood (log Σ_paths P(X, path)),
+   * top: the `keep` most probable as [{path, logProb}] sorted, best first}.
    */
   function bruteForce(model, symbols, keep = 32) {
     checkModel(model, symbols);
     const T = symbols.length, K = model.start.length, nPaths = K ** T;
-    if (T > 10) throw new Error(`brute force is shown for T <= 10, got T = ${T}`);
+    if (!withinPathBudget(K, T))
+      throw new Error(`brute force enumerates K^T = ${K}^${T} paths; the budget is ${PATH_BUDGET}`);
     const lik = likelihoods(model, symbols);
     const logProbs = new Float64Array(nPaths);
     const path = new Array(T).fill(0);
@@ -198,21 +208,37 @@
     return { nPaths, logLikelihood, top };
   }
 
-  function sample(model, nSteps, seed) {
+  function seededUniform(seed) {
     // A small seeded generator (mulberry32), so a seed gives the same draw on every browser.
     let a = seed >>> 0;
-    const uniform = () => {
+    return () => {
       a = (a + 0x6d2b79f5) >>> 0;
       let r = Math.imul(a ^ (a >>> 15), 1 | a);
       r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
       return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
     };
-    const draw = (probs) => {
-      let u = uniform(), k = 0;
-      while (k < probs.length - 1 && (u -= probs[k]) >= 0) k++;
-      while (probs[k] === 0 && k > 0) k--;
-      return k;
-    };
+  }
+
+  function drawWeighted(weights, u) {
+    // Index k with probability weights[k] / Σ weights at uniform u in [0, 1); a zero weight is
+    // never chosen (rounding at the top end falls back to the last positive weight).
+    let total = 0;
+    for (const w of weights) total += w;
+    const target = u * total;
+    let acc = 0, chosen = -1;
+    for (let k = 0; k < weights.length; k++) {
+      if (weights[k] > 0) {
+        chosen = k;
+        acc += weights[k];
+        if (target < acc) return k;
+      }
+    }
+    return chosen;
+  }
+
+  function sample(model, nSteps, seed) {
+    const uniform = seededUniform(seed);
+    const draw = (probs) => drawWeighted(probs, uniform());
     const states = [], symbols = [];
     for (let t = 0; t < nSteps; t++) {
       const h = t === 0 ? draw(model.start) : draw(model.trans[states[t - 1]]);
@@ -220,6 +246,36 @@
       symbols.push(draw(model.emit[h]));
     }
     return { states, symbols };
+  }
+
+  /**
+   * Whole paths drawn exactly from P(h_1..h_T | X) (forward filtering, backward sampling):
+   * h_T ∝ π_T, then h_t ∝ π_t(h) · P(h_{t+1} | h) backwards, over the page's scaled forward
+   * messages. Returns n paths (arrays of T state indices); a seed gives the same paths on every
+   * browser. Not the same as drawing each h_t from the posterior marginals: those ignore how
+   * neighbouring states are coupled.
+   */
+  function samplePosterior(model, symbols, n, seed = 0) {
+    checkModel(model, symbols);
+    if (!Number.isInteger(n) || n < 1 || n > 1e6) throw new Error(`n must be an integer in 1..1000000, got ${n}`);
+    if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+    const T = symbols.length, K = model.start.length;
+    const filter = scaledForward(model, likelihoods(model, symbols)).alphaHat;
+    if (filter[T - 1].every((v) => !(v > 0))) throw new Error("the sequence is impossible under the model: P(X) = 0");
+    const uniform = seededUniform(seed);
+    const weights = new Array(K);
+    const paths = [];
+    for (let s = 0; s < n; s++) {
+      const path = new Array(T);
+      path[T - 1] = drawWeighted(filter[T - 1], uniform());
+      for (let t = T - 2; t >= 0; t--) {
+        const next = path[t + 1];
+        for (let k = 0; k < K; k++) weights[k] = filter[t][k] * model.trans[k][next];
+        path[t] = drawWeighted(weights, uniform());
+      }
+      paths.push(path);
+    }
+    return paths;
   }
 
   function renormaliseRows(matrix) {
@@ -232,7 +288,7 @@
     });
   }
 
-  window.pirho = { infer, bruteForce, sample, renormaliseRows };
+  window.pirho = { infer, bruteForce, sample, samplePosterior, renormaliseRows, PATH_BUDGET };
 
   // ------------------------------------------------------------------------------------------
   // The page
@@ -253,7 +309,10 @@
       legend: "colour = hidden state, depth = probability; hover a column for its numbers and formulas",
       formulas: "π_t(h) = P(x_t|h) Σ_h' π_{t−1}(h') P(h|h')\nfilter: P(h_t|x_1..x_t) = π_t(h) / Σ_h π_t(h)\nρ_t(h) = Σ_h' P(h'|h) P(x_{t+1}|h') ρ_{t+1}(h'),  ρ_T = 1\nposterior: P(h_t|X) = π_t(h) ρ_t(h) / P(X)\nfixed lag: P(h_t|x_1..x_{t+{L}}) ∝ π_t(h) · P(x_{t+1}..x_{t+{L}}|h)\nViterbi: δ_t(h) = log P(x_t|h) + max_h' [δ_{t−1}(h') + log P(h|h')]",
       brute: "Brute force: every hidden path", ops: "operations", bruteSum: "sum over all", paths: "paths", path: "path h_1..h_T", morePaths: "more paths (smaller)",
-      bruteTooLong: "The table of all K^T paths is shown for T ≤ 10.", impossible: "This sequence is impossible under the model: P(X) = 0.",
+      bruteTooLong: "The table of all K^T paths is shown up to {B} paths; here K^T = {N}. Every other panel uses the dynamic programme and works for any K and T.", impossible: "This sequence is impossible under the model: P(X) = 0.",
+      samplePaths: "sample paths from the posterior", nPaths: "paths", sampled: "posterior path", sampleFreq: "share of sampled paths",
+      sampleHint: "Each path is drawn whole from P(h_1..h_T | X): h_T ∝ π_T, then h_t ∝ π_t(h) P(h_{t+1} | h) backwards. Drawing each step from the posterior instead would ignore how neighbouring states are coupled.",
+      badPaths: "paths must be 1..1000 and seed an integer", drawn: "drawn", panelError: "this panel failed",
     },
     zh: {
       title: "pirho explore：逐步看 π 与 ρ",
@@ -269,7 +328,10 @@
       legend: "颜色 = 隐藏状态，深浅 = 概率；鼠标移到某一列可看数值与公式",
       formulas: "π_t(h) = P(x_t|h) Σ_h' π_{t−1}(h') P(h|h')\n滤波：P(h_t|x_1..x_t) = π_t(h) / Σ_h π_t(h)\nρ_t(h) = Σ_h' P(h'|h) P(x_{t+1}|h') ρ_{t+1}(h')，ρ_T = 1\n后验：P(h_t|X) = π_t(h) ρ_t(h) / P(X)\n固定滞后：P(h_t|x_1..x_{t+{L}}) ∝ π_t(h) · P(x_{t+1}..x_{t+{L}}|h)\n维特比：δ_t(h) = log P(x_t|h) + max_h' [δ_{t−1}(h') + log P(h|h')]",
       brute: "穷举：所有隐藏路径", ops: "运算次数", bruteSum: "全部", paths: "条路径之和", path: "路径 h_1..h_T", morePaths: "条更小的路径",
-      bruteTooLong: "T ≤ 10 时显示全部 K^T 条路径。", impossible: "该序列在此模型下不可能出现：P(X) = 0。",
+      bruteTooLong: "全部 K^T 条路径的表格只在不超过 {B} 条时显示；此处 K^T = {N}。其余面板用动态规划计算，任意 K 与 T 都可用。", impossible: "该序列在此模型下不可能出现：P(X) = 0。",
+      samplePaths: "从后验中采样路径", nPaths: "条路径", sampled: "后验路径", sampleFreq: "采样路径占比",
+      sampleHint: "每条路径整体取自 P(h_1..h_T | X)：先按 π_T 取 h_T，再由后向前按 π_t(h) P(h_{t+1} | h) 取 h_t。若每一步各自按后验边缘分布采样，就忽略了相邻状态之间的关联。",
+      badPaths: "路径数须为 1..1000，种子须为整数", drawn: "抽中次数", panelError: "此面板出错",
     },
   };
   const state = {
@@ -281,6 +343,8 @@
     lag: 2,
     result: null,
     error: null,
+    pathRequest: null, // {n, seed} once "sample paths from the posterior" was pressed
+    pathSamples: null,
   };
   window.pirho.state = state;
 
@@ -452,6 +516,21 @@
     rows.push(...stripRows("backward", "backward", normRho));
     rows.push(...stripRows("lagged", "lagged", result.fixedLag(state.lag), ` L=${state.lag}`));
     rows.push(...stripRows("posterior", "posterior", result.posterior));
+    if (state.pathSamples) {
+      const K = state.model.start.length, n = state.pathSamples.length;
+      const share = state.symbols.map((_, step) => {
+        const row = new Array(K).fill(0);
+        for (const path of state.pathSamples) row[path[step]] += 1 / n;
+        return row;
+      });
+      rows.push(...stripRows("sampleFreq", "sample-frequency", share, ` (${n})`));
+      state.pathSamples.slice(0, 20).forEach((path, i) => {
+        const row = pathRow("sampled", "posterior-sample", path);
+        row.firstChild.textContent = `${t("sampled")} ${i + 1}`;
+        row.dataset.path = path.join(",");
+        rows.push(row);
+      });
+    }
     rows.push(pathRow("viterbi", "viterbi", result.viterbi));
     const legend = el("p", { class: "legend" }, [
       ...stateLabels().map((label, k) => el("span", { class: "chip wide", style: `background:${heat(0.85, k)}`, text: label })),
@@ -500,15 +579,21 @@
     const count = (n) => (n < 1e15 ? n.toLocaleString("en") : `≈ ${n.toExponential(2)}`);
     ops.textContent = `${t("ops")}: K^T·T = ${K}^${T}·${T} = ${count(brute)}  vs  T·K² = ${T}·${K}² = ${count(dp)}`;
     box.appendChild(ops);
-    if (!result || T > 10) {
-      box.appendChild(el("p", { class: "meta", text: t("bruteTooLong") }));
+    if (!result) return;
+    if (!withinPathBudget(K, T)) {
+      box.appendChild(el("p", { id: "brute-budget", class: "meta",
+        text: t("bruteTooLong").replace("{B}", PATH_BUDGET.toLocaleString("en")).replace("{N}", `${K}^${T} = ${count(K ** T)}`) }));
       return;
     }
     const bf = bruteForce(state.model, state.symbols, 24);
     box.appendChild(el("p", { id: "brute-sum", "data-log-sum": bf.logLikelihood, "data-n-paths": bf.nPaths,
       text: `${t("bruteSum")} ${bf.nPaths.toLocaleString("en")} ${t("paths")}: Σ P(X, h) = ${Math.exp(bf.logLikelihood).toExponential(6)} · P(X) (DP) = ${Math.exp(result.logLikelihood).toExponential(6)}` }));
     const viterbiKey = result.viterbi ? result.viterbi.join(",") : "";
-    const rows = [el("tr", {}, ["#", t("path"), "P(X, h)", "P(h | X)"].map((h) => el("th", { text: h })))];
+    const drawn = new Map();
+    if (state.pathSamples) for (const path of state.pathSamples) drawn.set(path.join(","), (drawn.get(path.join(",")) || 0) + 1);
+    const header = ["#", t("path"), "P(X, h)", "P(h | X)"];
+    if (state.pathSamples) header.push(`${t("drawn")} / ${state.pathSamples.length}`);
+    const rows = [el("tr", {}, header.map((h) => el("th", { text: h })))];
     // One character per state in the path chips: its initial, or its index if initials clash.
     const initials = stateLabels().map((label) => [...label][0]);
     const chipText = new Set(initials).size === initials.length ? initials : initials.map((_, k) => String(k));
@@ -516,30 +601,61 @@
     bf.top.forEach((entry, n) => {
       const isBest = entry.path.join(",") === viterbiKey;
       const cells = entry.path.map((h) => el("span", { class: "chip", style: `background:${heat(0.8, h)}`, text: chipText[h] }));
-      rows.push(el("tr", { class: isBest ? "path-row best" : "path-row", "data-path": entry.path.join(","), "data-log-prob": entry.logProb }, [el("td", { text: n + 1 }), el("td", {}, cells),
-        el("td", { text: Math.exp(entry.logProb).toExponential(3) }), el("td", { text: share(entry.logProb) })]));
+      const columns = [el("td", { text: n + 1 }), el("td", {}, cells),
+        el("td", { text: Math.exp(entry.logProb).toExponential(3) }), el("td", { text: share(entry.logProb) })];
+      if (state.pathSamples) {
+        const hits = drawn.get(entry.path.join(",")) || 0;
+        columns.push(el("td", { class: "drawn", text: fmt(hits / state.pathSamples.length) }));
+      }
+      rows.push(el("tr", { class: isBest ? "path-row best" : "path-row", "data-path": entry.path.join(","), "data-log-prob": entry.logProb }, columns));
     });
     if (bf.nPaths > bf.top.length)
-      rows.push(el("tr", {}, [el("td", { colspan: 4, class: "meta", text: `… ${(bf.nPaths - bf.top.length).toLocaleString("en")} ${t("morePaths")}` })]));
+      rows.push(el("tr", {}, [el("td", { colspan: header.length, class: "meta", text: `… ${(bf.nPaths - bf.top.length).toLocaleString("en")} ${t("morePaths")}` })]));
     box.appendChild(el("table", { class: "paths" }, rows));
+  }
+
+  function panel(id, render) {
+    // One panel's failure is shown in that panel and stops nothing else on the page.
+    try {
+      render();
+    } catch (err) {
+      const box = $(id);
+      box.textContent = "";
+      box.appendChild(el("p", { class: "error", text: `${t("panelError")}: ${err.message}` }));
+      console.warn(err);
+    }
   }
 
   function update() {
     state.result = null;
+    state.pathSamples = null;
     if (state.symbols.length) {
       try {
         state.result = infer(state.model, state.symbols);
+        if (state.pathRequest && !state.result.impossible)
+          state.pathSamples = samplePosterior(state.model, state.symbols, state.pathRequest.n, state.pathRequest.seed);
       } catch (err) {
         state.error = err.message;
       }
     }
-    renderSummary(state.result);
-    renderStrips(state.result);
-    renderBrute(state.result);
+    panel("summary", () => renderSummary(state.result));
+    panel("strips", () => renderStrips(state.result));
+    panel("brute", () => renderBrute(state.result));
     $("lag-value").textContent = state.lag;
     $("details").textContent = t("hover");
-    if (state.result && !state.result.impossible) showStep(0);
+    if (state.result && !state.result.impossible) panel("details", () => showStep(0));
     writeFragment();
+  }
+
+  function onSamplePaths() {
+    const n = parseInt($("path-count").value, 10), seed = parseInt($("path-seed").value, 10);
+    if (!(n >= 1 && n <= 1000) || !Number.isInteger(seed)) {
+      state.error = t("badPaths");
+      return update();
+    }
+    state.pathRequest = { n, seed };
+    state.error = null;
+    update();
   }
 
   function writeFragment() {
@@ -609,6 +725,7 @@
     $("undo").addEventListener("click", () => { state.symbols.pop(); state.trueStates = null; syncSequenceInput(); update(); });
     $("clear").addEventListener("click", () => { state.symbols = []; state.trueStates = null; syncSequenceInput(); update(); });
     $("sample").addEventListener("click", onSample);
+    $("sample-paths").addEventListener("click", onSamplePaths);
     $("reset").addEventListener("click", () => { setModel(state.modelName); rerenderAll(); });
     const slider = $("lag");
     slider.value = state.lag;

@@ -34,6 +34,7 @@ from pirho.hmm.kernels import (
     forward,
     log_likelihood,
     posterior,
+    sample_posterior,
     viterbi,
 )
 from pirho.hmm.learn import BaumWelchResult, baum_welch
@@ -88,4 +89,5 @@ __all__ = [
     "SemiMarkovFit",
     "semi_markov_em",
     "fit_semi_markov",
+    "sample_posterior",
 ]

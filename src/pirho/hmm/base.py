@@ -261,6 +261,35 @@ class HiddenMarkovModel(ABC):
         states = sample_states(self._start, self._trans, n_steps, seed)
         return states, self._sample_emissions(states, seed)
 
+    def sample_posterior(self, x, n_samples: int, seed=None):
+        """Whole state paths drawn exactly from P(h_1..h_T | x): (n_samples, T) int64, or a
+        list of such arrays for a list of sequences (one compiled pass over the batch).
+
+        Forward filtering, backward sampling: h_T ∝ π_T, then h_t ∝ π_t(h) · trans[h, h_{t+1}]
+        (see :func:`pirho.hmm.kernels.sample_posterior`). Unlike drawing each step from
+        :meth:`posterior`, the paths keep the coupling between neighbouring states: a
+        transition of probability 0 never appears. Missing observations constrain nothing,
+        as in every method. ``seed``: an int in [0, 2**32), None or a
+        ``numpy.random.Generator``. ValueError if x has probability 0, or if the paths would
+        exceed 2^28 entries (n_samples × total steps) in one call.
+
+        >>> from pirho.hmm import casino
+        >>> paths = casino().sample_posterior([5, 5, 5, 0], n_samples=3, seed=0)
+        >>> paths.shape, paths.dtype.name
+        ((3, 4), 'int64')
+        """
+        batch, lik = self._prepared(x)
+        n_samples = sampling.check_n_samples(n_samples, int(batch.offsets[-1]))
+        rng = sampling.as_generator(seed)
+        paths = sampling.posterior_paths(
+            self._kernel_start, self._kernel_trans, lik, batch.offsets, n_samples, rng,
+            batch.batched,
+        )  # fmt: skip
+        if not batch.batched:
+            return paths
+        bounds = batch.offsets.tolist()
+        return [paths[:, lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
     # -- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict:
         """A JSON-ready dict: ``{"format", "start", "trans", <emission parameters>}``.

@@ -16,7 +16,13 @@ from pirho import _checks
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
 
-__all__ = ["BruteForceResult", "brute_force", "DEFAULT_MAX_PATHS", "within_path_budget"]
+__all__ = [
+    "BruteForceResult",
+    "brute_force",
+    "DEFAULT_MAX_PATHS",
+    "within_path_budget",
+    "path_log_joint",
+]
 
 DEFAULT_MAX_PATHS = 2**22
 """Default path budget (4,194,304 paths ≈ 32 MiB per float array, well under a second)."""
@@ -56,6 +62,49 @@ def within_path_budget(n_states: int, n_steps: int, max_paths: int = DEFAULT_MAX
     return n_states**n_steps <= max_paths
 
 
+def _log_joint(log_start, log_trans, log_lik) -> np.ndarray:
+    n_steps, n_states = log_lik.shape
+    # Paths in lexicographic order, last step fastest: path p's state at step t is
+    # (p // K^(T-1-t)) % K, and its most recent state while growing is p % K.
+    log_joint = log_start + log_lik[0]
+    for t in range(1, n_steps):
+        last = np.arange(log_joint.shape[0]) % n_states
+        log_joint = (log_joint[:, None] + log_trans[last, :] + log_lik[t][None, :]).ravel()
+    return log_joint
+
+
+def path_log_joint(log_start, log_trans, log_lik, *, max_paths: int = DEFAULT_MAX_PATHS):
+    """log P(x, h) for every one of the K^T paths h of one sequence, any emission family.
+
+    log_start (K,), log_trans (K, K), log_lik (T, K) = log P(x_t | h_t = k). Returns
+    (K^T,) float64 in lexicographic path order, last step fastest: path index p has
+    h_t = (p // K^(T-1-t)) % K (``np.unravel_index(p, (K,) * T)``); −inf for a path of
+    probability 0. Enumerated literally, one path at a time, with no message passing.
+    ValueError above ``max_paths`` (default 2^22).
+
+    >>> lj = path_log_joint(np.log([0.5, 0.5]), np.log([[0.9, 0.1], [0.2, 0.8]]),
+    ...                     np.log([[0.5, 0.1], [0.5, 0.9]]))
+    >>> np.exp(lj).round(4).tolist()     # paths 00, 01, 10, 11
+    [0.1125, 0.0225, 0.005, 0.036]
+    """
+    max_paths = _checks.check_int("max_paths", max_paths, minimum=1)
+    arrays = [np.asarray(a, dtype=np.float64) for a in (log_start, log_trans, log_lik)]
+    log_start, log_trans, log_lik = arrays
+    n_states = log_start.shape[0]
+    if log_start.ndim != 1 or log_trans.shape != (n_states, n_states):
+        raise ValueError(
+            f"log_start must be (K,) and log_trans (K, K), got {log_start.shape} and "
+            f"{log_trans.shape}"
+        )
+    if log_lik.ndim != 2 or log_lik.shape[1] != n_states or log_lik.shape[0] == 0:
+        raise ValueError(f"log_lik must have shape (T, {n_states}) with T ≥ 1, got {log_lik.shape}")
+    if not within_path_budget(n_states, log_lik.shape[0], max_paths):
+        raise ValueError(
+            f"K^T = {n_states}^{log_lik.shape[0]} paths exceed the budget max_paths = {max_paths:,}"
+        )
+    return _log_joint(log_start, log_trans, log_lik)
+
+
 def brute_force(model: CategoricalHMM, x, *, max_paths: int = DEFAULT_MAX_PATHS):
     """Enumerate all K^T state paths of one sequence ``x`` (T,) and sum/maximise over them.
 
@@ -86,14 +135,7 @@ def brute_force(model: CategoricalHMM, x, *, max_paths: int = DEFAULT_MAX_PATHS)
     with np.errstate(divide="ignore"):
         log_start, log_trans = np.log(model.start), np.log(model.trans)
         log_emit = np.log(model.emit)
-    # Paths in lexicographic order, last step fastest: path p's state at step t is
-    # (p // K^(T-1-t)) % K, and its most recent state while growing is p % K.
-    log_joint = log_start + log_emit[:, symbols[0]]
-    for t in range(1, n_steps):
-        last = np.arange(log_joint.shape[0]) % n_states
-        log_joint = (
-            log_joint[:, None] + log_trans[last, :] + log_emit[:, symbols[t]][None, :]
-        ).ravel()
+    log_joint = _log_joint(log_start, log_trans, log_emit[:, symbols].T)
     finite = np.isfinite(log_joint)
     if finite.any():
         top = log_joint[finite].max()

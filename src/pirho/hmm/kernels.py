@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm import engine
+from pirho.hmm import engine, sampling
 from pirho.hmm.engine import ExpectedCounts, Likelihoods, ViterbiResult
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "fixed_lag_posterior",
     "viterbi",
     "expected_counts",
+    "sample_posterior",
     "ExpectedCounts",
     "ViterbiResult",
 ]
@@ -238,3 +239,37 @@ def expected_counts(log_start, log_trans, log_lik, offsets=None) -> ExpectedCoun
     """
     p = _prepare(log_start, log_trans, log_lik, offsets)
     return engine.expected_counts(p.start, p.trans, p.lik, p.offsets)
+
+
+def sample_posterior(
+    log_start, log_trans, log_lik, n_samples: int, seed=None, offsets=None
+) -> np.ndarray:
+    """Paths drawn exactly from P(h_1..h_T | x) (forward filtering, backward sampling).
+
+    Shapes as in :func:`posterior` (``offsets`` comes after ``seed`` here). Returns
+    (n_samples, T) int64, row s one whole path; with
+    ``offsets`` (B + 1,), (n_samples, N) with sequence b on columns ``offsets[b]:offsets[b+1]``
+    (one compiled pass over the batch). The last state is drawn from the filter at T,
+    h_T ∝ π_T, then h_t ∝ π_t(h) · trans[h, h_{t+1}] backwards: O(T·K²) once for the
+    forward pass, O(T·K) per path. A transition or emission of probability 0 is never on a
+    drawn path. ``seed``: an int in [0, 2**32), None or a ``numpy.random.Generator``; the same
+    int gives the same paths. ``n_samples × N`` may be at most
+    :data:`pirho.hmm.sampling.MAX_PATH_ENTRIES` (2^28, 2 GiB of output); above it, and for a
+    sequence of probability 0, ValueError.
+
+    Not the same as drawing each h_t from :func:`posterior`: those marginals ignore how
+    neighbouring states are coupled and give paths the model may forbid.
+
+    >>> log_trans = np.array([[np.log(0.9), np.log(0.1)], [-np.inf, 0.0]])   # 1 → 0 is ruled out
+    >>> log_lik = np.log([[0.5, 0.1], [0.5, 0.9], [0.1, 0.5]])
+    >>> paths = sample_posterior(np.log([0.5, 0.5]), log_trans, log_lik, 10_000, seed=0)
+    >>> paths.shape, bool((np.diff(paths, axis=1) >= 0).all())
+    ((10000, 3), True)
+    >>> exact = posterior(np.log([0.5, 0.5]), log_trans, log_lik)[:, 1]
+    >>> bool(np.abs(paths.mean(axis=0) - exact).max() < 0.02)
+    True
+    """
+    p = _prepare(log_start, log_trans, log_lik, offsets)
+    n_samples = sampling.check_n_samples(n_samples, int(p.offsets[-1]))
+    rng = sampling.as_generator(seed)
+    return sampling.posterior_paths(p.start, p.trans, p.lik, p.offsets, n_samples, rng, p.batched)

@@ -33,6 +33,7 @@ def random_crf(n_tags: int, seed: int, forbid: float = 0.0, dtype=torch.float64)
     allowed_start[0] = True
     allowed_end = torch.rand(n_tags, generator=gen) >= forbid
     allowed_end[-1] = True
+    allowed_end[0] = True  # the length-1 path "0" exists, so some complete path does
     crf = LinearChainCRF(
         n_tags, allowed=allowed, allowed_start=allowed_start, allowed_end=allowed_end
     ).to(dtype)
@@ -75,6 +76,7 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
     k = 5
     nbest_tags, nbest_scores = crf.decode(emissions, lens, k=k)
     best_tags, best_scores = crf.decode(emissions, lens)
+    most_paths = 0
     for b, length in enumerate(lengths):
         paths = brute_force(crf, emissions[:length, b], length)
         weights = np.array([s for s, _ in paths])
@@ -87,7 +89,8 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
                     expected_m[t, tag] += math.exp(s - expected_log_z)
         np.testing.assert_allclose(marginals[:, b].numpy(), expected_m, atol=1e-10)
         possible = [(s, p) for s, p in paths if s > -math.inf]
-        for rank in range(k):
+        most_paths = max(most_paths, len(possible))
+        for rank in range(nbest_tags.shape[0]):
             got = nbest_tags[rank, :, b].tolist()
             if rank < len(possible):
                 s, path = possible[rank]
@@ -98,6 +101,8 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
                 assert nbest_scores[rank, b].item() == -math.inf
         assert best_tags[:, b].tolist() == nbest_tags[0, :, b].tolist()
         assert best_scores[b].item() == pytest.approx(nbest_scores[0, b].item(), abs=1e-12)
+    # k is capped at the largest number of possible paths in the batch
+    assert nbest_tags.shape[0] == nbest_scores.shape[0] == max(1, min(k, most_paths))
 
 
 def test_nbest_paths_are_distinct_and_ordered_at_larger_sizes():
@@ -446,7 +451,7 @@ def _bad_cases():
         (lambda: crf.log_partition(em, mask=torch.ones(2, 4).bool()), ValueError, "mask"),
         (lambda: crf.log_partition(em, mask=torch.ones(4, 2)), TypeError, "mask"),
         (lambda: crf.log_likelihood(em, tags + 3), ValueError, "tags"),
-        (lambda: crf.log_likelihood(em, tags - 1), ValueError, "tags"),
+        (lambda: crf.log_likelihood(em, tags - 2), ValueError, "tags"),
         (lambda: crf.log_likelihood(em, tags[:3]), ValueError, "tags"),
         (lambda: crf.log_likelihood(em, tags.float()), TypeError, "tags"),
         (lambda: crf.log_likelihood(em, tags, reduction="avg"), ValueError, "reduction"),

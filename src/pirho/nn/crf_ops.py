@@ -412,6 +412,23 @@ def entropy(
     return _expected_surprisal(last_logits, torch.stack(inners).gather(0, index)[0], dim=-1)
 
 
+def _cumulative(logits: Tensor) -> Tensor:
+    """Unnormalised cdf (..., K) of softmax(logits) over the last dim."""
+    return torch.exp(logits - _finite_max(logits, dim=-1, keepdim=True)).cumsum(dim=-1)
+
+
+def _inverse_cdf(cdf: Tensor, uniform: Tensor) -> Tensor:
+    """One draw per row of the distribution with cumulative sums `cdf` (..., K), from one
+    uniform (...) in [0, 1): the first k with cdf_k > U · total (a binary search). An entry
+    with probability 0 repeats the previous cdf value and so is never the first. The threshold
+    is kept below the total, so a U · total rounded up to the total lands on the last tag with
+    probability > 0, not past it."""
+    total = cdf[..., -1:]
+    threshold = torch.minimum(uniform[..., None] * total, torch.nextafter(total, cdf.new_zeros(())))
+    index = torch.searchsorted(cdf.contiguous(), threshold, right=True)[..., 0]
+    return index.clamp_(max=cdf.shape[-1] - 1)  # rows with total 0 (never read)
+
+
 def sample_paths(
     log_alpha: Tensor,
     end: Tensor,
@@ -419,6 +436,7 @@ def sample_paths(
     lengths: Tensor,
     n_samples: int,
     generator: torch.Generator | None = None,
+    by_table: bool | None = None,
 ) -> Tensor:
     """Tag paths (n_samples, T, B) drawn exactly from p(y | x) by backward sampling on the
     forward messages log π (T, B, K) (each step up to a constant: pass them shifted to max 0,
@@ -426,8 +444,11 @@ def sample_paths(
     y_{t−1} ∝ π_{t−1}(y) exp(trans[y, y_t]). Padding, and every step of a sequence with no
     possible path, is −1.
 
-    One draw per step for all samples and sequences at once: Gumbel-max,
-    argmax_k (logit_k + G_k) with G = −log(−log U), U uniform, is a draw from softmax(logits).
+    All samples and sequences move one step at a time, one uniform per draw (inverse cdf).
+    The distribution of y_{t−1} depends only on (b, y_t), so for many samples
+    (``by_table``, default: n_samples > K) its cdf is built once per step for every y_t,
+    (B, K + 1, K) with the last row for y_T, and each sample reads its row; for few samples
+    each sample's row of K logits is built directly. Both give the same draws.
 
     >>> log_alpha = log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(3, 1, 2))
     >>> sample_paths(log_alpha, torch.zeros(2), torch.zeros(2, 2), torch.tensor([2]), 4,
@@ -436,18 +457,28 @@ def sample_paths(
     """
     n_steps, batch, n_tags = log_alpha.shape
     device = log_alpha.device
+    if by_table is None:
+        by_table = n_samples > n_tags
     index = (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags)
     final = log_alpha.gather(0, index)[0] + end  # (B, K): log π_T(y) + end_y
     possible = torch.isfinite(final).any(dim=-1)
     is_last = torch.arange(n_steps, device=device)[:, None] == lengths - 1  # (T, B)
     into = trans.T  # into[j] = trans[:, j], the scores of moving into tag j
+    sequence = torch.arange(batch, device=device)
     tags = torch.full((n_steps, n_samples, batch), -1, dtype=torch.long, device=device)
     current = torch.zeros(n_samples, batch, dtype=torch.long, device=device)
     for t in range(int(lengths.max()) - 1, -1, -1):
-        given_next = log_alpha[t] + into[current]  # (n, B, K), y_{t+1} = current
-        logits = torch.where(is_last[t][None, :, None], final, given_next)
-        uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype, device=device)
-        current = (logits - torch.log(-torch.log(uniform))).argmax(dim=-1)
+        uniform = torch.rand(
+            (n_samples, batch), generator=generator, dtype=log_alpha.dtype, device=device
+        )
+        if by_table:
+            table = _cumulative(torch.cat([log_alpha[t][:, None, :] + into, final[:, None]], 1))
+            row = torch.where(is_last[t], n_tags, current)  # (n, B): which row of the table
+            current = _inverse_cdf(table[sequence, row], uniform)
+        else:
+            given_next = log_alpha[t] + into[current]  # (n, B, K), y_{t+1} = current
+            logits = torch.where(is_last[t][None, :, None], final, given_next)
+            current = _inverse_cdf(_cumulative(logits), uniform)
         tags[t] = current
     keep = valid_steps(lengths, n_steps)[:, None, :] & possible[None, None, :]
     return tags.masked_fill_(~keep, -1).transpose(0, 1)

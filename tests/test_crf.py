@@ -395,7 +395,8 @@ def test_runs_on_cuda_unchanged():
         crf.decode(emissions, lens)[0],
         crf.decode(emissions, lens, k=3)[0],
     )
-    crf_gpu = crf.cuda()
+    crf_cpu = copy.deepcopy(crf)
+    crf_gpu = crf.cuda()  # in place: crf is on the GPU from here
     gpu = (
         crf_gpu.log_partition(emissions.cuda(), lens.cuda()),
         crf_gpu.marginals(emissions.cuda(), lens.cuda()),
@@ -405,6 +406,30 @@ def test_runs_on_cuda_unchanged():
     for a, b in zip(cpu, gpu, strict=True):
         torch.testing.assert_close(a, b.cpu())
     crf_gpu(emissions.cuda().requires_grad_(), tags.cuda(), lens.cuda()).backward()
+    # the structure methods: same numbers on the GPU; samples from the GPU's generator
+    partial = tags.clone()
+    partial[::2] = -1
+    em_gpu = emissions.cuda()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            crf_cpu.pairwise_marginals(emissions, lens),
+            crf_gpu.pairwise_marginals(em_gpu, lens.cuda()).cpu(),
+        )
+        torch.testing.assert_close(
+            crf_cpu.entropy(emissions, lens), crf_gpu.entropy(em_gpu, lens.cuda()).cpu()
+        )
+        torch.testing.assert_close(
+            crf_cpu.log_likelihood(emissions, partial, lens, reduction="none"),
+            crf_gpu.log_likelihood(em_gpu, partial.cuda(), lens.cuda(), reduction="none").cpu(),
+        )
+    n = 20_000
+    for by_table_n in (3, n):  # row by row and by table
+        samples = crf_gpu.sample(em_gpu, by_table_n, lens.cuda(), seed=0).cpu()
+        assert samples.shape == (by_table_n, 20, 4)
+    samples = crf_gpu.sample(em_gpu, n, lens.cuda(), seed=0).cpu()
+    freq = torch.nn.functional.one_hot(samples.clamp(min=0), 5).double()
+    freq = (freq * (samples >= 0)[..., None]).mean(0)
+    torch.testing.assert_close(freq, cpu[1], atol=0.02, rtol=0)
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -396,6 +396,16 @@ def test_sample_shapes_seeds_and_impossible_sequences():
         crf.sample(em, 0)
     with pytest.raises(TypeError, match="seed"):
         crf.sample(em, 2, seed=1.5)
+    with pytest.raises(ValueError, match=r"n = 10000000000 sampled paths .* GiB"):
+        crf.sample(em, 10**10)
+    one_step = crf.sample(em[:1], 3, seed=0)
+    assert one_step.shape == (3, 1, 2) and crf.allowed_start[one_step].all()
+    assert crf.pairwise_marginals(em[:1]).shape == (0, 2, 3, 3)
+    torch.testing.assert_close(crf.entropy(em[:1]), _entropy_of(crf.marginals(em[:1])[0]))
+
+
+def _entropy_of(probs):
+    return -(probs * probs.clamp_min(1e-300).log()).sum(-1)
 
 
 def test_sample_float32_falls_back_to_log_space_and_stays_exact():

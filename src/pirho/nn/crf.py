@@ -25,8 +25,8 @@ from pirho.nn import crf_compiled, crf_ops
 __all__ = ["LinearChainCRF", "bio_constraints", "hmm_emissions"]
 
 REDUCTIONS = ("none", "sum", "mean", "token_mean")
-# decode(k > 1) refuses a k whose back pointers and scores would need more memory than this.
-NBEST_MEMORY_LIMIT = 8 * 2**30
+# decode(k > 1) and sample(n) refuse a k or n whose tables would need more memory than this.
+MEMORY_LIMIT = 8 * 2**30
 
 
 class _LogPartition(torch.autograd.Function):
@@ -130,6 +130,16 @@ def _check_some_path(allowed: Tensor, allowed_start: Tensor, allowed_end: Tensor
                 f"{reached.nonzero().flatten().tolist()}, and none is an allowed last tag {last}"
             )
         reached = grown
+
+
+def _check_memory(name: str, value: int, what: str, shape: torch.Size, needed: int) -> None:
+    """ValueError before any work when a result of `value` paths would need > MEMORY_LIMIT."""
+    if needed > MEMORY_LIMIT:
+        raise ValueError(
+            f"{name} = {value} {what} of (T, B, K) = {tuple(shape)} would need about "
+            f"{needed / 2**30:.3g} GiB (the limit is {MEMORY_LIMIT / 2**30:g} GiB): ask for "
+            "fewer paths, or pass fewer or shorter sequences at a time"
+        )
 
 
 class LinearChainCRF(nn.Module):
@@ -476,7 +486,7 @@ class LinearChainCRF(nn.Module):
         paths gets tags −1 and score −inf in the missing ranks. k is capped at the largest
         number of possible paths in the batch (K^T, or fewer with ``allowed`` and −inf
         emissions), so ``k=10**6`` on a short sequence returns every path, best first; a k
-        whose tables would still need more than ``NBEST_MEMORY_LIMIT`` bytes (8 GiB) is a
+        whose tables would still need more than ``MEMORY_LIMIT`` bytes (8 GiB) is a
         ``ValueError``. Ties go to the lower tag (k = 1).
         On a CPU, k = 1 runs as one compiled loop (:func:`pirho.nn.crf_compiled.viterbi`);
         other devices and k > 1 use the torch form in :mod:`pirho.nn.crf_ops`.
@@ -506,12 +516,7 @@ class LinearChainCRF(nn.Module):
             n_steps * batch * n_tags * (8 + emissions.element_size())
             + 3 * batch * n_tags**2 * emissions.element_size()
         )
-        if needed > NBEST_MEMORY_LIMIT:
-            raise ValueError(
-                f"k = {k} best paths of (T, B, K) = {(n_steps, batch, n_tags)} would need about "
-                f"{needed / 2**30:.3g} GiB (the limit is {NBEST_MEMORY_LIMIT / 2**30:g} GiB): "
-                "ask for fewer paths, or decode fewer or shorter sequences at a time"
-            )
+        _check_memory("k", k, "best paths", emissions.shape, needed)
         tags, scores = crf_ops.nbest_viterbi(start, end, trans, emissions, lengths, k)
         return (tags.transpose(1, 2) if self.batch_first else tags), scores
 
@@ -586,7 +591,8 @@ class LinearChainCRF(nn.Module):
         y_T ∝ π_T(y) exp(end_y) and y_{t−1} ∝ π_{t−1}(y) exp(trans[y, y_t]), all n samples of
         all sequences drawn together, one step at a time. ``seed`` (int) or ``generator`` (a
         ``torch.Generator`` on the emissions' device) fixes the draws; neither = torch's
-        global generator.
+        global generator. An n whose paths would need more than ``MEMORY_LIMIT`` bytes
+        (8 GiB) is a ``ValueError``.
 
         >>> crf = LinearChainCRF(3)
         >>> paths = crf.sample(torch.randn(4, 2, 3), 5, lengths=[4, 2], seed=0)
@@ -605,6 +611,9 @@ class LinearChainCRF(nn.Module):
             generator = torch.Generator(device=emissions.device).manual_seed(int(seed))
         elif generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        n_steps, batch, n_tags = emissions.shape
+        per_sample = batch * (8 * n_steps + 3 * n_tags * emissions.element_size())
+        _check_memory("n", n, "sampled paths", emissions.shape, n * per_sample)
         start, end, trans = self._potentials(dtype)
         fwd, _, _ = crf_ops.scaled_forward(start, trans, emissions, lengths)
         log_alpha = fwd.messages.log()  # log π_t − log max_k π_t: the sampler needs no more

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -461,6 +462,29 @@ def test_nan_or_plus_inf_emissions_raise_naming_the_position(value, method, batc
     where = r"emissions\[1, 2, 0\]" if batch_first else r"emissions\[2, 1, 0\]"
     with pytest.raises(ValueError, match=where + r" \(step 2 of sequence 1, tag 0\)"):
         calls[method]()
+
+
+@pytest.mark.parametrize("name", ["start_transitions", "end_transitions", "transitions"])
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_nan_or_plus_inf_parameters_raise_naming_the_parameter(name, value):
+    crf = LinearChainCRF(3)
+    with torch.no_grad():
+        getattr(crf, name).view(-1)[1] = value
+    index = "[0, 1]" if name == "transitions" else "[1]"
+    for call in (
+        lambda: crf.marginals(torch.randn(4, 2, 3)),
+        lambda: crf.decode(torch.randn(4, 2, 3)),
+        lambda: crf.sample(torch.randn(4, 2, 3), 2),
+    ):
+        with pytest.raises(ValueError, match=re.escape(f"{name}{index}")):
+            call()
+    # at a forbidden entry the value is never used
+    forbidden = torch.ones(3, 3, dtype=torch.bool)
+    forbidden[0, 1] = False
+    masked = LinearChainCRF(3, allowed=forbidden)
+    with torch.no_grad():
+        masked.transitions[0, 1] = value
+    assert torch.isfinite(masked.log_partition(torch.randn(4, 2, 3))).all()
 
 
 def test_non_finite_padding_is_ignored_and_minus_inf_is_a_forbidden_score():

@@ -247,6 +247,21 @@ class LinearChainCRF(nn.Module):
         start = torch.where(self.allowed_start, self.start_transitions.to(dtype), neg_inf)
         end = torch.where(self.allowed_end, self.end_transitions.to(dtype), neg_inf)
         trans = torch.where(self.allowed, self.transitions.to(dtype), neg_inf)
+        # As for emissions: −inf forbids, NaN and +inf (e.g. after a diverged step) are errors.
+        total = (start.detach().sum() + end.detach().sum()) + trans.detach().sum()
+        if bool(torch.isnan(total) | (total == torch.inf)):
+            for name, value in (
+                ("start_transitions", start),
+                ("end_transitions", end),
+                ("transitions", trans),
+            ):
+                bad = torch.isnan(value) | (value == torch.inf)
+                if bool(bad.any()):
+                    index = tuple(int(i) for i in bad.nonzero()[0])
+                    raise ValueError(
+                        f"{name} must be finite or −inf at allowed entries, got "
+                        f"{float(value[index])} at {name}{list(index)}"
+                    )
         return start, end, trans
 
     def _prepare(
@@ -398,7 +413,7 @@ class LinearChainCRF(nn.Module):
         tags = self._check_tags(tags, emissions.shape[:2], lengths)
         start, end, trans = self._potentials(dtype)
         log_z = _LogPartition.apply(emissions, start, end, trans, lengths)
-        impossible = ~torch.isfinite(log_z)
+        impossible = log_z == -torch.inf
         if bool(impossible.any()):
             b = int(impossible.nonzero()[0, 0])
             raise ValueError(

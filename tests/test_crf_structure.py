@@ -285,9 +285,9 @@ def _chi_square_p(samples, posterior):
     return chi2.sf(stat, df=len(o) - 1)
 
 
-def _sharp_crf(seed=11):
-    """A CRF with strong, constrained transitions, so paths are far from independent steps."""
-    crf = random_crf(3, seed=seed, forbid=0.25)
+def _sharp_crf(seed=11, forbid=0.25):
+    """A CRF with strong (and constrained) transitions: paths far from independent steps."""
+    crf = random_crf(3, seed=seed, forbid=forbid)
     with torch.no_grad():
         crf.transitions.mul_(2.5)
     return crf
@@ -326,9 +326,13 @@ SAMPLERS = {
 }
 
 
+@pytest.mark.parametrize("forbid", [0.0, 0.25])
 @pytest.mark.parametrize("sampler", list(SAMPLERS))
-def test_sample_frequencies_match_brute_force_and_the_test_rejects_wrong_samplers(sampler):
-    crf = _sharp_crf()
+def test_sample_frequencies_match_brute_force_and_the_test_rejects_wrong_samplers(sampler, forbid):
+    """Without constraints every path is possible, so a wrong sampler is rejected by the
+    chi-square statistic itself (p ~ 1e-100 for independent marginals), not by drawing a
+    forbidden path."""
+    crf = _sharp_crf(forbid=forbid)
     em = torch.randn(4, 2, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     lens = torch.tensor([4, 3])
     n = 20_000
@@ -342,6 +346,7 @@ def test_sample_frequencies_match_brute_force_and_the_test_rejects_wrong_sampler
         try:
             p_values.append(_chi_square_p(samples[:, :length, b], posterior))
         except AssertionError:  # a wrong sampler may even draw impossible paths
+            assert forbid > 0
             p_values.append(0.0)
     if sampler.startswith("ffbs"):
         assert min(p_values) > 1e-3, p_values

@@ -14,6 +14,7 @@ compiled CPU decoder does not depend on them).
     .venv/bin/python benchmarks/crf_vs_pytorch_crf.py                 # CPU, 1 thread
     .venv/bin/python benchmarks/crf_vs_pytorch_crf.py --device cuda   # on a GPU
     .venv/bin/python benchmarks/crf_vs_pytorch_crf.py --quick         # smoke run
+    .venv/bin/python benchmarks/crf_vs_pytorch_crf.py --sampling 100  # + sample(100) costs
 """
 
 from __future__ import annotations
@@ -125,6 +126,31 @@ def compare(size, args) -> dict:
     return result
 
 
+def sampling_costs(size, args, n_samples: int) -> dict:
+    """Median ms of log Z (one forward pass, no gradient), of sample(n = 1) and of
+    sample(n = n_samples): FFBS is one forward pass plus n backward sampling passes, all n
+    drawn together, so n samples should cost far less than n calls for one."""
+    batch, steps, tags = size
+    dtype = torch.float64 if args.dtype == "float64" else torch.float32
+    ours = LinearChainCRF(tags).to(device=args.device, dtype=dtype)
+    emissions, _, _, lengths = make_inputs(batch, steps, tags, args.device, dtype, args.seed)
+    gen = torch.Generator(device=args.device).manual_seed(args.seed)
+    jobs = {
+        "log_z": lambda: ours.log_partition(emissions, lengths),
+        "one": lambda: ours.sample(emissions, 1, lengths, generator=gen),
+        "many": lambda: ours.sample(emissions, n_samples, lengths, generator=gen),
+    }
+    inner = max(1, args.inner * 50 // steps)
+    times = {key: [] for key in jobs}
+    with torch.no_grad():
+        for job in jobs.values():
+            job()
+        for _ in range(args.repeats):
+            for key, job in jobs.items():
+                times[key].append(timed(job, args.device, inner))
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -140,6 +166,13 @@ def main(argv: list[str] | None = None) -> None:
         help="transitions ~ U(-S, S) (default: pytorch-crf's initialisation, S = 0.1)",
     )
     parser.add_argument("--quick", action="store_true", help="T = 50 sizes, 3 rounds")
+    parser.add_argument(
+        "--sampling",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time sample(N) against one forward pass and N calls of sample(1)",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device is available")
@@ -165,6 +198,23 @@ def main(argv: list[str] | None = None) -> None:
             f"{d_o:9.2f} {d_p:9.2f} {d_r:5.1f}x | {r['llh_diff']:9.1e} {r['paths_differ']:6.3f}",
             flush=True,
         )
+    if args.sampling:
+        n = args.sampling
+        print(f"\nsampling {n} paths per sequence (FFBS) — ms, and in units of one log Z pass")
+        header = (
+            f"{'B':>3} {'T':>4} {'K':>3} | {'log Z ms':>9} | {'sample(1)':>9} {'sample(n)':>9} | "
+            f"{'n paths / log Z':>15} {'n × sample(1) / sample(n)':>25}"
+        )
+        print(header)
+        print("-" * len(header))
+        for size in sizes:
+            r = sampling_costs(size, args, n)
+            print(
+                f"{size[0]:>3} {size[1]:>4} {size[2]:>3} | {r['log_z']:9.2f} | "
+                f"{r['one']:9.2f} {r['many']:9.2f} | {r['many'] / r['log_z']:14.1f}x "
+                f"{n * r['one'] / r['many']:24.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def random_crf(n_tags: int, seed: int, forbid: float = 0.0, dtype=torch.float64)
     allowed_start[0] = True
     allowed_end = torch.rand(n_tags, generator=gen) >= forbid
     allowed_end[-1] = True
+    allowed_end[0] = True  # the length-1 path "0" exists, so some complete path does
     crf = LinearChainCRF(
         n_tags, allowed=allowed, allowed_start=allowed_start, allowed_end=allowed_end
     ).to(dtype)
@@ -75,6 +76,7 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
     k = 5
     nbest_tags, nbest_scores = crf.decode(emissions, lens, k=k)
     best_tags, best_scores = crf.decode(emissions, lens)
+    most_paths = 0
     for b, length in enumerate(lengths):
         paths = brute_force(crf, emissions[:length, b], length)
         weights = np.array([s for s, _ in paths])
@@ -87,7 +89,8 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
                     expected_m[t, tag] += math.exp(s - expected_log_z)
         np.testing.assert_allclose(marginals[:, b].numpy(), expected_m, atol=1e-10)
         possible = [(s, p) for s, p in paths if s > -math.inf]
-        for rank in range(k):
+        most_paths = max(most_paths, len(possible))
+        for rank in range(nbest_tags.shape[0]):
             got = nbest_tags[rank, :, b].tolist()
             if rank < len(possible):
                 s, path = possible[rank]
@@ -98,6 +101,8 @@ def test_log_z_marginals_and_nbest_match_brute_force(n_tags, lengths, forbid, se
                 assert nbest_scores[rank, b].item() == -math.inf
         assert best_tags[:, b].tolist() == nbest_tags[0, :, b].tolist()
         assert best_scores[b].item() == pytest.approx(nbest_scores[0, b].item(), abs=1e-12)
+    # k is capped at the largest number of possible paths in the batch
+    assert nbest_tags.shape[0] == nbest_scores.shape[0] == max(1, min(k, most_paths))
 
 
 def test_nbest_paths_are_distinct_and_ordered_at_larger_sizes():
@@ -390,7 +395,8 @@ def test_runs_on_cuda_unchanged():
         crf.decode(emissions, lens)[0],
         crf.decode(emissions, lens, k=3)[0],
     )
-    crf_gpu = crf.cuda()
+    crf_cpu = copy.deepcopy(crf)
+    crf_gpu = crf.cuda()  # in place: crf is on the GPU from here
     gpu = (
         crf_gpu.log_partition(emissions.cuda(), lens.cuda()),
         crf_gpu.marginals(emissions.cuda(), lens.cuda()),
@@ -400,6 +406,30 @@ def test_runs_on_cuda_unchanged():
     for a, b in zip(cpu, gpu, strict=True):
         torch.testing.assert_close(a, b.cpu())
     crf_gpu(emissions.cuda().requires_grad_(), tags.cuda(), lens.cuda()).backward()
+    # the structure methods: same numbers on the GPU; samples from the GPU's generator
+    partial = tags.clone()
+    partial[::2] = -1
+    em_gpu = emissions.cuda()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            crf_cpu.pairwise_marginals(emissions, lens),
+            crf_gpu.pairwise_marginals(em_gpu, lens.cuda()).cpu(),
+        )
+        torch.testing.assert_close(
+            crf_cpu.entropy(emissions, lens), crf_gpu.entropy(em_gpu, lens.cuda()).cpu()
+        )
+        torch.testing.assert_close(
+            crf_cpu.log_likelihood(emissions, partial, lens, reduction="none"),
+            crf_gpu.log_likelihood(em_gpu, partial.cuda(), lens.cuda(), reduction="none").cpu(),
+        )
+    n = 20_000
+    for by_table_n in (3, n):  # row by row and by table
+        samples = crf_gpu.sample(em_gpu, by_table_n, lens.cuda(), seed=0).cpu()
+        assert samples.shape == (by_table_n, 20, 4)
+    samples = crf_gpu.sample(em_gpu, n, lens.cuda(), seed=0).cpu()
+    freq = torch.nn.functional.one_hot(samples.clamp(min=0), 5).double()
+    freq = (freq * (samples >= 0)[..., None]).mean(0)
+    torch.testing.assert_close(freq, cpu[1], atol=0.02, rtol=0)
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -446,7 +476,7 @@ def _bad_cases():
         (lambda: crf.log_partition(em, mask=torch.ones(2, 4).bool()), ValueError, "mask"),
         (lambda: crf.log_partition(em, mask=torch.ones(4, 2)), TypeError, "mask"),
         (lambda: crf.log_likelihood(em, tags + 3), ValueError, "tags"),
-        (lambda: crf.log_likelihood(em, tags - 1), ValueError, "tags"),
+        (lambda: crf.log_likelihood(em, tags - 2), ValueError, "tags"),
         (lambda: crf.log_likelihood(em, tags[:3]), ValueError, "tags"),
         (lambda: crf.log_likelihood(em, tags.float()), TypeError, "tags"),
         (lambda: crf.log_likelihood(em, tags, reduction="avg"), ValueError, "reduction"),

@@ -25,6 +25,8 @@ from pirho.nn import crf_compiled, crf_ops
 __all__ = ["LinearChainCRF", "bio_constraints", "hmm_emissions"]
 
 REDUCTIONS = ("none", "sum", "mean", "token_mean")
+# decode(k > 1) and sample(n) refuse a k or n whose tables would need more memory than this.
+MEMORY_LIMIT = 8 * 2**30
 
 
 class _LogPartition(torch.autograd.Function):
@@ -110,6 +112,36 @@ def _bool_matrix(name: str, value: Any, shape: tuple[int, ...]) -> Tensor:
     return tensor.clone()
 
 
+def _check_some_path(allowed: Tensor, allowed_start: Tensor, allowed_end: Tensor) -> None:
+    """ValueError unless some tag path of some length goes from an allowed first tag, through
+    allowed transitions, to an allowed last tag (else every log Z would be −inf)."""
+    if not bool(allowed_start.any()):
+        raise ValueError("allowed_start is all False: no tag may start a path")
+    if not bool(allowed_end.any()):
+        raise ValueError("allowed_end is all False: no tag may end a path")
+    reached = allowed_start.clone()
+    while not bool((reached & allowed_end).any()):
+        grown = reached | allowed[reached].any(dim=0)
+        if torch.equal(grown, reached):
+            first, last = (m.nonzero().flatten().tolist() for m in (allowed_start, allowed_end))
+            raise ValueError(
+                "allowed, allowed_start and allowed_end leave no complete tag path: the tags "
+                f"reachable from the allowed first tags {first} are "
+                f"{reached.nonzero().flatten().tolist()}, and none is an allowed last tag {last}"
+            )
+        reached = grown
+
+
+def _check_memory(name: str, value: int, what: str, shape: torch.Size, needed: int) -> None:
+    """ValueError before any work when a result of `value` paths would need > MEMORY_LIMIT."""
+    if needed > MEMORY_LIMIT:
+        raise ValueError(
+            f"{name} = {value} {what} of (T, B, K) = {tuple(shape)} would need about "
+            f"{needed / 2**30:.3g} GiB (the limit is {MEMORY_LIMIT / 2**30:g} GiB): ask for "
+            "fewer paths, or pass fewer or shorter sequences at a time"
+        )
+
+
 class LinearChainCRF(nn.Module):
     """Linear-chain conditional random field over K tags with exact inference.
 
@@ -127,8 +159,15 @@ class LinearChainCRF(nn.Module):
     three parameters. :func:`bio_constraints` builds them for BIO / BIOES tag sets.
 
     Methods: :meth:`log_partition` log Z (B,); :meth:`log_likelihood` (= ``forward``)
-    log p(tags | x); :meth:`marginals` P(y_t = k | x); :meth:`decode` the best (or k best)
-    paths. Gradients of log Z come from one backward recursion (d log Z / d E_t = marginals).
+    log p(tags | x), or of a partial annotation (tag −1 = unlabelled); :meth:`marginals`
+    P(y_t = k | x); :meth:`pairwise_marginals` P(y_{t−1} = i, y_t = j | x); :meth:`entropy`
+    H(y | x) (B,); :meth:`decode` the best (or k best) paths; :meth:`sample` paths drawn
+    from p(y | x). Gradients of log Z come from one backward recursion
+    (d log Z / d E_t = marginals).
+
+    Emissions must be finite or −inf (a tag impossible at that step) at real steps: NaN or
+    +inf there is a ``ValueError`` naming the position; values at padded steps are ignored.
+    ``allowed`` masks that leave no complete path are a ``ValueError`` at construction.
 
     >>> crf = LinearChainCRF(3)
     >>> emissions = torch.randn(5, 2, 3)               # (T, B, K)
@@ -162,6 +201,7 @@ class LinearChainCRF(nn.Module):
             "allowed_start", _bool_matrix("allowed_start", allowed_start, (k,)), False
         )
         self.register_buffer("allowed_end", _bool_matrix("allowed_end", allowed_end, (k,)), False)
+        _check_some_path(self.allowed, self.allowed_start, self.allowed_end)
 
     def extra_repr(self) -> str:
         forbidden = int((~self.allowed).sum())
@@ -207,6 +247,21 @@ class LinearChainCRF(nn.Module):
         start = torch.where(self.allowed_start, self.start_transitions.to(dtype), neg_inf)
         end = torch.where(self.allowed_end, self.end_transitions.to(dtype), neg_inf)
         trans = torch.where(self.allowed, self.transitions.to(dtype), neg_inf)
+        # As for emissions: −inf forbids, NaN and +inf (e.g. after a diverged step) are errors.
+        total = (start.detach().sum() + end.detach().sum()) + trans.detach().sum()
+        if bool(torch.isnan(total) | (total == torch.inf)):
+            for name, value in (
+                ("start_transitions", start),
+                ("end_transitions", end),
+                ("transitions", trans),
+            ):
+                bad = torch.isnan(value) | (value == torch.inf)
+                if bool(bad.any()):
+                    index = tuple(int(i) for i in bad.nonzero()[0])
+                    raise ValueError(
+                        f"{name} must be finite or −inf at allowed entries, got "
+                        f"{float(value[index])} at {name}{list(index)}"
+                    )
         return start, end, trans
 
     def _prepare(
@@ -243,7 +298,29 @@ class LinearChainCRF(nn.Module):
             lengths = torch.full((batch,), n_steps, dtype=torch.long)
         else:
             lengths = self._check_lengths(lengths, n_steps, batch)
-        return emissions, lengths.to(emissions.device), emissions.dtype
+        lengths = lengths.to(emissions.device)
+        return self._check_finite(emissions, lengths), lengths, emissions.dtype
+
+    def _check_finite(self, emissions: Tensor, lengths: Tensor) -> Tensor:
+        """ValueError for NaN or +inf emissions at a real step; −inf is a legitimate score
+        (that tag is impossible there). Padding is never read: non-finite values there become 0
+        so that no NaN reaches a product with 0."""
+        # One reduction decides the common case: a sum with no NaN and no +inf term is finite
+        # or −inf; NaN, +inf (or an overflow, checked below) make it NaN or +inf.
+        total = emissions.detach().sum()
+        if not bool(torch.isnan(total) | (total == torch.inf)):
+            return emissions
+        bad = torch.isnan(emissions) | (emissions == torch.inf)
+        real = bad & crf_ops.valid_steps(lengths, emissions.shape[0])[..., None]
+        if bool(real.any()):
+            t, b, k = (int(i) for i in real.nonzero()[0])
+            where = f"[{b}, {t}, {k}]" if self.batch_first else f"[{t}, {b}, {k}]"
+            raise ValueError(
+                f"emissions must be finite or −inf (an impossible tag) at real steps, got "
+                f"{float(emissions[t, b, k])} at emissions{where} (step {t} of sequence {b}, "
+                f"tag {k})"
+            )
+        return emissions.masked_fill(bad, 0.0) if bool(bad.any()) else emissions
 
     def _check_lengths(self, lengths: Any, n_steps: int, batch: int) -> Tensor:
         if isinstance(lengths, Tensor):
@@ -314,19 +391,45 @@ class LinearChainCRF(nn.Module):
         """log p(tags | x) = score(tags) − log Z, reduced like pytorch-crf: ``none`` (B,),
         ``sum``, ``mean`` (over sequences) or ``token_mean`` (sum / number of real tokens).
 
-        ``tags`` (T, B) int64 ((B, T) with ``batch_first``), values in [0, K) at real steps;
-        entries at padded steps are ignored. A path through a forbidden transition has −inf.
+        ``tags`` (T, B) int64 ((B, T) with ``batch_first``), values in [0, K) at real steps, or
+        −1 for an unlabelled step; entries at padded steps are ignored. A path through a
+        forbidden transition has −inf.
+
+        **Partial annotation.** With −1 at some real steps the result is the log-probability of
+        the set of paths that agree with every labelled step, log Σ_{y consistent} p(y | x)
+        = log Z_consistent − log Z, where Z_consistent is Z over the lattice with every other
+        tag removed at the labelled steps. Every step labelled: the ordinary log-likelihood;
+        every step −1: 0. A sequence with no possible path at all (log Z = −inf, from −inf
+        emissions) is a ``ValueError``.
 
         >>> crf = LinearChainCRF(2)
         >>> crf.log_likelihood(torch.zeros(3, 1, 2), torch.zeros(3, 1, dtype=torch.long)).item() < 0
         True
+        >>> crf.log_likelihood(torch.zeros(3, 1, 2), torch.full((3, 1), -1)).item()
+        0.0
         """
         check_choice("reduction", reduction, REDUCTIONS)
         emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
         tags = self._check_tags(tags, emissions.shape[:2], lengths)
         start, end, trans = self._potentials(dtype)
         log_z = _LogPartition.apply(emissions, start, end, trans, lengths)
-        llh = crf_ops.path_score(start, end, trans, emissions, tags, lengths) - log_z
+        impossible = log_z == -torch.inf
+        if bool(impossible.any()):
+            b = int(impossible.nonzero()[0, 0])
+            raise ValueError(
+                f"emissions: sequence {b} has no possible tag path (log Z = −inf: every path "
+                "meets a −inf emission or a forbidden transition), so its likelihood is undefined"
+            )
+        llh = crf_ops.path_score(start, end, trans, emissions, tags, lengths)
+        unlabelled = (tags == -1) & crf_ops.valid_steps(lengths, emissions.shape[0])
+        partial = unlabelled.any(dim=0)
+        if bool(partial.any()):
+            # Remove every other tag at the labelled steps; unlabelled steps keep all K.
+            other = torch.arange(self.num_tags, device=tags.device) != tags[..., None]
+            consistent = emissions.masked_fill(other & ~unlabelled[..., None], -torch.inf)
+            log_z_consistent = _LogPartition.apply(consistent, start, end, trans, lengths)
+            llh = torch.where(partial, log_z_consistent, llh)
+        llh = llh - log_z
         if reduction == "none":
             return llh
         if reduction == "sum":
@@ -351,12 +454,12 @@ class LinearChainCRF(nn.Module):
             raise ValueError(f"tags must have shape {layout} = {expected}, got {got}")
         tags = tags.long().to(lengths.device)
         valid = crf_ops.valid_steps(lengths, shape[0])
-        bad = valid & ((tags < 0) | (tags >= self.num_tags))
+        bad = valid & ((tags < -1) | (tags >= self.num_tags))
         if bool(bad.any()):
             t, b = (int(i) for i in bad.nonzero()[0])
             raise ValueError(
-                f"tags must lie in [0, {self.num_tags}) at real steps, got {int(tags[t, b])} at "
-                f"step {t} of sequence {b}"
+                f"tags must lie in [0, {self.num_tags}) (or be −1, unlabelled) at real steps, "
+                f"got {int(tags[t, b])} at step {t} of sequence {b}"
             )
         return tags
 
@@ -395,7 +498,11 @@ class LinearChainCRF(nn.Module):
         k = 1: ``(tags (T, B) int64 padded with −1, scores (B,))`` — tags (B, T) with
         ``batch_first``. k > 1: the k best *distinct* paths, best first, ``(tags (k, T, B),
         scores (k, B))`` ((k, B, T) with ``batch_first``). A sequence with fewer than k possible
-        paths gets tags −1 and score −inf in the missing ranks. Ties go to the lower tag (k = 1).
+        paths gets tags −1 and score −inf in the missing ranks. k is capped at the largest
+        number of possible paths in the batch (K^T, or fewer with ``allowed`` and −inf
+        emissions), so ``k=10**6`` on a short sequence returns every path, best first; a k
+        whose tables would still need more than ``MEMORY_LIMIT`` bytes (8 GiB) is a
+        ``ValueError``. Ties go to the lower tag (k = 1).
         On a CPU, k = 1 runs as one compiled loop (:func:`pirho.nn.crf_compiled.viterbi`);
         other devices and k > 1 use the torch form in :mod:`pirho.nn.crf_ops`.
 
@@ -405,6 +512,8 @@ class LinearChainCRF(nn.Module):
         [-1, -1]
         >>> crf.decode(torch.randn(4, 2, 3), k=5)[0].shape
         torch.Size([5, 4, 2])
+        >>> crf.decode(torch.randn(2, 1, 3), k=10**6)[0].shape  # 3^2 = 9 paths in all
+        torch.Size([9, 2, 1])
         """
         k = check_positive_int("k", k)
         emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
@@ -414,8 +523,121 @@ class LinearChainCRF(nn.Module):
             viterbi = crf_compiled.viterbi if on_cpu else crf_ops.viterbi
             tags, scores = viterbi(start, end, trans, emissions, lengths)
             return self._output(tags), scores
+        # No rank beyond the number of possible paths (K^T or fewer) can hold one.
+        n_paths = crf_ops.count_paths(start, end, trans, emissions, lengths, cap=k)
+        k = max(1, int(n_paths.max()))
+        n_steps, batch, n_tags = emissions.shape
+        needed = k * (
+            n_steps * batch * n_tags * (8 + emissions.element_size())
+            + 3 * batch * n_tags**2 * emissions.element_size()
+        )
+        _check_memory("k", k, "best paths", emissions.shape, needed)
         tags, scores = crf_ops.nbest_viterbi(start, end, trans, emissions, lengths, k)
         return (tags.transpose(1, 2) if self.batch_first else tags), scores
+
+    def pairwise_marginals(
+        self, emissions: Tensor, lengths: Any = None, mask: Any = None
+    ) -> Tensor:
+        """Pairwise (edge) marginals P(y_{t−1} = i, y_t = j | x): (T − 1, B, K, K) with entry
+        [t − 1, b, i, j] for the move from step t − 1 to step t — (B, T − 1, K, K) with
+        ``batch_first`` (the two leading dimensions swap, as in :meth:`marginals`).
+
+        = π_{t−1}(i) exp(trans[i, j] + E_t(j)) ρ_t(j) / Z, computed in log space. Summed over
+        i it is ``marginals()[t]``, over j ``marginals()[t − 1]``. Zero for moves into padded
+        steps, for forbidden moves and for sequences with no possible path. Differentiable
+        (autograd through the log-space recursion; float64 passes ``gradcheck``). T = 1 gives
+        an empty (0, B, K, K) tensor.
+
+        >>> crf = LinearChainCRF(3)
+        >>> pairs = crf.pairwise_marginals(torch.randn(4, 2, 3), lengths=[4, 2])
+        >>> pairs.shape
+        torch.Size([3, 2, 3, 3])
+        >>> pairs.sum((-2, -1)).round(decimals=6).tolist()  # 1 per real move, 0 into padding
+        [[1.0, 1.0], [1.0, 0.0], [1.0, 0.0]]
+        """
+        emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
+        start, end, trans = self._potentials(dtype)
+        log_alpha = crf_ops.log_forward(start, trans, emissions)
+        log_beta = crf_ops.log_backward(end, trans, emissions, lengths)
+        log_z = _log_z_from_alpha(log_alpha, end, lengths)
+        valid = crf_ops.valid_steps(lengths, emissions.shape[0])
+        pairs = crf_ops.exact_pairwise_marginals(
+            log_alpha, log_beta, log_z, trans, emissions, valid
+        )
+        return self._output(pairs)
+
+    def entropy(self, emissions: Tensor, lengths: Any = None, mask: Any = None) -> Tensor:
+        """Entropy H(y | x) = −Σ_y p(y | x) log p(y | x) (B,) in nats, exact and
+        differentiable (a regulariser, or an uncertainty score for active learning).
+
+        Computed as the chain rule of the posterior read backwards (y_T, then y_{T−1} given
+        y_T, …), whose terms are all ≥ 0, rather than as log Z − E[score], which subtracts two
+        numbers of size ~T and loses the digits of a small entropy. 0 for a sequence with no
+        possible path. See :func:`pirho.nn.crf_ops.entropy`.
+
+        >>> crf = LinearChainCRF(3)
+        >>> with torch.no_grad():
+        ...     _ = crf.transitions.zero_(); _ = crf.start_transitions.zero_()
+        ...     _ = crf.end_transitions.zero_()
+        >>> h = crf.entropy(torch.zeros(4, 2, 3), lengths=[4, 2])   # uniform over 3^T paths
+        >>> (h / torch.log(torch.tensor(3.0))).round(decimals=6).tolist()
+        [4.0, 2.0]
+        """
+        emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
+        start, end, trans = self._potentials(dtype)
+        return crf_ops.entropy(start, end, trans, emissions, lengths)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        emissions: Tensor,
+        n: int,
+        lengths: Any = None,
+        mask: Any = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """n tag paths per sequence drawn exactly from p(y | x): (n, T, B) int64 — (n, B, T)
+        with ``batch_first``, as :meth:`decode`'s k best — padded with −1 (every step of a
+        sequence with no possible path is −1). Forbidden transitions and −inf emissions are
+        never sampled.
+
+        Forward filtering, backward sampling: one forward pass for the messages π_t, then
+        y_T ∝ π_T(y) exp(end_y) and y_{t−1} ∝ π_{t−1}(y) exp(trans[y, y_t]), all n samples of
+        all sequences drawn together, one step at a time. ``seed`` (int) or ``generator`` (a
+        ``torch.Generator`` on the emissions' device) fixes the draws; neither = torch's
+        global generator. An n whose paths would need more than ``MEMORY_LIMIT`` bytes
+        (8 GiB) is a ``ValueError``.
+
+        >>> crf = LinearChainCRF(3)
+        >>> paths = crf.sample(torch.randn(4, 2, 3), 5, lengths=[4, 2], seed=0)
+        >>> paths.shape
+        torch.Size([5, 4, 2])
+        >>> paths[:, 2:, 1].unique().tolist()
+        [-1]
+        """
+        n = check_positive_int("n", n)
+        if seed is not None and generator is not None:
+            raise ValueError("give seed or generator, not both")
+        emissions, lengths, dtype = self._prepare(emissions, lengths, mask)
+        if seed is not None:
+            if not is_int(seed):
+                raise TypeError(f"seed must be an integer, got {seed!r}")
+            generator = torch.Generator(device=emissions.device).manual_seed(int(seed))
+        elif generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        n_steps, batch, n_tags = emissions.shape
+        per_sample = batch * (8 * n_steps + 3 * n_tags * emissions.element_size())
+        _check_memory("n", n, "sampled paths", emissions.shape, n * per_sample)
+        start, end, trans = self._potentials(dtype)
+        fwd, _, _ = crf_ops.scaled_forward(start, trans, emissions, lengths)
+        log_alpha = fwd.messages.log()  # log π_t − log max_k π_t: the sampler needs no more
+        if not bool(fwd.exact.all()):
+            rows = (~fwd.exact).nonzero().squeeze(-1)
+            exact = crf_ops.log_forward(start, trans, emissions[:, rows])
+            log_alpha[:, rows] = exact - crf_ops._finite_max(exact, dim=-1, keepdim=True)
+        paths = crf_ops.sample_paths(log_alpha, end, trans, lengths, n, generator)
+        return paths.transpose(1, 2) if self.batch_first else paths
 
 
 def hmm_emissions(model: Any, x: Any) -> Tensor:

@@ -29,12 +29,16 @@ from torch import Tensor
 
 __all__ = [
     "ScaledMessages",
+    "count_paths",
+    "entropy",
+    "exact_pairwise_marginals",
     "exact_marginals",
     "exact_transition_counts",
     "log_backward",
     "log_forward",
     "nbest_viterbi",
     "path_score",
+    "sample_paths",
     "scaled_backward",
     "scaled_forward",
     "scaled_marginals",
@@ -236,39 +240,43 @@ def scaled_transition_counts(
 
 
 def _logsumexp(x: Tensor, dim: int) -> Tensor:
-    """logsumexp that returns −inf (not NaN) when every term is −inf."""
+    """logsumexp that returns −inf (not NaN) when every term is −inf, with a NaN-free gradient
+    there too (autograd through ``log(0)`` would give 0 · inf)."""
     m = _finite_max(x, dim=dim, keepdim=True)
-    return torch.exp(x - m).sum(dim=dim).log() + m.squeeze(dim)
+    total = torch.exp(x - m).sum(dim=dim)
+    positive = total > 0
+    log_total = torch.where(positive, total, torch.ones_like(total)).log()
+    return torch.where(positive, log_total, -math.inf) + m.squeeze(dim)
 
 
 def log_forward(start: Tensor, trans: Tensor, emissions: Tensor) -> Tensor:
-    """log π_t (T, B, K) by logsumexp over (B, K, K) per step (exact with −inf anywhere).
+    """log π_t (T, B, K) by logsumexp over (B, K, K) per step (exact with −inf anywhere;
+    differentiable by autograd, with no NaN gradient where π_t(k) = 0).
 
     >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2)).exp().tolist()
     [[[1.0, 1.0]], [[2.0, 2.0]]]
     """
-    log_alpha = torch.empty_like(emissions)
-    log_alpha[0] = start + emissions[0]
+    log_alpha = [start + emissions[0]]
     for t in range(1, emissions.shape[0]):
-        log_alpha[t] = _logsumexp(log_alpha[t - 1][:, :, None] + trans, dim=1) + emissions[t]
-    return log_alpha
+        log_alpha.append(_logsumexp(log_alpha[-1][:, :, None] + trans, dim=1) + emissions[t])
+    return torch.stack(log_alpha)
 
 
 def log_backward(end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor) -> Tensor:
-    """log ρ_t (T, B, K): log ρ at t = length − 1 is `end`; exact with −inf anywhere.
+    """log ρ_t (T, B, K): log ρ at t = length − 1 is `end`; exact with −inf anywhere
+    (differentiable by autograd, as :func:`log_forward`).
 
     >>> log_backward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2),
     ...              torch.tensor([2])).exp().tolist()
     [[[2.0, 2.0]], [[1.0, 1.0]]]
     """
     n_steps, batch, n_tags = emissions.shape
-    log_beta = torch.empty_like(emissions)
     last = end.expand(batch, n_tags)
-    log_beta[-1] = last
+    log_beta = [last]
     for t in range(n_steps - 2, -1, -1):
-        step = _logsumexp(trans + (emissions[t + 1] + log_beta[t + 1])[:, None, :], dim=2)
-        log_beta[t] = torch.where((lengths - 1 == t)[:, None], last, step)
-    return log_beta
+        step = _logsumexp(trans + (emissions[t + 1] + log_beta[-1])[:, None, :], dim=2)
+        log_beta.append(torch.where((lengths - 1 == t)[:, None], last, step))
+    return torch.stack(log_beta[::-1])
 
 
 def exact_marginals(log_alpha: Tensor, log_beta: Tensor, log_z: Tensor, valid: Tensor) -> Tensor:
@@ -316,6 +324,186 @@ def exact_transition_counts(
         coef = torch.where(valid[t] & keep_b, weights, torch.zeros_like(weights))
         counts = counts + (torch.exp(log_pair) * coef[:, None, None]).sum(dim=0)
     return counts
+
+
+def exact_pairwise_marginals(
+    log_alpha: Tensor,
+    log_beta: Tensor,
+    log_z: Tensor,
+    trans: Tensor,
+    emissions: Tensor,
+    valid: Tensor,
+) -> Tensor:
+    """P(y_{t−1} = i, y_t = j | x) (T − 1, B, K, K), entry [t − 1, b, i, j]
+    = π_{t−1}(i) exp(trans[i, j] + E_t(j)) ρ_t(j) / Z, in log space; 0 where step t is padding
+    and for impossible sequences (log Z = −inf). Differentiable by autograd, NaN-free.
+
+    >>> la = log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2))
+    >>> lb = log_backward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2),
+    ...                   torch.tensor([2]))
+    >>> exact_pairwise_marginals(la, lb, torch.tensor([math.log(4)]), torch.zeros(2, 2),
+    ...     torch.zeros(2, 1, 2), torch.ones(2, 1, dtype=torch.bool))[0, 0].tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
+    possible = torch.isfinite(log_z)
+    safe_z = torch.where(possible, log_z, torch.zeros_like(log_z))
+    log_pair = (
+        log_alpha[:-1, :, :, None]
+        + trans
+        + (emissions[1:] + log_beta[1:])[:, :, None, :]
+        - safe_z[None, :, None, None]
+    )
+    keep = (valid[1:] & possible[None, :])[..., None, None] & torch.isfinite(log_pair)
+    # exp only where the entry is kept, so no exp(−inf) or padding value reaches the gradient
+    return torch.where(keep, torch.exp(torch.where(keep, log_pair, 0.0)), 0.0)
+
+
+def _expected_surprisal(logits: Tensor, inner: Tensor, dim: int) -> Tensor:
+    """Σ_i q_i (inner_i − log q_i) over `dim` with q = softmax(logits): the entropy of a choice
+    among i plus the expected entropy `inner` of what follows it. Terms with q = 0 (logits −inf)
+    and rows with every logit −inf add 0, with a NaN-free gradient.
+
+    log q_i = d_i − log1p(Σ_{j ≠ top} exp(d_j)) with d = logits − max: the likeliest choice's
+    log q (close to 0, the term that matters when the choice is nearly certain) keeps its
+    digits, where logits − logsumexp(logits) would round it to 0."""
+    d = logits - _finite_max(logits, dim=dim, keepdim=True)
+    finite = torch.isfinite(d)
+    top = torch.zeros_like(finite).scatter_(dim, d.argmax(dim=dim, keepdim=True), True)
+    d = torch.where(finite, d, torch.zeros_like(d))
+    rest = torch.where(finite & ~top, torch.exp(d), torch.zeros_like(d)).sum(dim, keepdim=True)
+    log_q = d - torch.log1p(rest)
+    q = torch.where(finite, torch.exp(log_q), torch.zeros_like(log_q))
+    return (q * (inner - log_q)).sum(dim)
+
+
+def entropy(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor
+) -> Tensor:
+    """Entropy (B,) of p(y | x) in nats, 0 for a sequence with no possible path.
+
+    The posterior over paths is a Markov chain run backwards: y_T ∝ π_T(y) exp(end_y), then
+    y_{t−1} | y_t = j ∝ π_{t−1}(i) exp(trans[i, j]) =: q_t(i | j). By the chain rule
+    H = H(y_T) + Σ_t E[H(y_{t−1} | y_t)], computed forward as H_t(j) = entropy of y_1..y_{t−1}
+    given y_t = j: H_1 = 0, H_t(j) = Σ_i q_t(i | j) (H_{t−1}(i) − log q_t(i | j)).
+
+    Every term is ≥ 0, so nothing cancels: log Z − E[score] subtracts two numbers of size ~T
+    (float32 keeps none of the digits of an entropy of 1e-4 at log Z ~ 10⁴), and q needs only
+    π up to a constant, so log π is shifted to max 0 each step and log q is formed from O(1)
+    numbers. Log space throughout; differentiable by autograd.
+
+    >>> h = entropy(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2), torch.zeros(3, 1, 2),
+    ...             torch.tensor([3]))
+    >>> round(h.item() / math.log(2), 6)  # 8 equally likely paths: 3 bits
+    3.0
+    """
+    log_alpha = start + emissions[0]
+    log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
+    inner = torch.zeros_like(log_alpha)
+    alphas, inners = [log_alpha], [inner]
+    for t in range(1, emissions.shape[0]):
+        logits = log_alpha[:, :, None] + trans  # (B, i, j)
+        inner = _expected_surprisal(logits, inner[:, :, None], dim=1)
+        log_alpha = _logsumexp(logits, dim=1) + emissions[t]  # log π_t(j) − a constant
+        log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
+        alphas.append(log_alpha)
+        inners.append(inner)
+    index = (lengths - 1).view(1, -1, 1).expand(1, emissions.shape[1], emissions.shape[2])
+    last_logits = torch.stack(alphas).gather(0, index)[0] + end
+    return _expected_surprisal(last_logits, torch.stack(inners).gather(0, index)[0], dim=-1)
+
+
+def _cumulative(logits: Tensor) -> Tensor:
+    """Unnormalised cdf (..., K) of softmax(logits) over the last dim."""
+    return torch.exp(logits - _finite_max(logits, dim=-1, keepdim=True)).cumsum(dim=-1)
+
+
+def _inverse_cdf(cdf: Tensor, uniform: Tensor) -> Tensor:
+    """One draw per row of the distribution with cumulative sums `cdf` (..., K), from one
+    uniform (...) in [0, 1): the first k with cdf_k > U · total (a binary search). An entry
+    with probability 0 repeats the previous cdf value and so is never the first. The threshold
+    is kept below the total, so a U · total rounded up to the total lands on the last tag with
+    probability > 0, not past it."""
+    total = cdf[..., -1:]
+    threshold = torch.minimum(uniform[..., None] * total, torch.nextafter(total, cdf.new_zeros(())))
+    index = torch.searchsorted(cdf.contiguous(), threshold, right=True)[..., 0]
+    return index.clamp_(max=cdf.shape[-1] - 1)  # rows with total 0 (never read)
+
+
+def sample_paths(
+    log_alpha: Tensor,
+    end: Tensor,
+    trans: Tensor,
+    lengths: Tensor,
+    n_samples: int,
+    generator: torch.Generator | None = None,
+    by_table: bool | None = None,
+) -> Tensor:
+    """Tag paths (n_samples, T, B) drawn exactly from p(y | x) by backward sampling on the
+    forward messages log π (T, B, K) (each step up to a constant: pass them shifted to max 0,
+    so that the logits below are O(1) numbers): y_T ∝ π_T(y) exp(end_y), then
+    y_{t−1} ∝ π_{t−1}(y) exp(trans[y, y_t]). Padding, and every step of a sequence with no
+    possible path, is −1.
+
+    All samples and sequences move one step at a time, one uniform per draw (inverse cdf).
+    The distribution of y_{t−1} depends only on (b, y_t), so for many samples
+    (``by_table``, default: n_samples > K) its cdf is built once per step for every y_t,
+    (B, K + 1, K) with the last row for y_T, and each sample reads its row; for few samples
+    each sample's row of K logits is built directly. Both give the same draws.
+
+    >>> log_alpha = log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(3, 1, 2))
+    >>> sample_paths(log_alpha, torch.zeros(2), torch.zeros(2, 2), torch.tensor([2]), 4,
+    ...              torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 3, 1])
+    """
+    n_steps, batch, n_tags = log_alpha.shape
+    device = log_alpha.device
+    if by_table is None:
+        by_table = n_samples > n_tags
+    index = (lengths - 1).view(1, batch, 1).expand(1, batch, n_tags)
+    final = log_alpha.gather(0, index)[0] + end  # (B, K): log π_T(y) + end_y
+    possible = torch.isfinite(final).any(dim=-1)
+    is_last = torch.arange(n_steps, device=device)[:, None] == lengths - 1  # (T, B)
+    into = trans.T  # into[j] = trans[:, j], the scores of moving into tag j
+    sequence = torch.arange(batch, device=device)
+    tags = torch.full((n_steps, n_samples, batch), -1, dtype=torch.long, device=device)
+    current = torch.zeros(n_samples, batch, dtype=torch.long, device=device)
+    for t in range(int(lengths.max()) - 1, -1, -1):
+        uniform = torch.rand(
+            (n_samples, batch), generator=generator, dtype=log_alpha.dtype, device=device
+        )
+        if by_table:
+            table = _cumulative(torch.cat([log_alpha[t][:, None, :] + into, final[:, None]], 1))
+            row = torch.where(is_last[t], n_tags, current)  # (n, B): which row of the table
+            current = _inverse_cdf(table[sequence, row], uniform)
+        else:
+            given_next = log_alpha[t] + into[current]  # (n, B, K), y_{t+1} = current
+            logits = torch.where(is_last[t][None, :, None], final, given_next)
+            current = _inverse_cdf(_cumulative(logits), uniform)
+        tags[t] = current
+    keep = valid_steps(lengths, n_steps)[:, None, :] & possible[None, None, :]
+    return tags.masked_fill_(~keep, -1).transpose(0, 1)
+
+
+def count_paths(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor, cap: int
+) -> Tensor:
+    """min(cap, number of tag paths with a finite score) per sequence (B,) int64: the forward
+    recursion over counts (a path is possible when its start, transitions, emissions and end
+    are all finite), clipped at `cap` each step so the counts stay exact integers.
+
+    >>> count_paths(torch.zeros(3), torch.zeros(3), torch.zeros(3, 3), torch.zeros(4, 1, 3),
+    ...             torch.tensor([4]), cap=10**6).tolist()  # 3^4
+    [81]
+    """
+    cap = float(min(cap, 2**52))
+    steps = torch.isfinite(emissions).double()
+    moves = torch.isfinite(trans).double()
+    counts = [torch.isfinite(start).double() * steps[0]]
+    for t in range(1, emissions.shape[0]):
+        counts.append((counts[-1] @ moves).mul_(steps[t]).clamp_(max=cap))
+    index = (lengths - 1).view(1, -1, 1).expand(1, emissions.shape[1], emissions.shape[2])
+    last = torch.stack(counts).gather(0, index)[0]
+    return (last * torch.isfinite(end).double()).sum(-1).clamp(max=cap).long()
 
 
 def path_score(

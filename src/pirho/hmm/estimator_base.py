@@ -19,6 +19,8 @@ installed, else from :class:`_ParamsMixin` (the same behaviour for plain keyword
 from __future__ import annotations
 
 import inspect
+import logging
+import re
 import sys
 from collections import deque
 from typing import Any
@@ -27,17 +29,19 @@ import numpy as np
 
 from pirho import _checks
 from pirho.hmm import engine
+from pirho.hmm.base import ObservationBatch
+from pirho.hmm.em_loop import labelled_likelihoods, maximise, run_em
 from pirho.hmm.engine import Likelihoods
+from pirho.hmm.priors import EMPrior, check_concentration
+
+_log = logging.getLogger("pirho.hmm.sklearn")
 
 try:  # scikit-learn is optional: clone/GridSearchCV need it, nothing else does
     from sklearn.base import BaseEstimator as _EstimatorRoot
 except ImportError:  # pragma: no cover - exercised only without the extra
     _EstimatorRoot = None
 
-__all__ = ["BaseHMMEstimator", "ConvergenceMonitor", "Stats"]
-
-Stats = dict
-"""Sufficient statistics of an E-step: a dict of arrays that add across batches."""
+__all__ = ["BaseHMMEstimator", "ConvergenceMonitor"]
 
 DECODER_ALGORITHMS = ("viterbi", "map")
 
@@ -82,7 +86,9 @@ class ConvergenceMonitor:
     """EM progress, as hmmlearn's: ``history`` (a deque of each iteration's log-likelihood,
     taken before its M-step), ``iter`` (iterations run) and ``converged``.
 
-    ``converged`` is True once ``iter == n_iter`` or the last gain is below ``tol``.
+    ``converged`` is True once ``iter == n_iter`` or the last gain is below ``tol``. A
+    decrease is logged as a warning (logger ``pirho.hmm.sklearn``), as hmmlearn does. It is
+    the ``monitor`` that :func:`pirho.hmm.em_loop.run_em` asks whether to stop.
 
     >>> m = ConvergenceMonitor(tol=0.1, n_iter=10, verbose=False)
     >>> m.report(-10.0); m.report(-9.95); m.converged
@@ -103,6 +109,13 @@ class ConvergenceMonitor:
         if self.verbose:
             delta = log_prob - self.history[-1] if self.history else float("nan")
             print(f"{self.iter + 1:>10d} {log_prob:16.8f} {delta:+16.8f}", file=sys.stderr)
+        # EM never lowers the likelihood (a prior's pull or round-off aside): say so if it
+        # does, as hmmlearn's monitor does, instead of calling it convergence.
+        if self.history and log_prob - self.history[-1] < -np.sqrt(np.finfo(float).eps):
+            _log.warning(
+                "Model is not converging: log-likelihood %r is below the previous %r "
+                "(delta %r)", log_prob, self.history[-1], log_prob - self.history[-1],
+            )  # fmt: skip
         self.history.append(float(log_prob))
         self.iter += 1
 
@@ -147,12 +160,6 @@ def random_state_of(random_state) -> np.random.RandomState:
     return np.random.RandomState(_checks.check_seed("random_state", random_state))
 
 
-def _normalise(values: np.ndarray) -> np.ndarray:
-    total = values.sum(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total == 0, 0.0, values / np.where(total == 0, 1.0, total))
-
-
 class BaseHMMEstimator(_Root):
     """hmmlearn-compatible HMM estimator over pirho's engine; subclasses add the emissions.
 
@@ -190,6 +197,7 @@ class BaseHMMEstimator(_Root):
         self.params = params
         self.init_params = init_params
         self.implementation = implementation
+        self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
 
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -225,22 +233,29 @@ class BaseHMMEstimator(_Root):
         return model
 
     # -- family hooks --------------------------------------------------------------------
+    _PIRHO_CLASS: type
+    """The pirho model class of the family (``pirho.hmm.GaussianHMM`` …)."""
+
+    _PIRHO_NAMES: dict[str, str] = {"start": "startprob_", "trans": "transmat_"}
+    """pirho parameter name → the estimator attribute (for error messages)."""
+
     def _validate_X(self, X) -> tuple[np.ndarray, np.ndarray]:
         """(X as the family's array, missing (N,) bool). ValueError naming the problem."""
-        raise NotImplementedError
-
-    def _log_emission(self, X: np.ndarray) -> np.ndarray:
-        """(N, K) log P(x_t | h_t = k) of observed rows (missing rows are overwritten)."""
         raise NotImplementedError
 
     def _init_emissions(self, X: np.ndarray, observed: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _emission_stats(self, X: np.ndarray, weights: np.ndarray) -> Stats:
-        """Emission statistics from per-step state weights (N, K) (zero on missing rows)."""
+    def _emission_kwargs(self) -> dict:
+        """The emission parameters as keyword arguments of ``_PIRHO_CLASS``."""
         raise NotImplementedError
 
-    def _emission_mstep(self, stats: Stats) -> None:
+    def _set_emissions(self, model) -> None:
+        """Copy a pirho model's emission parameters into the estimator's attributes."""
+        raise NotImplementedError
+
+    def _emission_prior(self):
+        """The family's prior object for :func:`~pirho.hmm.em_loop.run_em` (hmmlearn's)."""
         raise NotImplementedError
 
     def _n_emission_params(self) -> dict[str, int]:
@@ -252,10 +267,47 @@ class BaseHMMEstimator(_Root):
     def _check_emissions(self) -> None:
         raise NotImplementedError
 
+    def _pirho_observations(self, X: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        """X in the pirho family's format: a missing row becomes all NaN."""
+        if not missing.any():
+            return X
+        X = np.array(X, dtype=np.float64)
+        X[missing] = np.nan
+        return X
+
+    # -- conversion to and from pirho's models --------------------------------------------
+    def _to_model(self):
+        """The pirho model holding this estimator's parameters (validated: ValueError naming
+        the estimator attribute and the index of a bad entry)."""
+        try:
+            return self._PIRHO_CLASS(
+                np.asarray(self.startprob_, dtype=np.float64),
+                np.asarray(self.transmat_, dtype=np.float64),
+                **self._emission_kwargs(),
+            )
+        except ValueError as exc:
+            message = str(exc)
+            for pirho_name, name in self._PIRHO_NAMES.items():
+                message = re.sub(rf"^{pirho_name}\b", name, message)
+            raise ValueError(f"{type(self).__name__}: {message}") from None
+
+    def _set_from_model(self, model) -> None:
+        self.startprob_ = np.array(model.start)
+        self.transmat_ = np.array(model.trans)
+        self._set_emissions(model)
+
+    def _prior(self) -> EMPrior:
+        n = self.n_components
+        return EMPrior(
+            start=check_concentration("startprob_prior", self.startprob_prior, (n,)),
+            trans=check_concentration("transmat_prior", self.transmat_prior, (n, n)),
+            emission=self._emission_prior(),
+        )
+
     # -- checks --------------------------------------------------------------------------
     def _check_hyper(self) -> None:
         _checks.check_positive_int("n_components", self.n_components)
-        _checks.check_positive_int("n_iter", self.n_iter)
+        _checks.check_int("n_iter", self.n_iter, minimum=0)
         _checks.check_float("tol", self.tol)
         _checks.check_choice("algorithm", self.algorithm, DECODER_ALGORITHMS)
         _checks.check_choice("implementation", self.implementation, ("log", "scaling"))
@@ -287,28 +339,21 @@ class BaseHMMEstimator(_Root):
         if trans.shape != (n, n):
             raise ValueError(f"transmat_ must have shape ({n}, {n}), got {trans.shape}")
         for name, value in (("startprob_", start), ("transmat_", trans)):
+            bad = np.flatnonzero(~(np.isfinite(value) & (value >= 0)))
+            if bad.size:
+                index = ", ".join(str(int(i)) for i in np.unravel_index(bad[0], value.shape))
+                raise ValueError(
+                    f"{name}[{index}] = {value.flat[bad[0]]} must be finite and non-negative"
+                )
             sums = value.sum(axis=-1)
-            if not np.isfinite(value).all() or (value < 0).any():
-                raise ValueError(f"{name} must be finite and non-negative")
             if not np.allclose(sums, 1.0):
                 raise ValueError(f"{name} must sum to 1 along its last axis, got {sums}")
         self.startprob_, self.transmat_ = start, trans
         self._check_emissions()
 
-    # -- the shared E-step ---------------------------------------------------------------
+    # -- inference over the pirho model --------------------------------------------------
     def _likelihoods(self, X: np.ndarray, missing: np.ndarray, labels=None) -> Likelihoods:
-        log_lik = np.zeros((X.shape[0], self.n_components))
-        observed = ~missing
-        if observed.all():
-            log_lik = self._log_emission(X)
-        elif observed.any():
-            log_lik[observed] = self._log_emission(X[observed])
-        if labels is not None:
-            known = labels >= 0
-            clamp = np.full((int(known.sum()), self.n_components), -np.inf)
-            clamp[np.arange(clamp.shape[0]), labels[known]] = 0.0
-            log_lik[known] += clamp
-        return Likelihoods.from_log(log_lik)
+        return labelled_likelihoods(self._to_model(), self._pirho_observations(X, missing), labels)
 
     def _prepare(self, X, lengths):
         self._check_fitted()
@@ -322,44 +367,26 @@ class BaseHMMEstimator(_Root):
             np.ascontiguousarray(self.transmat_, dtype=np.float64).copy(),
         )
 
-    def _accumulate(self, X: np.ndarray, missing: np.ndarray, offsets, labels=None):
-        """E-step over one concatenated batch: (stats, total log-likelihood)."""
-        start, trans = self._kernel_params()
-        counts = engine.expected_counts(
-            start, trans, self._likelihoods(X, missing, labels), offsets
-        )
-        if np.isneginf(counts.log_likelihood).any():
-            b = int(np.flatnonzero(np.isneginf(counts.log_likelihood))[0])
-            raise ValueError(
-                f"sequence {b} has probability 0 under the current parameters"
-                + (" and labels y" if labels is not None else "")
-            )
-        weights = np.where(missing[:, None], 0.0, counts.posterior)
-        stats = {"start": counts.start_counts, "trans": counts.trans_counts}
-        stats.update(self._emission_stats(X, weights))
-        return stats, float(counts.log_likelihood.sum())
-
-    def _do_mstep(self, stats: Stats) -> None:
-        # A zero stays zero: left-right and banded topologies survive EM (as hmmlearn).
-        if "s" in self.params:
-            start = np.maximum(np.asarray(self.startprob_prior) - 1 + stats["start"], 0)
-            self.startprob_ = _normalise(np.where(self.startprob_ == 0, 0.0, start))
-        if "t" in self.params:
-            trans = np.maximum(np.asarray(self.transmat_prior) - 1 + stats["trans"], 0)
-            self.transmat_ = _normalise(np.where(self.transmat_ == 0, 0.0, trans))
-        self._emission_mstep(stats)
-
     def _init(self, X: np.ndarray, missing: np.ndarray) -> None:
         n = self.n_components
         random_state = random_state_of(self.random_state)
-        if "s" in self.init_params or not hasattr(self, "startprob_"):
+        if self._needs_init("s", "startprob_"):
             self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
-        if "t" in self.init_params or not hasattr(self, "transmat_"):
+        if self._needs_init("t", "transmat_"):
             self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
         self._init_emissions(X, ~missing)
 
     def _needs_init(self, code: str, name: str) -> bool:
-        return code in self.init_params or not hasattr(self, name)
+        """Whether ``fit`` draws attribute ``name``: its code is in ``init_params`` (a value
+        you set is then overwritten, and a warning says so, as hmmlearn's), or it is unset."""
+        if code in self.init_params:
+            if hasattr(self, name):
+                _log.warning(
+                    "%s is set, but it will be overwritten during initialisation because "
+                    "init_params contains %r", name.rstrip("_") + "_", code,
+                )  # fmt: skip
+            return True
+        return not hasattr(self, name)
 
     def _check_labels(self, y, n_samples: int) -> np.ndarray | None:
         if y is None:
@@ -377,6 +404,41 @@ class BaseHMMEstimator(_Root):
             )
         return labels.astype(np.int64)
 
+    def _fresh_monitor(self) -> ConvergenceMonitor:
+        """``monitor_`` reset for a new fit (a monitor you set, e.g. a stricter subclass,
+        is kept), with the current ``tol``, ``n_iter`` and ``verbose``."""
+        monitor = getattr(self, "monitor_", None)
+        if not isinstance(monitor, ConvergenceMonitor) and not hasattr(monitor, "report"):
+            monitor = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        monitor.tol, monitor.n_iter, monitor.verbose = self.tol, self.n_iter, self.verbose
+        monitor._reset()
+        self.monitor_ = monitor
+        return monitor
+
+    def _run_em(self, em_input, labels=None) -> None:
+        """hmmlearn's fit loop on :func:`~pirho.hmm.em_loop.run_em`: ``n_iter`` M-steps at
+        most, each after the E-step whose log-likelihood ``monitor_`` records — run_em's
+        ``n_iter − 1`` scored steps, then one final M-step from the last E-step's statistics
+        (hmmlearn does not score its final model)."""
+        monitor = self._fresh_monitor()
+        if self.n_iter == 0:
+            return
+        prior = self._prior()
+        model = self._to_model()
+        result = run_em(
+            model, em_input, params=self.params, prior=prior, labels=labels,
+            n_iter=self.n_iter - 1, monitor=monitor, warn_unused=False,
+        )  # fmt: skip
+        final = maximise(result.model, result.statistics, self.params, prior)
+        self._set_from_model(final)
+        unused = np.flatnonzero(result.statistics.trans.sum(axis=1) == 0)
+        if "t" in self.params and self.n_components > 1 and unused.size:
+            _log.warning(
+                "state(s) %s had no expected transitions out of them (too few data for %d "
+                "states?): their transmat_ rows were kept, not re-estimated",
+                unused.tolist(), self.n_components,
+            )  # fmt: skip
+
     # -- public API ----------------------------------------------------------------------
     def fit(self, X, lengths=None, y=None):
         """Estimate the parameters by EM (Baum–Welch).
@@ -385,8 +447,9 @@ class BaseHMMEstimator(_Root):
         optional state labels, −1 = unknown: a labelled step's posterior is clamped to its
         label in every E-step (semi-supervised EM; all labelled = supervised). Parameters in
         ``init_params`` are initialised first (others keep the values you set); those in
-        ``params`` are updated. ``monitor_.history`` holds each iteration's log-likelihood
-        (of X and the labels) before its M-step. Returns self.
+        ``params`` are updated. At most ``n_iter`` M-steps (0: initialise only);
+        ``monitor_.history`` holds the log-likelihood (of X and the labels) before each
+        M-step, as hmmlearn's. Returns self.
         """
         self._check_hyper()
         X, missing = self._validate_X(X)
@@ -394,13 +457,9 @@ class BaseHMMEstimator(_Root):
         labels = self._check_labels(y, X.shape[0])
         self._init(X, missing)
         self._check()
-        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
-        for _ in range(self.n_iter):
-            stats, log_prob = self._accumulate(X, missing, offsets, labels)
-            self._do_mstep(stats)
-            self.monitor_.report(log_prob)
-            if self.monitor_.converged:
-                break
+        self._prior()  # priors are validated before any EM work, even with n_iter=0
+        batch = ObservationBatch(self._pirho_observations(X, missing), offsets, True)
+        self._run_em(batch, labels)
         return self
 
     def score(self, X, lengths=None) -> float:

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pirho.hmm.emissions.covariance import components, log_density
-from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, Stats, random_state_of
-from pirho.hmm.estimator_math import (
-    bernoulli_log_pmf,
-    cluster_means,
-    float_rows,
-    full_covariances,
-    poisson_log_pmf,
-)
+from pirho.hmm import model as _model
+from pirho.hmm.emissions import bernoulli as _bernoulli
+from pirho.hmm.emissions import gaussian as _gaussian
+from pirho.hmm.emissions import poisson as _poisson
+from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, random_state_of
+from pirho.hmm.estimator_math import cluster_means, float_rows, full_covariances
+from pirho.hmm.priors import GammaPrior, GaussianPrior, check_concentration
 from pirho.hmm.sklearn_gmm import GMMHMM
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "GMMHMM", "PoissonHMM", "BernoulliHMM",
@@ -45,12 +43,6 @@ __all__ = ["CategoricalHMM", "GaussianHMM", "GMMHMM", "PoissonHMM", "BernoulliHM
            "load_estimator"]  # fmt: skip
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
-
-
-def weighted_sums(X: np.ndarray, weights: np.ndarray) -> Stats:
-    """``post`` (K,) Σ_t w_tk and ``obs`` (K, D) Σ_t w_tk x_t: the statistics of any family
-    whose M-step is a weighted mean (Poisson rates, Bernoulli probabilities)."""
-    return {"post": weights.sum(axis=0), "obs": weights.T @ X}
 
 
 # -- estimators --------------------------------------------------------------------------------
@@ -68,6 +60,8 @@ class CategoricalHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "ste"
     _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _model.CategoricalHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "emit": "emissionprob_"}
 
     def __init__(
         self,
@@ -111,9 +105,18 @@ class CategoricalHMM(BaseHMMEstimator):
             )
         return symbols, symbols == -1
 
-    def _log_emission(self, symbols):
-        with np.errstate(divide="ignore"):
-            return np.log(self.emissionprob_.T[symbols])
+    def _pirho_observations(self, symbols, missing):
+        return symbols
+
+    def _emission_kwargs(self):
+        return {"emit": np.asarray(self.emissionprob_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.emit)
+
+    def _emission_prior(self):
+        shape = (self.n_components, self.n_features)
+        return check_concentration("emissionprob_prior", self.emissionprob_prior, shape)
 
     def _init_emissions(self, symbols, observed):
         if self.n_features is None:
@@ -135,20 +138,6 @@ class CategoricalHMM(BaseHMMEstimator):
         if (emit < 0).any() or not np.allclose(emit.sum(axis=1), 1.0):
             raise ValueError("emissionprob_ rows must be non-negative and sum to 1")
         self.emissionprob_ = emit
-
-    def _emission_stats(self, symbols, weights):
-        observed = symbols >= 0
-        obs = np.stack(
-            [np.bincount(symbols[observed], weights=weights[observed, k],
-                         minlength=self.n_features) for k in range(self.n_components)]
-        )  # fmt: skip
-        return {"obs": obs}
-
-    def _emission_mstep(self, stats: Stats):
-        if "e" in self.params:
-            emit = np.maximum(np.asarray(self.emissionprob_prior) - 1 + stats["obs"], 0)
-            total = emit.sum(axis=1, keepdims=True)
-            self.emissionprob_ = emit / np.where(total == 0, 1.0, total)
 
     def _n_emission_params(self):
         return {"e": self.n_components * (self.n_features - 1)}
@@ -176,6 +165,8 @@ class GaussianHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "stmc"
     _FITTED = ("startprob_", "transmat_", "means_", "_covars_")
+    _PIRHO_CLASS = _gaussian.GaussianHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "means": "means_", "covars": "covars_"}
 
     def __init__(
         self,
@@ -234,12 +225,17 @@ class GaussianHMM(BaseHMMEstimator):
         n_features = np.asarray(self.means_).shape[1] if hasattr(self, "means_") else None
         return float_rows(X, n_features)
 
-    def _log_emission(self, X):
-        compact = self._covars_ if self.covariance_type != "tied" else self._covars_[None]
-        covariance_type = "full" if self.covariance_type == "tied" else self.covariance_type
-        if covariance_type == "full" and compact.shape[0] != self.n_components:
-            compact = np.repeat(compact, self.n_components, axis=0)
-        return log_density(X, components(np.asarray(self.means_), compact, covariance_type))
+    def _emission_kwargs(self):
+        return {"means": np.asarray(self.means_, dtype=np.float64), "covars": self._covars_,
+                "covariance_type": self.covariance_type}  # fmt: skip
+
+    def _set_emissions(self, model):
+        self.means_ = np.array(model.means)
+        self._covars_ = np.array(model.covars)
+
+    def _emission_prior(self):
+        return GaussianPrior(self.means_prior, self.means_weight, self.covars_prior,
+                             self.covars_weight)  # fmt: skip
 
     def _init_emissions(self, X, observed):
         data = X[observed]
@@ -277,46 +273,6 @@ class GaussianHMM(BaseHMMEstimator):
             if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() <= 0:
                 raise ValueError(f"covars_ of state {k} is not symmetric positive definite")
 
-    def _emission_stats(self, X, weights):
-        stats = {"post": weights.sum(axis=0), "obs": weights.T @ X}
-        if self.covariance_type in ("spherical", "diag"):
-            stats["obs**2"] = weights.T @ X**2
-        else:
-            stats["obs*obs.T"] = np.einsum("nk,nd,ne->kde", weights, X, X)
-        return stats
-
-    def _emission_mstep(self, stats: Stats):
-        denom = stats["post"][:, None]
-        prior, weight = self.means_prior, self.means_weight
-        if "m" in self.params:
-            self.means_ = (weight * prior + stats["obs"]) / (weight + denom)
-        if "c" not in self.params:
-            return
-        means = self.means_
-        meandiff = means - prior
-        if self.covariance_type in ("spherical", "diag"):
-            c_n = weight * meandiff**2 + stats["obs**2"] - 2 * means * stats["obs"]
-            c_n = c_n + means**2 * denom
-            c_d = max(self.covars_weight - 1, 0) + denom
-            covars = (self.covars_prior + c_n) / np.maximum(c_d, 1e-5)
-            self._covars_ = covars.mean(axis=1) if self.covariance_type == "spherical" else covars
-            return
-        obs_mean = np.einsum("kd,ke->kde", stats["obs"], means)
-        c_n = (
-            weight * np.einsum("kd,ke->kde", meandiff, meandiff)
-            + stats["obs*obs.T"]
-            - obs_mean
-            - obs_mean.transpose(0, 2, 1)
-            + np.einsum("kd,ke->kde", means, means) * stats["post"][:, None, None]
-        )
-        cv_weight = max(self.covars_weight - self.n_features, 0)
-        if self.covariance_type == "tied":
-            self._covars_ = (self.covars_prior + c_n.sum(axis=0)) / (
-                cv_weight + stats["post"].sum()
-            )
-        else:
-            self._covars_ = (self.covars_prior + c_n) / (cv_weight + stats["post"][:, None, None])
-
     def _n_emission_params(self):
         n, d = self.n_components, self.n_features
         covar_count = {
@@ -343,6 +299,8 @@ class PoissonHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "stl"
     _FITTED = ("startprob_", "transmat_", "lambdas_")
+    _PIRHO_CLASS = _poisson.PoissonHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "rates": "lambdas_"}
 
     def __init__(
         self,
@@ -376,8 +334,14 @@ class PoissonHMM(BaseHMMEstimator):
             raise ValueError(f"X row {t} = {X[t].tolist()} is not non-negative integer counts")
         return X, missing
 
-    def _log_emission(self, X):
-        return poisson_log_pmf(X, np.asarray(self.lambdas_))
+    def _emission_kwargs(self):
+        return {"rates": np.asarray(self.lambdas_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.lambdas_ = np.array(model.rates)
+
+    def _emission_prior(self):
+        return GammaPrior(self.lambdas_prior, self.lambdas_weight)
 
     def _init_emissions(self, X, observed):
         self.n_features = X.shape[1]
@@ -398,16 +362,6 @@ class PoissonHMM(BaseHMMEstimator):
         if not np.isfinite(rates).all() or (rates < 0).any():
             raise ValueError("lambdas_ must be finite and non-negative")
         self.lambdas_, self.n_features = rates, rates.shape[1]
-
-    def _emission_stats(self, X, weights):
-        return weighted_sums(X, weights)
-
-    def _emission_mstep(self, stats: Stats):
-        if "l" in self.params:
-            # hmmlearn 0.3.3's Gamma-prior update, n being the total posterior mass.
-            n = stats["post"].sum()
-            y_bar = stats["obs"] / stats["post"][:, None]
-            self.lambdas_ = (self.lambdas_prior + n * y_bar) / (self.lambdas_weight + n)
 
     def _n_emission_params(self):
         return {"l": self.n_components * self.n_features}
@@ -434,6 +388,8 @@ class BernoulliHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "ste"
     _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _bernoulli.BernoulliHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "probs": "emissionprob_"}
 
     def __init__(
         self,
@@ -466,8 +422,15 @@ class BernoulliHMM(BaseHMMEstimator):
             raise ValueError(f"X row {t} = {X[t].tolist()} is not binary (0 or 1)")
         return X, missing
 
-    def _log_emission(self, X):
-        return bernoulli_log_pmf(X, self.emissionprob_)
+    def _emission_kwargs(self):
+        return {"probs": np.asarray(self.emissionprob_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.probs)
+
+    def _emission_prior(self):
+        shape = (self.n_components, self.n_features)
+        return check_concentration("emissionprob_prior", self.emissionprob_prior, shape)
 
     def _init_emissions(self, X, observed):
         self.n_features = X.shape[1]
@@ -484,15 +447,6 @@ class BernoulliHMM(BaseHMMEstimator):
         if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1).any():
             raise ValueError("emissionprob_ entries must lie in [0, 1]")
         self.emissionprob_, self.n_features = probs, probs.shape[1]
-
-    def _emission_stats(self, X, weights):
-        return weighted_sums(X, weights)
-
-    def _emission_mstep(self, stats: Stats):
-        if "e" in self.params:
-            extra = np.asarray(self.emissionprob_prior) - 1.0
-            denom = stats["post"][:, None] + 2 * extra
-            self.emissionprob_ = (stats["obs"] + extra) / np.where(denom > 0, denom, 1.0)
 
     def _n_emission_params(self):
         return {"e": self.n_components * self.n_features}

@@ -14,6 +14,7 @@ __all__ = [
     "kmeans_plus_plus",
     "kmeans",
     "sticky_transitions",
+    "noisy_frequencies",
     "initial_model",
     "STARTERS",
     "PARAM_KEYS",
@@ -163,13 +164,24 @@ def _bernoulli_start(points, n_states, rng, options, min_covar) -> dict:
     return {"probs": np.clip(kmeans(points, n_states, rng)[0], 0.01, 0.99)}
 
 
+def noisy_frequencies(freq: np.ndarray, n_states: int, rng: np.random.Generator) -> np.ndarray:
+    """(K, M) emission rows: the symbol frequencies ``freq`` (M,) (+ 1e-3) times independent
+    Gamma(1) noise per entry, renormalised — states start distinct but plausible.
+
+    >>> e = noisy_frequencies(np.array([0.5, 0.5]), 3, np.random.default_rng(0))
+    >>> e.shape, bool(np.allclose(e.sum(axis=1), 1))
+    ((3, 2), True)
+    """
+    emit = (freq + 1e-3) * rng.gamma(1.0, size=(n_states, freq.shape[0]))
+    return emit / emit.sum(axis=1, keepdims=True)
+
+
 def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
-    """The data's symbol frequencies times Gamma(1) noise per entry, renormalised."""
+    """The data's symbol frequencies with Gamma(1) noise (:func:`noisy_frequencies`)."""
     freq = np.bincount(symbols[symbols >= 0], minlength=options["n_symbols"]) / max(
         int((symbols >= 0).sum()), 1
     )
-    emit = (freq + 1e-3) * rng.gamma(1.0, size=(n_states, freq.shape[0]))
-    return {"emit": emit / emit.sum(axis=1, keepdims=True)}
+    return {"emit": noisy_frequencies(freq, n_states, rng)}
 
 
 STARTERS = {  # family → (points, K, rng, options, min_covar) -> emission keyword arguments

@@ -187,6 +187,9 @@ class EMMonitor:
         self.history: list[float] = []
         self.iter = 0
 
+    def _reset(self) -> None:
+        self.history, self.iter = [], 0
+
     def report(self, log_prob: float) -> None:
         """Record the log-likelihood of the next model."""
         if self.verbose:
@@ -256,6 +259,7 @@ def run_em(
     """
     params = "st" + model.PARAM_LETTERS if params is None else params  # type: ignore[attr-defined]
     monitor = EMMonitor(tol) if monitor is None else monitor
+    monitor._reset()  # a monitor serves one run (hmmlearn's has the same method)
     if callable(data) and not isinstance(data, np.ndarray | list | tuple | ObservationBatch):
         if labels is not None:
             raise ValueError("labels cannot be given with a distributed E-step")

@@ -533,16 +533,25 @@ class BaseHMMEstimator(_Root):
             draws.append(self._sample_emission(currstate, rs))
         return np.atleast_2d(draws), np.array(states, dtype=int)
 
-    def _n_parameters(self) -> int:
+    def n_parameters(self) -> int:
+        """Free scalar parameters, counted as hmmlearn counts them for ``aic``/``bic`` (not in
+        hmmlearn's public API).
+
+        >>> from pirho.hmm.sklearn import PoissonHMM
+        >>> PoissonHMM(2, init_params="").fit([[0], [3], [1]]).n_parameters()  # 1 + 2 + 2·1
+        5
+        """
         n = self.n_components
         counts = {"s": n - 1, "t": n * (n - 1), **self._n_emission_params()}
         return int(sum(counts.values()))
 
+    _n_parameters = n_parameters
+
     def aic(self, X, lengths=None) -> float:
         """−2 log P(X) + 2 p, p = free scalar parameters (as hmmlearn counts them)."""
-        return -2 * self.score(X, lengths) + 2 * self._n_parameters()
+        return -2 * self.score(X, lengths) + 2 * self.n_parameters()
 
     def bic(self, X, lengths=None) -> float:
         """−2 log P(X) + p log(n_samples)."""
         n_samples = self._validate_X(X)[0].shape[0]
-        return -2 * self.score(X, lengths) + self._n_parameters() * np.log(n_samples)
+        return -2 * self.score(X, lengths) + self.n_parameters() * np.log(n_samples)

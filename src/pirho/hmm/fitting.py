@@ -261,6 +261,7 @@ def fit(
     n_iter: int = 100,
     tol: float = 1e-4,
     min_covar: float = 1e-3,
+    monitor=None,
 ) -> FitResult:
     """Fit an HMM of ``family`` with ``n_states`` states by EM, from data-driven starts.
 
@@ -276,8 +277,8 @@ def fit(
     With ``labels``, a labelled state's drawn means (rates, probabilities) are then replaced
     by those of its labelled steps, so the states keep the labels' names.
     n_restarts: starts drawn from ``seed`` (only when something is drawn); each runs EM to
-    the end and the most likely is returned. params, labels, n_iter, tol, min_covar: as in
-    :func:`em`.
+    the end and the most likely is returned. params, labels, n_iter, tol, min_covar,
+    monitor: as in :func:`em` (a monitor is reset for every restart).
 
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([0.5, 0.5], [[0.95, 0.05], [0.05, 0.95]], [[0.0, 0.0], [4.0, 4.0]],
@@ -346,7 +347,7 @@ def fit(
                 start_model, batch.observations, label_rows, init_params, min_covar
             )
         runs.append(_run_em(start_model, batch.observations, batch.offsets, label_rows, params,
-                            n_iter, tol, min_covar))  # fmt: skip
+                            n_iter, tol, min_covar, monitor))  # fmt: skip
     finals = np.array([run[1][-1] for run in runs])
     model, history, converged = runs[int(np.argmax(finals))]
     return FitResult(model, history, converged, len(history) - 1, finals, _n_rows(batch))

@@ -281,7 +281,7 @@ def fit_distributed(
     read = _read(sequence_column, columns)
     if model.init_params or not hasattr(model, "startprob_"):
         sample = _as_model_input(model, _head(paths, read, chunk_rows, init_rows))
-        model._init(*model._validate_X(sample))
+        model._initialise(*model._validate_X(sample))
     model._check()
     model._prior()
     validator = copy.deepcopy(model)

@@ -367,7 +367,16 @@ class BaseHMMEstimator(_Root):
             np.ascontiguousarray(self.transmat_, dtype=np.float64).copy(),
         )
 
-    def _init(self, X: np.ndarray, missing: np.ndarray) -> None:
+    def _init(self, X, lengths=None) -> None:
+        """hmmlearn's ``_init(X, lengths)``: validate X and initialise (kept so that code
+        written against hmmlearn's internals runs)."""
+        self._check_hyper()
+        self._initialise(*self._validate_X(X))
+
+    def _initialise(self, X: np.ndarray, missing: np.ndarray) -> None:
+        """Draw the parameters of ``init_params`` (and unset ones) from validated X, in
+        hmmlearn 0.3.3's order of random numbers; warn when X has fewer rows than the model
+        has free parameters (the fit is then degenerate), as hmmlearn does."""
         n = self.n_components
         random_state = random_state_of(self.random_state)
         if self._needs_init("s", "startprob_"):
@@ -375,6 +384,12 @@ class BaseHMMEstimator(_Root):
         if self._needs_init("t", "transmat_"):
             self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
         self._init_emissions(X, ~missing)
+        n_free = self.n_parameters()
+        if X.shape[0] < n_free:
+            _log.warning(
+                "Fitting a model with %d free scalar parameters with only %d data points "
+                "will result in a degenerate solution.", n_free, X.shape[0],
+            )  # fmt: skip
 
     def _needs_init(self, code: str, name: str) -> bool:
         """Whether ``fit`` draws attribute ``name``: its code is in ``init_params`` (a value
@@ -425,11 +440,12 @@ class BaseHMMEstimator(_Root):
             return
         prior = self._prior()
         model = self._to_model()
+        min_covar = getattr(self, "min_covar", 1e-3)  # the Gaussian families' repair floor
         result = run_em(
             model, em_input, params=self.params, prior=prior, labels=labels,
-            n_iter=self.n_iter - 1, monitor=monitor, warn_unused=False,
+            n_iter=self.n_iter - 1, monitor=monitor, min_covar=min_covar, warn_unused=False,
         )  # fmt: skip
-        final = maximise(result.model, result.statistics, self.params, prior)
+        final = maximise(result.model, result.statistics, self.params, prior, min_covar)
         self._set_from_model(final)
         unused = np.flatnonzero(result.statistics.trans.sum(axis=1) == 0)
         if "t" in self.params and self.n_components > 1 and unused.size:
@@ -455,7 +471,7 @@ class BaseHMMEstimator(_Root):
         X, missing = self._validate_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         labels = self._check_labels(y, X.shape[0])
-        self._init(X, missing)
+        self._initialise(X, missing)
         self._check()
         self._prior()  # priors are validated before any EM work, even with n_iter=0
         batch = ObservationBatch(self._pirho_observations(X, missing), offsets, True)

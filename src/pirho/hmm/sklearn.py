@@ -206,7 +206,10 @@ class GaussianHMM(BaseHMMEstimator):
 
     @covars_.setter
     def covars_(self, covars) -> None:
-        self._covars_ = np.array(covars, dtype=np.float64)
+        covars = np.array(covars, dtype=np.float64)
+        if self.covariance_type == "spherical" and covars.ndim > 1 and covars.size == len(covars):
+            covars = covars.reshape(-1)  # one variance per state, in any shape (as hmmlearn)
+        self._covars_ = covars
 
     def _diag_or_compact(self) -> np.ndarray:
         covars = self._covars_

@@ -141,6 +141,7 @@ class GMMHMM(BaseHMMEstimator):
             }[self.covariance_type]
 
     def _check_emissions(self):
+        _checks.check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
         nc, nm = self.n_components, self.n_mix
         weights = np.asarray(self.weights_, dtype=np.float64)
         means = np.asarray(self.means_, dtype=np.float64)

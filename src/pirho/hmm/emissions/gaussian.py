@@ -11,6 +11,7 @@ from pirho.hmm.emissions.covariance import (
     components,
     floor_covariances,
     log_density,
+    repair_covariances,
 )
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.priors import GaussianPrior
@@ -156,11 +157,12 @@ def normal_m_step(
     return means, floor_covariances(new, False, min_covar)
 
 
-def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior):
+def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior, min_covar):
     """hmmlearn 0.3.3's GaussianHMM M-step under its prior (complete rows), from the moments
     about ``shift``: means (w·μ₀ + Σ γx) / (w + Σ γ); covariances (covars_prior + w·(μ −
     μ₀)(μ − μ₀)ᵀ + Σ γ (x − μ)(x − μ)ᵀ) / (max(covars_weight − 1 (diag) or − D (full), 0) +
-    Σ γ), the spherical variance the mean of the diagonal ones."""
+    Σ γ), the spherical variance the mean of the diagonal ones; a degenerate result is
+    repaired as hmmlearn's densities do (:func:`~.covariance.repair_covariances`)."""
     per_feature = covariance_type in ("diag", "spherical")
     post = stats["weight"]
     denom = post[:, None]
@@ -177,7 +179,8 @@ def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior):
         c_n = weight * meandiff**2 + scatter
         c_d = max(prior.covars_weight - 1, 0) + denom
         new = (prior.covars_prior + c_n) / np.maximum(c_d, 1e-5)
-        return means, new.mean(axis=1) if covariance_type == "spherical" else new
+        new = new.mean(axis=1) if covariance_type == "spherical" else new
+        return means, repair_covariances(new, True, min_covar)
     outer = np.einsum("kd,ke->kde", delta, sums)
     scatter = (
         stats["scatter"]
@@ -188,8 +191,10 @@ def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior):
     c_n = weight * np.einsum("kd,ke->kde", meandiff, meandiff) + scatter
     cv_weight = max(prior.covars_weight - shift.shape[1], 0)
     if covariance_type == "tied":
-        return means, (prior.covars_prior + c_n.sum(axis=0)) / (cv_weight + post.sum())
-    return means, (prior.covars_prior + c_n) / (cv_weight + post[:, None, None])
+        new = (prior.covars_prior + c_n.sum(axis=0)) / (cv_weight + post.sum())
+    else:
+        new = (prior.covars_prior + c_n) / (cv_weight + post[:, None, None])
+    return means, repair_covariances(new, False, min_covar)
 
 
 class GaussianHMM(VectorEmissionHMM):
@@ -311,7 +316,7 @@ class GaussianHMM(VectorEmissionHMM):
             )  # fmt: skip
         else:
             means, covars = _hmmlearn_normal_step(
-                stats, shift, covars, self._covariance_type, params, prior
+                stats, shift, covars, self._covariance_type, params, prior, min_covar
             )
         return {"means": means, "covars": covars, "covariance_type": self._covariance_type}
 

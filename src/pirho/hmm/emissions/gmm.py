@@ -10,6 +10,7 @@ from pirho.hmm.emissions.covariance import (
     check_covars,
     components,
     log_density,
+    repair_covariances,
 )
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.emissions.gaussian import (
@@ -177,7 +178,7 @@ class GMMHMM(VectorEmissionHMM):
         """
         n_states, n_mix, n_features = self._means.shape
         if prior is not None:
-            return _hmmlearn_gmm_step(self, stats, params, prior)
+            return _hmmlearn_gmm_step(self, stats, params, prior, min_covar)
         mass = stats["weight"].reshape(n_states, n_mix)
         weights = np.array(self._weights)
         if "w" in params:
@@ -217,7 +218,9 @@ class GMMHMM(VectorEmissionHMM):
         )
 
 
-def _hmmlearn_gmm_step(model: GMMHMM, stats: dict, params: str, prior: GMMPrior) -> dict:
+def _hmmlearn_gmm_step(
+    model: GMMHMM, stats: dict, params: str, prior: GMMPrior, min_covar: float
+) -> dict:
     """hmmlearn 0.3.3's GMMHMM M-step under its prior, from the moments about the current
     means (hmmlearn's covariance statistics are taken about those, not the new means)."""
     n_states, n_mix, n_features = model._means.shape
@@ -257,5 +260,7 @@ def _hmmlearn_gmm_step(model: GMMHMM, stats: dict, params: str, prior: GMMPrior)
         c_stat = stats["scatter"].reshape(n_states, n_mix, n_features, n_features).sum(axis=1)
         c_n = np.einsum("km,kmd,kme->kde", lambdas, centred, centred) + np.swapaxes(alphas, 1, 2)
         c_d = (post.sum(axis=1) + n_mix + betas + n_features + 1)[:, None, None]
-    return {"weights": weights, "means": means, "covars": (c_n + c_stat) / c_d,
+    covars = repair_covariances((c_n + c_stat) / c_d, covariance_type in ("diag", "spherical"),
+                                min_covar)  # fmt: skip
+    return {"weights": weights, "means": means, "covars": covars,
             "covariance_type": covariance_type}  # fmt: skip

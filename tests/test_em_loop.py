@@ -171,3 +171,66 @@ def test_unused_state_is_reported_not_left_as_a_zero_row():
                         "spherical")  # fmt: skip
     with pytest.warns(RuntimeWarning, match=r"state\(s\) \[1\] have no expected transitions"):
         run_em(start, one_state_data, n_iter=2)
+
+
+# -- errors that name the parameter (issue 22) ------------------------------------------------
+def test_negative_prior_is_refused_up_front_naming_it():
+    x = np.array([[0.0], [1.0], [5.0], [6.0]])
+    with pytest.raises(ValueError, match=r"startprob_prior = -1.0 at index 0 must be finite"):
+        pirho_hmm.GaussianHMM(2, startprob_prior=-1, random_state=0).fit(x)
+    with pytest.raises(ValueError, match=r"lambdas_prior|transmat_prior = -2.0"):
+        pirho_hmm.PoissonHMM(2, transmat_prior=-2.0, random_state=0).fit([[0], [3], [1]])
+
+
+@pytest.mark.parametrize("name", ["GaussianHMM", "GMMHMM"])
+def test_too_little_data_for_k_means_is_said_in_pirhos_words(name):
+    estimator = getattr(pirho_hmm, name)
+    with pytest.raises(ValueError, match=r"X has 1 observed row\(s\), too few .* means_ of 2"):
+        estimator(2, random_state=0).fit([[1.0]])
+    with pytest.raises(ValueError, match="X has no observed rows"):
+        estimator(2, random_state=0).fit(np.full((5, 1), np.nan))
+
+
+def test_bernoulli_probs_message_matches_the_check():
+    BernoulliHMM([1.0], [[1.0]], [[1.0]])  # 1.0 is allowed: the interval is closed
+    with pytest.raises(ValueError, match=r"probs\[0, 0\] = 1.5 is outside \[0.0, 1.0\]"):
+        BernoulliHMM([1.0], [[1.0]], [[1.5]])
+
+
+@pytest.mark.parametrize("name", ["GaussianHMM", "PoissonHMM", "CategoricalHMM"])
+def test_nan_parameters_are_refused_before_use_and_on_load(name):
+    model = getattr(pirho_hmm, name)(2, init_params="")
+    model.startprob_, model.transmat_ = np.array([0.5, 0.5]), np.array([[0.9, 0.1], [0.2, 0.8]])
+    attribute = {"GaussianHMM": "means_", "PoissonHMM": "lambdas_",
+                 "CategoricalHMM": "emissionprob_"}[name]  # fmt: skip
+    if name == "GaussianHMM":
+        model.means_, model.covars_ = np.array([[0.0], [1.0]]), np.array([[1.0], [1.0]])
+    elif name == "PoissonHMM":
+        model.lambdas_ = np.array([[1.0], [2.0]])
+    else:
+        model.emissionprob_ = np.array([[0.5, 0.5], [0.1, 0.9]])
+    document = model.to_dict()
+    bad = np.array(getattr(model, attribute), dtype=float)
+    bad[0, 0] = np.nan
+    setattr(model, attribute, bad)
+    x = np.array([[0], [1]])
+    with pytest.raises(ValueError, match=rf"{attribute}.*\[?0"):
+        model.predict(x)
+    document["fitted"][attribute] = bad.tolist()
+    with pytest.raises(ValueError, match=attribute):
+        pirho_hmm.load_estimator(document)
+
+
+def test_complex_observations_are_refused():
+    model = GaussianHMM([1.0], [[1.0]], [[0.0]], [1.0], "spherical")
+    with pytest.raises(TypeError, match="complex"):
+        model.log_likelihood([[1 + 1j]])
+    with pytest.raises(TypeError, match="complex"):
+        pirho_hmm.GaussianHMM(1).fit(np.array([[1 + 1j], [2.0]]))
+
+
+def test_poisson_log_pmf_of_a_huge_count_needs_no_table():
+    model = PoissonHMM([1.0], [[1.0]], [[3.0]])
+    count = 2.0**31  # log x! by lgamma: a table up to x would need 16 GiB
+    expected = count * np.log(3.0) - 3.0 - __import__("math").lgamma(count + 1.0)
+    assert model.log_likelihood([[count]]) == pytest.approx(expected, rel=1e-12)

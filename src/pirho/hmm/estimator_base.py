@@ -350,6 +350,7 @@ class BaseHMMEstimator(_Root):
                 raise ValueError(f"{name} must sum to 1 along its last axis, got {sums}")
         self.startprob_, self.transmat_ = start, trans
         self._check_emissions()
+        self._to_model()  # every parameter validated (finite, in range) by its pirho family
 
     # -- inference over the pirho model --------------------------------------------------
     def _likelihoods(self, X: np.ndarray, missing: np.ndarray, labels=None) -> Likelihoods:

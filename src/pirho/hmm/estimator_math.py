@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from pirho.hmm.emissions.initial import kmeans
+from pirho.hmm.emissions.observations import real_array
 from pirho.hmm.estimator_base import random_state_of
 
 __all__ = [
     "float_rows",
     "full_covariances",
+    "rows_for_clusters",
     "cluster_means",
     "cluster_labels",
 ]
@@ -28,7 +30,7 @@ def float_rows(X, n_features: int | None) -> tuple[np.ndarray, np.ndarray]:
     >>> X.tolist(), missing.tolist()
     ([[1.0], [0.0]], [False, True])
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = real_array(X, "X")
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features), got {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
@@ -65,6 +67,27 @@ def full_covariances(covars: np.ndarray, covariance_type: str, n_states: int) ->
 def _generator(random_state) -> np.random.Generator:
     """A numpy Generator seeded from a RandomState / seed (scikit-learn-free fallback)."""
     return np.random.default_rng(random_state_of(random_state).randint(2**31 - 1))
+
+
+def rows_for_clusters(data: np.ndarray, n_clusters: int, what: str) -> np.ndarray:
+    """``data`` (the observed rows) if k-means can place ``n_clusters`` centres in it, else a
+    ValueError in pirho's words (instead of scikit-learn's "n_samples=1 should be >=
+    n_clusters=2" or "Found array with 0 sample(s)").
+
+    >>> rows_for_clusters(np.zeros((1, 1)), 2, "means_")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 1 observed row(s), too few to initialise the means_ by k-means (need ...
+    """
+    if data.shape[0] == 0:
+        raise ValueError("X has no observed rows (every row is missing): nothing to initialise "
+                         f"the {what} from")  # fmt: skip
+    if data.shape[0] < n_clusters:
+        raise ValueError(
+            f"X has {data.shape[0]} observed row(s), too few to initialise the {what} by "
+            f"k-means (need at least {n_clusters}; give more data or fewer states)"
+        )
+    return data
 
 
 def cluster_means(X: np.ndarray, n_clusters: int, random_state) -> np.ndarray:

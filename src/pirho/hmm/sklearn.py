@@ -33,7 +33,12 @@ from pirho.hmm.emissions import bernoulli as _bernoulli
 from pirho.hmm.emissions import gaussian as _gaussian
 from pirho.hmm.emissions import poisson as _poisson
 from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, random_state_of
-from pirho.hmm.estimator_math import cluster_means, float_rows, full_covariances
+from pirho.hmm.estimator_math import (
+    cluster_means,
+    float_rows,
+    full_covariances,
+    rows_for_clusters,
+)
 from pirho.hmm.priors import GammaPrior, GaussianPrior, check_concentration
 from pirho.hmm.sklearn_gmm import GMMHMM
 
@@ -135,8 +140,6 @@ class CategoricalHMM(BaseHMMEstimator):
                 f"emissionprob_ must have shape ({self.n_components}, {self.n_features}), "
                 f"got {emit.shape}"
             )
-        if (emit < 0).any() or not np.allclose(emit.sum(axis=1), 1.0):
-            raise ValueError("emissionprob_ rows must be non-negative and sum to 1")
         self.emissionprob_ = emit
 
     def _n_emission_params(self):
@@ -244,6 +247,9 @@ class GaussianHMM(BaseHMMEstimator):
         data = X[observed]
         self.n_features = X.shape[1]
         if self._needs_init("m", "means_"):
+            data = rows_for_clusters(
+                data, self.n_components, f"means_ of {self.n_components} states"
+            )
             self.means_ = cluster_means(data, self.n_components, self.random_state)
         if self._needs_init("c", "_covars_"):
             cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(X.shape[1])
@@ -349,7 +355,7 @@ class PoissonHMM(BaseHMMEstimator):
     def _init_emissions(self, X, observed):
         self.n_features = X.shape[1]
         if self._needs_init("l", "lambdas_"):
-            data = X[observed]
+            data = rows_for_clusters(X[observed], 1, "lambdas_")
             mean, var = data.mean(), data.var()
             rs = random_state_of(self.random_state)
             self.lambdas_ = rs.gamma(
@@ -362,8 +368,6 @@ class PoissonHMM(BaseHMMEstimator):
             raise ValueError(
                 f"lambdas_ must have shape ({self.n_components}, D), got {rates.shape}"
             )
-        if not np.isfinite(rates).all() or (rates < 0).any():
-            raise ValueError("lambdas_ must be finite and non-negative")
         self.lambdas_, self.n_features = rates, rates.shape[1]
 
     def _n_emission_params(self):
@@ -447,8 +451,6 @@ class BernoulliHMM(BaseHMMEstimator):
             raise ValueError(
                 f"emissionprob_ must have shape ({self.n_components}, D), got {probs.shape}"
             )
-        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1).any():
-            raise ValueError("emissionprob_ entries must lie in [0, 1]")
         self.emissionprob_, self.n_features = probs, probs.shape[1]
 
     def _n_emission_params(self):

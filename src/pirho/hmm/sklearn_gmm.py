@@ -7,7 +7,12 @@ import numpy as np
 from pirho import _checks
 from pirho.hmm.emissions import gmm as _gmm
 from pirho.hmm.estimator_base import BaseHMMEstimator, random_state_of
-from pirho.hmm.estimator_math import cluster_labels, cluster_means, float_rows
+from pirho.hmm.estimator_math import (
+    cluster_labels,
+    cluster_means,
+    float_rows,
+    rows_for_clusters,
+)
 from pirho.hmm.priors import GMMPrior, check_concentration
 
 __all__ = ["GMMHMM"]
@@ -120,10 +125,13 @@ class GMMHMM(BaseHMMEstimator):
         data = X[observed]
         nc, nm, nf = self.n_components, self.n_mix, X.shape[1]
         self.n_features = nf
+        if set(self.init_params) & set("mc") or not hasattr(self, "means_"):
+            data = rows_for_clusters(data, 1, "means_ and covars_")
         cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(nf)
         if self._needs_init("w", "weights_"):
             self.weights_ = np.full((nc, nm), 1.0 / nm)
         if self._needs_init("m", "means_"):
+            data = rows_for_clusters(data, nc, f"means_ of {nc} states")
             labels = cluster_labels(data, nc, self.random_state)
             centre = np.mean([data[labels == k].mean(axis=0) for k in range(nc)], axis=0)
             rs = random_state_of(self.random_state)

@@ -58,9 +58,11 @@ class CategoricalHMM(BaseHMMEstimator):
     ``emissionprob_`` (n_components, n_features). ``params``/``init_params`` codes: s, t, e.
 
     >>> import numpy as np
-    >>> m = CategoricalHMM(n_components=2, n_iter=5, random_state=0).fit([[0], [1], [1], [2]])
-    >>> m.emissionprob_.shape, len(m.monitor_.history) <= 5
-    ((2, 3), True)
+    >>> rng = np.random.default_rng(0)  # symbols 0/1 in a first regime, 2/3 in a second
+    >>> X = np.concatenate([rng.integers(0, 2, (30, 1)), rng.integers(2, 4, (30, 1))])
+    >>> m = CategoricalHMM(n_components=2, n_iter=50, random_state=1).fit(X)
+    >>> m.emissionprob_.round(1).tolist(), m.predict(X)[[0, -1]].tolist()
+    ([[0.3, 0.7, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]], [0, 1])
     """
 
     _PARAM_CODES = "ste"
@@ -387,10 +389,10 @@ class BernoulliHMM(BaseHMMEstimator):
     (a Beta(a, a) prior: a − 1 pseudo-ones and pseudo-zeros per entry; 1 = none).
 
     >>> import numpy as np
-    >>> X = np.array([[0, 0], [0, 1], [1, 1], [1, 1], [0, 0]])
-    >>> m = BernoulliHMM(2, random_state=0, n_iter=20).fit(X)
-    >>> m.emissionprob_.shape
-    (2, 2)
+    >>> X = np.array([[1, 1]] * 30 + [[0, 0]] * 30)  # two regimes, 10% of the bits flipped
+    >>> X = np.where(np.random.default_rng(0).random(X.shape) < 0.1, 1 - X, X)
+    >>> BernoulliHMM(2, random_state=0, n_iter=20).fit(X).emissionprob_.round(1).tolist()
+    [[0.9, 0.8], [0.1, 0.1]]
     """
 
     _PARAM_CODES = "ste"

@@ -30,9 +30,11 @@ class GMMHMM(BaseHMMEstimator):
     ``aic``/``bic`` count the weights as hmmlearn does (M − 1 in total). Codes: s, t, m, c, w.
 
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(size=(60, 1))
-    >>> GMMHMM(2, n_mix=2, random_state=0, n_iter=3).fit(X).means_.shape
-    (2, 2, 1)
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-5, 1, (60, 1)), rng.normal(5, 1, (60, 1))])
+    >>> model = GMMHMM(2, n_mix=2, random_state=0, n_iter=10).fit(X)
+    >>> np.sort(model.means_.mean(axis=1).ravel()).round(0).tolist()  # one state per regime
+    [-5.0, 5.0]
     """
 
     _PARAM_CODES = "stmcw"

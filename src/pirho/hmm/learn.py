@@ -63,13 +63,13 @@ def _random_model(n_states: int, symbol_freq: np.ndarray, rng: np.random.Generat
     """A random starting model (start, trans, emit) for EM.
 
     start: Dirichlet(1). trans: :func:`~pirho.hmm.emissions.initial.sticky_transitions`
-    (persistent states: EM from a switchy start crawls). emit: the data's symbol frequencies
-    times independent Gamma(1) noise per entry, renormalised
+    with ``include_self=True`` (persistent states: EM from a switchy start crawls). emit: the
+    data's symbol frequencies times independent Gamma(1) noise per entry, renormalised
     (:func:`~pirho.hmm.emissions.initial.noisy_frequencies`), so states start distinct but
     plausible.
     """
     start = rng.dirichlet(np.ones(n_states))
-    trans = sticky_transitions(n_states, rng)
+    trans = sticky_transitions(n_states, rng, include_self=True)
     return start, trans, noisy_frequencies(symbol_freq, n_states, rng)
 
 

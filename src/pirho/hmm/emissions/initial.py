@@ -79,15 +79,27 @@ def kmeans(
     return centres, labels
 
 
-def sticky_transitions(n_states: int, rng: np.random.Generator) -> np.ndarray:
-    """A random (K, K) transition matrix that stays put with probability in [0.5, 0.95] and
-    spreads the rest by Dirichlet(1): hidden states in sequence data are usually persistent,
-    and EM from a switchy start crawls.
+def sticky_transitions(
+    n_states: int, rng: np.random.Generator, include_self: bool = False
+) -> np.ndarray:
+    """A random (K, K) transition matrix that stays put with probability ≥ a draw in
+    [0.5, 0.95]: hidden states in sequence data are usually persistent, and EM from a switchy
+    start crawls.
+
+    include_self False: row i stays with exactly that probability and spreads the rest over
+    the other states by Dirichlet(1) (``fit``'s starts). True: the rest is spread over all K
+    states, itself included (``baum_welch``'s starts; the draws its seeds have always made).
 
     >>> t = sticky_transitions(3, np.random.default_rng(0))
     >>> bool(np.allclose(t.sum(axis=1), 1)), bool((np.diag(t) >= 0.5).all())
     (True, True)
+    >>> t = sticky_transitions(3, np.random.default_rng(0), include_self=True)
+    >>> bool(np.allclose(t.sum(axis=1), 1)), bool((np.diag(t) >= 0.5).all())
+    (True, True)
     """
+    if include_self:
+        stay = rng.uniform(0.5, 0.95, size=(n_states, 1))
+        return stay * np.eye(n_states) + (1 - stay) * rng.dirichlet(np.ones(n_states), n_states)
     if n_states == 1:
         return np.ones((1, 1))
     stay = rng.uniform(0.5, 0.95, size=(n_states, 1))

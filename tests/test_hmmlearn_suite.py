@@ -33,6 +33,7 @@ FILES = [
     "test_gmm_hmm_new.py",
     "test_poisson_hmm.py",
     "test_categorical_hmm.py",
+    "test_multinomial_hmm.py",
 ]
 
 IMPORT_SWAPS = {  # hmmlearn's import line → pirho's

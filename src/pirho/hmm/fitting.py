@@ -32,6 +32,7 @@ from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
 from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
+from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.observations import as_vector_batch
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.model import CategoricalHMM
@@ -55,6 +56,7 @@ FAMILIES = {
     "gmm": GMMHMM,
     "poisson": PoissonHMM,
     "bernoulli": BernoulliHMM,
+    "multinomial": MultinomialHMM,
     "categorical": CategoricalHMM,
 }
 """Family name → model class (for :func:`fit` and :func:`select_n_states`)."""

@@ -31,6 +31,7 @@ import numpy as np
 from pirho.hmm import model as _model
 from pirho.hmm.emissions import bernoulli as _bernoulli
 from pirho.hmm.emissions import gaussian as _gaussian
+from pirho.hmm.emissions import multinomial as _multinomial
 from pirho.hmm.emissions import poisson as _poisson
 from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, random_state_of
 from pirho.hmm.estimator_math import (
@@ -43,6 +44,7 @@ from pirho.hmm.priors import GammaPrior, GaussianPrior, check_concentration
 from pirho.hmm.sklearn_gmm import GMMHMM
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "GMMHMM", "PoissonHMM", "BernoulliHMM",
+           "MultinomialHMM",
            "ConvergenceMonitor",
            "ESTIMATORS",
            "load_estimator"]  # fmt: skip
@@ -462,8 +464,123 @@ class BernoulliHMM(BaseHMMEstimator):
         return (random_state.rand(self.n_features) < self.emissionprob_[state]).astype(float)
 
 
+class MultinomialHMM(BaseHMMEstimator):
+    """HMM with multinomial emissions (counts of D outcomes in n trials per step), as
+    ``hmmlearn.hmm.MultinomialHMM`` 0.3 — hmmlearn's n-trial multinomial, not its pre-0.3
+    categorical model (that is :class:`CategoricalHMM`).
+
+    X: (n_samples, n_features) non-negative integer counts, each row summing to ``n_trials``
+    (an int; None: taken from the first X, one total per row). Fitted: ``emissionprob_``
+    (K, D). ``params``/``init_params`` codes: s, t, e. ``sample`` needs a single
+    ``n_trials``.
+
+    >>> import numpy as np
+    >>> m = MultinomialHMM(2, n_trials=1, init_params="")
+    >>> m.startprob_, m.transmat_ = np.array([0.6, 0.4]), np.array([[0.7, 0.3], [0.4, 0.6]])
+    >>> m.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+    >>> m.predict(np.eye(3, dtype=int)).tolist()  # one trial = a categorical symbol
+    [1, 0, 0]
+    """
+
+    _PARAM_CODES = "ste"
+    _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _multinomial.MultinomialHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "probs": "emissionprob_"}
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        n_trials=None,
+        startprob_prior=1.0,
+        transmat_prior=1.0,
+        algorithm: str = "viterbi",
+        random_state=None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "ste",
+        init_params: str = "ste",
+        implementation: str = "log",
+    ) -> None:
+        super().__init__(
+            n_components, startprob_prior, transmat_prior, algorithm, random_state, n_iter,
+            tol, verbose, params, init_params, implementation,
+        )  # fmt: skip
+        self.n_trials = n_trials
+
+    def _validate_X(self, X):
+        counts = np.asarray(X)
+        if counts.ndim != 2 or counts.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty (n_samples, n_features) array, got "
+                             f"{counts.shape}")  # fmt: skip
+        if np.iscomplexobj(counts):
+            raise TypeError("X holds complex numbers; counts must be real integers")
+        known = getattr(self, "n_features", None)
+        if hasattr(self, "emissionprob_"):
+            known = np.atleast_2d(self.emissionprob_).shape[1]
+        if known is not None and counts.shape[1] != known:
+            raise ValueError(f"X has {counts.shape[1]} outcomes per row, the model has {known}")
+        if not np.issubdtype(counts.dtype, np.integer) or (counts < 0).any():
+            bad = np.flatnonzero(((counts < 0) | (counts != np.round(counts))).any(axis=1))
+            where = f" (row {int(bad[0])})" if bad.size else ""
+            raise ValueError(f"X must hold non-negative integer counts{where}, got dtype "
+                             f"{counts.dtype}")  # fmt: skip
+        totals = counts.sum(axis=1)
+        if self.n_trials is None:
+            self.n_trials = totals
+        elif not (totals == np.asarray(self.n_trials)).all():
+            t = int(np.flatnonzero(totals != np.asarray(self.n_trials))[0])
+            raise ValueError(f"X row {t} sums to {int(totals[t])}, not n_trials")
+        self.n_features = counts.shape[1]
+        return counts.astype(np.float64), np.zeros(counts.shape[0], dtype=bool)
+
+    def _check_and_set_n_features(self, X) -> None:
+        """hmmlearn's check of X (kept for code written against its internals)."""
+        self._validate_X(X)
+
+    def _emission_kwargs(self):
+        trials = None if self.n_trials is None else np.unique(np.asarray(self.n_trials))
+        single = int(trials[0]) if trials is not None and trials.size == 1 else None
+        return {"probs": np.asarray(self.emissionprob_, dtype=np.float64), "n_trials": single}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.probs)
+
+    def _emission_prior(self):
+        return None  # hmmlearn's multinomial update has no emission prior
+
+    def _init_emissions(self, X, observed):
+        self.n_features = X.shape[1]
+        if self._needs_init("e", "emissionprob_"):
+            rs = random_state_of(self.random_state)
+            emit = rs.rand(self.n_components, self.n_features)
+            self.emissionprob_ = emit / emit.sum(axis=1, keepdims=True)
+
+    def _check_emissions(self):
+        emit = np.atleast_2d(np.asarray(self.emissionprob_, dtype=np.float64))
+        n_features = getattr(self, "n_features", None) or emit.shape[1]
+        if emit.shape != (self.n_components, n_features):
+            raise ValueError(
+                f"emissionprob_ must have shape ({self.n_components}, {n_features}), "
+                f"got {emit.shape}"
+            )
+        if self.n_trials is None:
+            raise ValueError("n_trials must be set (an int, or rows' totals from X)")
+        self.emissionprob_, self.n_features = emit, n_features
+
+    def _n_emission_params(self):
+        return {"e": self.n_components * (self.n_features - 1)}
+
+    def _sample_emission(self, state, random_state):
+        trials = None if self.n_trials is None else np.unique(np.asarray(self.n_trials))
+        if trials is None or trials.size != 1:
+            raise ValueError(f"sampling needs a single n_trials, got {self.n_trials!r}")
+        return random_state.multinomial(int(trials[0]), self.emissionprob_[state])
+
+
 ESTIMATORS = {
-    cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM, GMMHMM)
+    cls.__name__: cls
+    for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM, GMMHMM, MultinomialHMM)
 }
 """Estimator class name → class, for :func:`load_estimator`."""
 

@@ -60,33 +60,42 @@ def shifted_statistics(
     """
     observed = ~np.isnan(observations)
     complete = bool(observed.all())
-    x = observations if complete else np.where(observed, observations, 0.0)
     if not complete:  # an entirely missing step carries no weight
         weights = weights * observed.any(axis=1)[:, None]
-    n_comp, n_features = shift.shape
+    # Moments about one common centre c (the mean of the shifts) by matrix products, then
+    # moved to each component's shift exactly: Σ w (x − s) = Σ w (x − c) − m (s − c), and so
+    # on. c lies among the means, so little cancels, and c is the same in every chunk.
+    centre = shift.mean(axis=0)
+    x = observations - centre if complete else np.where(observed, observations - centre, 0.0)
+    offset = shift - centre  # d_c = s_c − c, (C, D)
     out = {"weight": weights.sum(axis=0)}
-    sums = np.empty((n_comp, n_features))
     if per_feature:
-        out["mass"] = (
-            np.repeat(out["weight"][:, None], n_features, axis=1) if complete
+        mass = (
+            np.repeat(out["weight"][:, None], shift.shape[1], axis=1) if complete
             else weights.T @ observed.astype(np.float64)
         )  # fmt: skip
-        squares = np.empty((n_comp, n_features))
-        for c in range(n_comp):  # one (N, D) pass per component, never (N, C, D)
-            centred = x - shift[c] if complete else np.where(observed, x - shift[c], 0.0)
-            sums[c] = weights[:, c] @ centred
-            squares[c] = weights[:, c] @ (centred * centred)
-        out.update(sums=sums, squares=squares)
+        first = weights.T @ x
+        second = weights.T @ (x * x)
+        out.update(
+            mass=mass,
+            sums=first - offset * mass,
+            squares=second - 2.0 * offset * first + offset * offset * mass,
+        )
         return out
     if not complete:
         weights = weights * observed.all(axis=1)[:, None]
-    scatter = np.empty((n_comp, n_features, n_features))
-    for c in range(n_comp):
-        centred = x - shift[c]
-        weighted = centred * weights[:, c : c + 1]
-        sums[c] = weighted.sum(axis=0)
-        scatter[c] = weighted.T @ centred
-    out.update(mass=weights.sum(axis=0), sums=sums, scatter=scatter)
+    mass = weights.sum(axis=0)
+    first = weights.T @ x
+    scatter = np.empty((shift.shape[0], shift.shape[1], shift.shape[1]))
+    for c in range(shift.shape[0]):  # one (D, N) @ (N, D) product per component
+        scatter[c] = (x * weights[:, c : c + 1]).T @ x
+    cross = np.einsum("cd,ce->cde", offset, first)
+    scatter += (
+        -cross
+        - cross.transpose(0, 2, 1)
+        + mass[:, None, None] * np.einsum("cd,ce->cde", offset, offset)
+    )
+    out.update(mass=mass, sums=first - offset * mass[:, None], scatter=scatter)
     return out
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from pirho.hmm.emissions.bernoulli import BernoulliHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
+from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.model import CategoricalHMM
 
@@ -188,6 +189,12 @@ def noisy_frequencies(freq: np.ndarray, n_states: int, rng: np.random.Generator)
     return emit / emit.sum(axis=1, keepdims=True)
 
 
+def _multinomial_start(points, n_states, rng, options, min_covar) -> dict:
+    """The data's outcome frequencies with Gamma(1) noise (:func:`noisy_frequencies`)."""
+    totals = points.sum(axis=0)
+    return {"probs": noisy_frequencies(totals / max(totals.sum(), 1.0), n_states, rng)}
+
+
 def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
     """The data's symbol frequencies with Gamma(1) noise (:func:`noisy_frequencies`)."""
     freq = np.bincount(symbols[symbols >= 0], minlength=options["n_symbols"]) / max(
@@ -201,6 +208,7 @@ STARTERS = {  # family → (points, K, rng, options, min_covar) -> emission keyw
     GMMHMM: _gmm_start,
     PoissonHMM: _poisson_start,
     BernoulliHMM: _bernoulli_start,
+    MultinomialHMM: _multinomial_start,
     CategoricalHMM: _categorical_start,
 }
 PARAM_KEYS = {  # family → {hmmlearn letter: constructor argument}
@@ -208,6 +216,7 @@ PARAM_KEYS = {  # family → {hmmlearn letter: constructor argument}
     GMMHMM: {"w": "weights", "m": "means", "c": "covars"},
     PoissonHMM: {"l": "rates"},
     BernoulliHMM: {"e": "probs"},
+    MultinomialHMM: {"e": "probs"},
     CategoricalHMM: {"e": "emit"},
 }
 

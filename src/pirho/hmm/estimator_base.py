@@ -322,15 +322,17 @@ class BaseHMMEstimator(_Root):
                     f"{type(self).__name__} knows {self._PARAM_CODES!r}"
                 )
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self):
         if not hasattr(self, "startprob_"):
             raise ValueError(
                 f"this {type(self).__name__} has no parameters yet: call fit, or set "
                 "startprob_, transmat_ and the emission parameters"
             )
-        self._check()
+        return self._check()
 
-    def _check(self) -> None:
+    def _check(self):
+        """Validate the parameters (ValueError naming the attribute and index); returns the
+        pirho model holding them."""
         n = self.n_components
         start = np.asarray(self.startprob_, dtype=np.float64)
         trans = np.asarray(self.transmat_, dtype=np.float64)
@@ -350,17 +352,20 @@ class BaseHMMEstimator(_Root):
                 raise ValueError(f"{name} must sum to 1 along its last axis, got {sums}")
         self.startprob_, self.transmat_ = start, trans
         self._check_emissions()
-        self._to_model()  # every parameter validated (finite, in range) by its pirho family
+        return self._to_model()  # every parameter validated (finite, in range) by its family
 
     # -- inference over the pirho model --------------------------------------------------
-    def _likelihoods(self, X: np.ndarray, missing: np.ndarray, labels=None) -> Likelihoods:
-        return labelled_likelihoods(self._to_model(), self._pirho_observations(X, missing), labels)
+    def _likelihoods(
+        self, X: np.ndarray, missing: np.ndarray, labels=None, model=None
+    ) -> Likelihoods:
+        model = self._to_model() if model is None else model
+        return labelled_likelihoods(model, self._pirho_observations(X, missing), labels)
 
     def _prepare(self, X, lengths):
-        self._check_fitted()
+        model = self._check_fitted()
         X, missing = self._validate_X(X)
         offsets = check_lengths(lengths, X.shape[0])
-        return X, missing, offsets
+        return X, missing, offsets, model
 
     def _kernel_params(self):
         return (
@@ -485,16 +490,16 @@ class BaseHMMEstimator(_Root):
 
     def score_per_sequence(self, X, lengths=None) -> np.ndarray:
         """(n_sequences,) log P(x_b) of each sequence (not in hmmlearn)."""
-        X, missing, offsets = self._prepare(X, lengths)
+        X, missing, offsets, model = self._prepare(X, lengths)
         start, trans = self._kernel_params()
-        lik = self._likelihoods(X, missing)
+        lik = self._likelihoods(X, missing, model=model)
         return engine.sequence_log_likelihoods(start, trans, lik, offsets)
 
     def score_samples(self, X, lengths=None):
         """(log P(X), posteriors (n_samples, n_components)) — P(h_t = k | its sequence)."""
-        X, missing, offsets = self._prepare(X, lengths)
+        X, missing, offsets, model = self._prepare(X, lengths)
         start, trans = self._kernel_params()
-        lik = self._likelihoods(X, missing)
+        lik = self._likelihoods(X, missing, model=model)
         log_prob = float(engine.sequence_log_likelihoods(start, trans, lik, offsets).sum())
         return log_prob, engine.smoothed_posterior(start, trans, lik, offsets, True)
 
@@ -503,9 +508,9 @@ class BaseHMMEstimator(_Root):
         ``lag=L`` the fixed-lag P(h_t | x_1..x_{t+L}), ``lag=0`` the causal filter."""
         if lag is not None:
             lag = _checks.check_int("lag", lag, minimum=0)
-        X, missing, offsets = self._prepare(X, lengths)
+        X, missing, offsets, model = self._prepare(X, lengths)
         start, trans = self._kernel_params()
-        lik = self._likelihoods(X, missing)
+        lik = self._likelihoods(X, missing, model=model)
         if lag is None:
             return engine.smoothed_posterior(start, trans, lik, offsets, True)
         return engine.fixed_lag_posterior(start, trans, lik, offsets, lag, True)
@@ -520,12 +525,12 @@ class BaseHMMEstimator(_Root):
         if algorithm == "map":
             posterior = self.predict_proba(X, lengths)
             return float(posterior.max(axis=1).sum()), posterior.argmax(axis=1)
-        X, missing, offsets = self._prepare(X, lengths)
+        X, missing, offsets, model = self._prepare(X, lengths)
         start, trans = self._kernel_params()
         with np.errstate(divide="ignore"):
             log_start, log_trans = np.log(start), np.log(trans)
         path, best = engine.best_paths(
-            log_start, log_trans, self._likelihoods(X, missing), offsets, True
+            log_start, log_trans, self._likelihoods(X, missing, model=model), offsets, True
         )
         return float(best.sum()), path
 

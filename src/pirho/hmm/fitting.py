@@ -28,12 +28,10 @@ from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.em_loop import run_em
 from pirho.hmm.emissions.bernoulli import BernoulliHMM
 from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
-from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
 from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
 from pirho.hmm.emissions.multinomial import MultinomialHMM
-from pirho.hmm.emissions.observations import as_vector_batch
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
@@ -116,9 +114,7 @@ class FitResult:
 
 # -- data ------------------------------------------------------------------------------------
 def _batch(model_class, x, n_features_or_symbols) -> ObservationBatch:
-    if model_class is CategoricalHMM:
-        return ObservationBatch(*as_symbol_batch(x, n_features_or_symbols, allow_missing=True))
-    return as_vector_batch(x, n_features_or_symbols)
+    return model_class.observation_batch(x, n_features_or_symbols)
 
 
 def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
@@ -162,7 +158,7 @@ def _check_em_options(n_iter, tol, min_covar) -> tuple[int, float, float]:
 
 
 def _data_size(model) -> int:
-    return model.n_symbols if isinstance(model, CategoricalHMM) else model.n_features
+    return model.observation_size
 
 
 def em(
@@ -203,7 +199,7 @@ def em(
     >>> result.model.means.round(1).ravel().tolist(), bool(np.all(np.diff(result.history) >= 0))
     ([-2.1, 2.0], True)
     """
-    if not isinstance(model, CategoricalHMM | VectorEmissionHMM):
+    if not hasattr(model, "emission_m_step"):
         raise TypeError(f"model must be an HMM of a pirho family, got {type(model).__name__}")
     model_class = type(model)
     params = _check_letters("params", _param_letters(model_class) if params is None else params,

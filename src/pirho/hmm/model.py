@@ -80,6 +80,16 @@ class CategoricalHMM(HiddenMarkovModel):
         return {"emit": self._emit.tolist()}
 
     # -- the EM family protocol (pirho.hmm.em_loop) ------------------------------------------
+    @classmethod
+    def observation_batch(cls, x, size: int) -> ObservationBatch:
+        """``x`` validated and concatenated for M = ``size`` symbols (−1 = missing)."""
+        return ObservationBatch(*as_symbol_batch(x, size, allow_missing=True))
+
+    @property
+    def observation_size(self) -> int:
+        """M, the number of symbols (``observation_batch``'s ``size``)."""
+        return self.n_symbols
+
     def log_emission(self, observations: np.ndarray) -> np.ndarray:
         """(N, K) log P(x_t | h_t = k) of validated symbols (N,); 0 on a missing symbol −1.
 

@@ -86,6 +86,17 @@ class VectorEmissionHMM(HiddenMarkovModel):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_states={self.n_states}, n_features={self.n_features})"
 
+    @classmethod
+    def observation_batch(cls, x, size: int) -> ObservationBatch:
+        """``x`` (one sequence or a list) validated and concatenated, ``size`` = D (what
+        ``fit`` reads before any model exists; NaN = missing)."""
+        return as_vector_batch(x, size)
+
+    @property
+    def observation_size(self) -> int:
+        """D, the size of one observation (``observation_batch``'s ``size``)."""
+        return self.n_features
+
     def _as_batch(self, x) -> ObservationBatch:
         batch = as_vector_batch(x, self.n_features)
         self._check_observations(batch)

@@ -176,7 +176,7 @@ def decode_files(
     :func:`pirho.data.sequences.iter_sequences` (``sequence_column``, ``columns`` as there).
     """
     paths = _check_paths(paths)
-    model._check_fitted()
+    model.to_model()  # validates the parameters before any work
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     if lag is not None:
         lag = _checks.check_int("lag", lag, minimum=0)
@@ -209,7 +209,7 @@ def score_files(
 ) -> np.ndarray:
     """log P(file) = Σ over its sequences of log P(x_b), for each path: (n_files,) float64."""
     paths = _check_paths(paths)
-    model._check_fitted()
+    model.to_model()  # validates the parameters before any work
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     with _connected(client) as scheduler:
         return np.array(
@@ -228,9 +228,8 @@ class _EStepTask:
     def __call__(self, path: str) -> Statistics:
         total = None
         for _, X, lengths in _chunks(path, self.read, self.chunk_rows):
-            X, missing = self.estimator._validate_X(_as_model_input(self.estimator, X))
-            offsets = check_lengths(lengths, X.shape[0])
-            observations = self.estimator._pirho_observations(X, missing)
+            observations = self.estimator.observations(_as_model_input(self.estimator, X))
+            offsets = check_lengths(lengths, observations.shape[0])
             stats = expected_statistics(self.model, observations, offsets)
             total = stats if total is None else add_statistics(total, stats)
         if total is None:
@@ -277,19 +276,19 @@ def fit_distributed(
     paths = _check_paths(paths)
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     init_rows = _checks.check_positive_int("init_rows", init_rows)
-    model._check_hyper()
     read = _read(sequence_column, columns)
+    sample = None
     if model.init_params or not hasattr(model, "startprob_"):
         sample = _as_model_input(model, _head(paths, read, chunk_rows, init_rows))
-        model._initialise(*model._validate_X(sample))
-    model._check()
-    model._prior()
-    validator = copy.deepcopy(model)
     with _connected(client) as scheduler:
+        validator = None
 
         def e_step(current) -> Statistics:
+            nonlocal validator
+            if validator is None:  # the initialised estimator checks the workers' chunks
+                validator = copy.deepcopy(model)
             results = _run(_EStepTask(current, validator, read, chunk_rows), paths, scheduler)
             return functools.reduce(add_statistics, results)
 
-        model._run_em(e_step)
+        model.fit_em(e_step, X_init=sample)
     return model

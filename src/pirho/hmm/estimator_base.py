@@ -462,6 +462,54 @@ class BaseHMMEstimator(_Root):
             )  # fmt: skip
 
     # -- public API ----------------------------------------------------------------------
+    def to_model(self):
+        """The pirho model (``pirho.hmm.GaussianHMM``, …) holding this estimator's parameters,
+        validated (not in hmmlearn).
+
+        >>> from pirho.hmm.sklearn import PoissonHMM
+        >>> m = PoissonHMM(1, init_params="").fit([[2], [4]])
+        >>> m.to_model().rates.tolist()
+        [[3.0]]
+        """
+        return self._check_fitted()
+
+    def observations(self, X) -> np.ndarray:
+        """X validated and converted to the pirho family's format (a missing row all NaN;
+        categorical: (n_samples,) symbols, −1 = missing) — what ``to_model()``'s methods and
+        :func:`pirho.hmm.em_loop.expected_statistics` read (not in hmmlearn).
+
+        >>> from pirho.hmm.sklearn import CategoricalHMM
+        >>> CategoricalHMM(2, n_features=3).observations([[0], [-1], [2]]).tolist()
+        [0, -1, 2]
+        """
+        return self._pirho_observations(*self._validate_X(X))
+
+    def fit_em(self, e_step, X_init=None):
+        """``fit`` with an E-step supplied by the caller (not in hmmlearn): ``e_step(model)``
+        returns the :class:`~pirho.hmm.em_loop.Statistics` of all the data under a pirho
+        model (e.g. a map-reduce over files, as :func:`pirho.hmm.dask.fit_distributed`).
+        Parameters in ``init_params`` are first drawn from ``X_init`` (a sample of the data);
+        without it they must already be set. Returns self.
+
+        >>> import numpy as np
+        >>> from pirho.hmm.em_loop import expected_statistics
+        >>> from pirho.hmm.sklearn import PoissonHMM
+        >>> X = np.array([[0], [1], [9], [11]])
+        >>> a = PoissonHMM(2, random_state=0).fit(X)
+        >>> obs = PoissonHMM(2).observations(X)
+        >>> b = PoissonHMM(2, random_state=0).fit_em(
+        ...     lambda m: expected_statistics(m, obs, np.array([0, 4])), X_init=X)
+        >>> bool(np.allclose(a.lambdas_, b.lambdas_))
+        True
+        """
+        self._check_hyper()
+        if X_init is not None:
+            self._initialise(*self._validate_X(X_init))
+        self._check_fitted()
+        self._prior()
+        self._run_em(e_step)
+        return self
+
     def fit(self, X, lengths=None, y=None):
         """Estimate the parameters by EM (Baum–Welch).
 

@@ -118,3 +118,20 @@ def test_cli_decode_on_the_cluster_writes_what_the_local_run_writes(cluster, fil
     assert main([*common, "-o", str(tmp_path / "local.csv")]) == 0
     remote, local = (tmp_path / "dask.csv").read_text(), (tmp_path / "local.csv").read_text()
     assert remote == local and len(remote.splitlines()) == 1 + 170
+
+
+def test_initialisation_reads_only_the_rows_it_needs(files, monkeypatch):
+    paths, X, _ = files
+    opened = []
+    real_chunks = pirho_dask._chunks
+
+    def counting_chunks(path, read, chunk_rows):
+        opened.append(str(path))
+        yield from real_chunks(path, read, chunk_rows)
+
+    monkeypatch.setattr(pirho_dask, "_chunks", counting_chunks)
+    read = {"sequence_column": "seq", "columns": None}
+    head = pirho_dask._head(paths, read, chunk_rows=10, n_rows=15)
+    assert head.shape[0] == 15
+    assert opened == [str(paths[0])]  # not the first chunk of every file
+    np.testing.assert_array_equal(head, X[:15])

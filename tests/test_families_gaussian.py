@@ -1,5 +1,7 @@
 """GaussianHMM against hmmlearn 0.3.3 (same parameters): scores, posteriors, Viterbi and EM."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -84,7 +86,19 @@ def test_one_dimensional_input_is_one_sequence():
     model = random_gaussian("spherical", n_features=1, seed=4)
     x = [0.1, 2.0, -1.0]
     assert model.log_likelihood(x) == pytest.approx(model.log_likelihood(np.array(x)[:, None]))
-    assert model.posterior(x).shape == (3, 3)
+    # the posterior of the (T,) input, against all K^T = 27 paths with the density written out
+    variances = np.asarray(model.covars).reshape(-1)
+    log_density = -0.5 * (
+        np.log(2 * np.pi * variances) + (np.array(x)[:, None] - model.means[:, 0]) ** 2 / variances
+    )
+    weights = np.zeros((3, 3))
+    for path in itertools.product(range(3), repeat=3):
+        steps = zip(path[:-1], path[1:], strict=True)
+        log_p = np.log(model.start[path[0]]) + sum(np.log(model.trans[a, b]) for a, b in steps)
+        p = np.exp(log_p + log_density[np.arange(3), path].sum())
+        weights[np.arange(3), path] += p
+    np.testing.assert_allclose(model.posterior(x), weights / weights.sum(1, keepdims=True),
+                               rtol=1e-10)  # fmt: skip
 
 
 def test_save_load_round_trip(tmp_path):

@@ -17,6 +17,7 @@ from pirho.hmm import (
     n_parameters,
     select_n_states,
 )
+from pirho.hmm.em_loop import EMMonitor
 
 
 def two_regimes():
@@ -32,13 +33,22 @@ def regime_data():
 
 def test_fit_recovers_the_regimes_and_restarts_keep_the_best(regime_data):
     truth, xs = regime_data
-    result = fit(xs, 2, "gaussian", covariance_type="full", n_restarts=3, seed=0)
+    result = fit(
+        xs,
+        2,
+        "gaussian",
+        covariance_type="full",
+        n_restarts=3,
+        seed=0,
+        monitor=EMMonitor(1e-4, guard=False),
+    )  # the guard would hide a decrease
     assert result.restart_log_likelihoods.shape == (3,)
     assert result.log_likelihood == result.restart_log_likelihoods.max()
     order = np.argsort(result.model.means[:, 0])
     np.testing.assert_allclose(result.model.means[order], truth.means, atol=0.2)
     np.testing.assert_allclose(result.model.trans[np.ix_(order, order)], truth.trans, atol=0.05)
-    assert np.all(np.diff(result.history) >= 0)
+    # the guard is off: a real decrease fails here; round-off at the optimum may not
+    assert np.all(np.diff(result.history) >= -1e-12 * np.abs(result.history[:-1]))
     again = fit(xs, 2, "gaussian", covariance_type="full", n_restarts=3, seed=0)
     np.testing.assert_array_equal(again.model.means, result.model.means)
 
@@ -131,8 +141,9 @@ def test_fit_runs_every_family_with_missing_data(family, covariance_type):
     holes = rng.random(600) < 0.1
     x[holes] = -1 if family == "categorical" else np.nan
     result = fit(x, 2, family, seed=0, n_restarts=2, covariance_type=covariance_type,
-                 n_mix=2, n_iter=30)  # fmt: skip
-    assert np.all(np.diff(result.history) >= 0)
+                 n_mix=2, n_iter=30, monitor=EMMonitor(1e-4, guard=False))  # fmt: skip
+    # the guard is off: a real decrease fails here; round-off at the optimum may not
+    assert np.all(np.diff(result.history) >= -1e-12 * np.abs(result.history[:-1]))
     assert np.isfinite(result.log_likelihood)
     assert result.log_likelihood == pytest.approx(result.model.log_likelihood(x), rel=1e-9)
 

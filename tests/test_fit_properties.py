@@ -16,6 +16,7 @@ from pirho.hmm import (
     em,
     n_parameters,
 )
+from pirho.hmm.em_loop import EMMonitor
 
 FAMILIES = ("gaussian-full", "gaussian-diag", "gmm", "poisson", "bernoulli", "categorical")
 
@@ -98,8 +99,9 @@ def test_em_history_never_decreases_and_clamped_labels_hold(family, n_states, se
     xs = [model.sample(n, seed=seed + i)[1] for i, n in enumerate((5, 4))]
     labels = [np.where(rng.random(len(x)) < 0.5, rng.integers(0, n_states, len(x)), -1)
               for x in xs]  # fmt: skip
-    result = em(model, xs, labels=labels, n_iter=8, tol=0.0)
-    assert np.all(np.diff(result.history) >= 0)
+    result = em(model, xs, labels=labels, n_iter=8, monitor=EMMonitor(0.0, guard=False))
+    # the guard is off: a real decrease fails here; round-off at the optimum may not
+    assert np.all(np.diff(result.history) >= -1e-12 * np.abs(result.history[:-1]))
     assert result.n_iter <= 8
     # The history is log P(x, path agrees with the labels): enumerate the agreeing paths.
     total = 0.0
@@ -122,11 +124,12 @@ def test_structural_zeros_survive_em(family):
     trans = [[0.8, 0.2, 0.0], [0.0, 0.7, 0.3], [0.0, 0.0, 1.0]]  # left-right
     model = type(base)(start, trans, **base._emission_params())
     xs = [model.sample(n, seed=s)[1] for s, n in ((1, 60), (2, 40))]
-    result = em(model, xs, n_iter=10, tol=0.0)
+    result = em(model, xs, n_iter=10, monitor=EMMonitor(0.0, guard=False))
     zeros = np.array(trans) == 0
     assert (result.model.trans[zeros] == 0).all()
     assert (result.model.start[1:] == 0).all()
-    assert np.all(np.diff(result.history) >= 0)
+    # the guard is off: a real decrease fails here; round-off at the optimum may not
+    assert np.all(np.diff(result.history) >= -1e-12 * np.abs(result.history[:-1]))
 
 
 def test_parameter_counts_by_hand():

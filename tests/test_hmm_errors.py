@@ -147,9 +147,9 @@ def test_kernel_wrappers_check_shapes_and_values():
         ({"n_states": 0}, ValueError, "n_states must be >= 1, got 0"),
         ({"n_states": 2.0}, TypeError, "n_states must be an integer, got 2.0"),
         ({"n_restarts": 0}, ValueError, "n_restarts must be >= 1, got 0"),
-        ({"n_iter": -1}, ValueError, "n_iter must be >= 1, got -1"),
+        ({"n_iter": -1}, ValueError, "n_iter must be >= 0, got -1"),
         ({"n_symbols": 0}, ValueError, "n_symbols must be >= 1, got 0"),
-        ({"pseudocount": 0.0}, ValueError, "pseudocount must be > 0.0, got 0.0"),
+        ({"pseudocount": -0.5}, ValueError, "pseudocount must be >= 0.0, got -0.5"),
         ({"tol": float("nan")}, ValueError, "tol must be a finite number, got nan"),
         ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
     ],
@@ -189,7 +189,7 @@ def test_baum_welch_argument_errors():
     with pytest.raises(ValueError, match="sequence 0 is empty|sequence is empty"):
         baum_welch([[], [1]], 2)
     impossible_init = CategoricalHMM([1.0, 0.0], np.eye(2), [[1.0, 0.0], [0.0, 1.0]])
-    with pytest.raises(ValueError, match="probability 0 under the initial model"):
+    with pytest.raises(ValueError, match="probability 0 under the model"):
         baum_welch([0, 1], 2, 2, init=impossible_init)
 
 

@@ -50,7 +50,7 @@ def test_history_is_non_decreasing_and_ends_at_the_model_likelihood():
     m = casino()
     seqs = [m.sample(n, seed=i)[1] for i, n in enumerate([3000, 500, 1500])]
     fit = baum_welch(seqs, n_states=2, n_symbols=6, seed=0, n_iter=60)
-    assert len(fit.history) == fit.n_iter >= 2
+    assert len(fit.history) == fit.n_iter + 1 and fit.n_iter >= 2
     assert np.all(np.diff(fit.history) >= 0)
     assert fit.history[-1] == pytest.approx(fit.model.log_likelihood(seqs).sum(), rel=1e-12)
     assert fit.restart_log_likelihoods.shape == (5,)
@@ -83,8 +83,8 @@ def test_pseudocounts_keep_unused_symbols_and_states_finite():
 
 def test_init_model_is_used_and_must_match_shapes():
     _, rolls = casino().sample(1000, seed=8)
-    fit = baum_welch(rolls, 2, 6, init=casino(), n_iter=1)
-    assert np.array_equal(fit.model.trans, casino().trans)  # one iteration = scoring only
+    fit = baum_welch(rolls, 2, 6, init=casino(), n_iter=0)
+    assert np.array_equal(fit.model.trans, casino().trans)  # no M-step = scoring only
     assert fit.history[0] == pytest.approx(casino().log_likelihood(rolls))
     with pytest.raises(ValueError, match="init has K = 2, M = 6; expected K = 3, M = 6"):
         baum_welch(rolls, 3, 6, init=casino())
@@ -125,7 +125,7 @@ def test_restart_log_likelihoods_are_each_starts_screening_score():
         for s in starts
     ]
     np.testing.assert_allclose(fit.restart_log_likelihoods, expected, rtol=1e-12)
-    assert fit.history[SCREEN_ITERATIONS - 1] == pytest.approx(max(expected), rel=1e-12)
+    assert fit.history[SCREEN_ITERATIONS] == pytest.approx(max(expected), rel=1e-12)
     assert fit.history[-1] > max(expected)
     single = baum_welch(rolls, 2, 6, seed=4, n_restarts=1)
     assert single.restart_log_likelihoods.tolist() == [single.history[-1]]
@@ -133,7 +133,9 @@ def test_restart_log_likelihoods_are_each_starts_screening_score():
 
 @pytest.mark.parametrize("n_iter, n_restarts", [(1, 5), (5, 5), (12, 5), (12, 1), (30, 3)])
 def test_n_iter_is_a_hard_maximum_screening_included(n_iter, n_restarts):
-    # tol = 0 never converges early: the fit must stop at exactly n_iter iterations.
+    # tol = 0 never converges early: the fit must stop at exactly n_iter M-steps (a history
+    # of n_iter + 1 entries: the start's and one per M-step), unless the guard stops a
+    # pseudocount step that would lower the likelihood.
     _, rolls = casino().sample(1000, seed=2)
     fit = baum_welch(rolls, 2, 6, seed=0, n_iter=n_iter, n_restarts=n_restarts, tol=0.0)
-    assert fit.n_iter == len(fit.history) == n_iter
+    assert fit.n_iter == len(fit.history) - 1 == n_iter

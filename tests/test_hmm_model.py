@@ -1,6 +1,5 @@
 """CategoricalHMM as a public object: parameters, sampling, JSON, casino figures, imports."""
 
-import doctest
 import json
 import os
 import subprocess
@@ -111,18 +110,6 @@ def test_dead_state_does_not_break_long_posteriors():
 def test_importing_pirho_hmm_does_not_import_torch():
     code = "import sys, pirho.hmm; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize(
-    "module",
-    ["pirho.hmm", "pirho.hmm.kernels", "pirho.hmm.model", "pirho.hmm.brute", "pirho.hmm.learn",
-     "pirho.hmm.examples", "pirho.hmm.validation", "pirho.hmm.engine", "pirho.hmm.base",
-     "pirho.hmm.sampling"],
-)  # fmt: skip
-def test_docstring_examples_run(module):
-    mod = sys.modules.get(module) or __import__(module, fromlist=["_"])
-    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 class DenseCategorical(HiddenMarkovModel):

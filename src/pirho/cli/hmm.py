@@ -189,11 +189,12 @@ def fit_command(args: argparse.Namespace) -> int:
     tokens = build_vocabulary(token_file.sequences)
     encoded = encode(token_file, tokens)
     options = {} if args.restarts is None else {"n_restarts": args.restarts}
-    result = baum_welch(
-        encoded, args.states, len(tokens), n_iter=args.iter, tol=args.tol, seed=args.seed,
-        **options,
-    )  # fmt: skip
     n_tokens = token_file.n_tokens
+    # --tol is a gain per token; baum_welch's tol is a gain in total log-likelihood
+    result = baum_welch(
+        encoded, args.states, len(tokens), n_iter=args.iter, tol=args.tol * n_tokens,
+        seed=args.seed, **options,
+    )  # fmt: skip
     training = {
         "input": str(args.input),
         "n_sequences": len(encoded),

@@ -237,7 +237,7 @@ def fit_command(args: argparse.Namespace) -> int:
         row = {
             "states": n_states,
             "log_likelihood": log_lik,
-            "n_parameters": model._n_parameters(),
+            "n_parameters": model.n_parameters(),
             "aic": model.aic(X, lengths),
             "bic": model.bic(X, lengths),
             "iterations": model.monitor_.iter,

@@ -7,10 +7,11 @@ through :func:`pirho.data.sequences.iter_sequences` in chunks of at most ``chunk
 (whole sequences; a sequence is never split), so no worker holds more than a chunk — files
 larger than memory are fine as long as each sequence fits.
 
-:func:`fit_distributed` is EM whose E-step runs on the workers: every file returns its
-expected counts (start, transition and emission sufficient statistics, plus its
-log-likelihood), the client sums them and does the M-step. The result is the same model as
-``model.fit(X, lengths)`` on all the files concatenated (to float rounding of the sums).
+:func:`fit_distributed` is :func:`pirho.hmm.em_loop.run_em` whose E-step runs on the
+workers: every file returns its sufficient statistics (start, transition and emission
+statistics, plus its log-likelihood), the client sums them and does the M-step. The result
+is the same model as ``model.fit(X, lengths)`` on all the files concatenated (to float
+rounding of the sums).
 
 The ``model`` is any estimator of :mod:`pirho.hmm.sklearn` (it is pickled to the workers).
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +39,8 @@ import numpy as np
 
 from pirho import _checks
 from pirho.data.sequences import iter_sequences
-from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, check_lengths
+from pirho.hmm.em_loop import Statistics, add_statistics, expected_statistics
+from pirho.hmm.estimator_base import BaseHMMEstimator, check_lengths
 
 try:
     import dask.bag as dask_bag
@@ -173,7 +176,7 @@ def decode_files(
     :func:`pirho.data.sequences.iter_sequences` (``sequence_column``, ``columns`` as there).
     """
     paths = _check_paths(paths)
-    model._check_fitted()
+    model.to_model()  # validates the parameters before any work
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     if lag is not None:
         lag = _checks.check_int("lag", lag, minimum=0)
@@ -206,7 +209,7 @@ def score_files(
 ) -> np.ndarray:
     """log P(file) = Σ over its sequences of log P(x_b), for each path: (n_files,) float64."""
     paths = _check_paths(paths)
-    model._check_fitted()
+    model.to_model()  # validates the parameters before any work
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
     with _connected(client) as scheduler:
         return np.array(
@@ -215,22 +218,36 @@ def score_files(
 
 
 class _EStepTask:
-    def __init__(self, model, read, chunk_rows):
-        self.model, self.read, self.chunk_rows = model, read, chunk_rows
+    """One file's E-step: the :class:`~pirho.hmm.em_loop.Statistics` of its sequences under
+    ``model`` (a pirho model), summed chunk by chunk (one chunk in memory at a time)."""
 
-    def __call__(self, path: str):
-        total_stats, total_log_prob = None, 0.0
+    def __init__(self, model, estimator, read, chunk_rows):
+        self.model, self.estimator = model, estimator
+        self.read, self.chunk_rows = read, chunk_rows
+
+    def __call__(self, path: str) -> Statistics:
+        total = None
         for _, X, lengths in _chunks(path, self.read, self.chunk_rows):
-            X, missing = self.model._validate_X(_as_model_input(self.model, X))
-            offsets = check_lengths(lengths, X.shape[0])
-            stats, log_prob = self.model._accumulate(X, missing, offsets)
-            total_stats = stats if total_stats is None else _add_stats(total_stats, stats)
-            total_log_prob += log_prob
-        return total_stats, total_log_prob
+            observations = self.estimator.observations(_as_model_input(self.estimator, X))
+            offsets = check_lengths(lengths, observations.shape[0])
+            stats = expected_statistics(self.model, observations, offsets)
+            total = stats if total is None else add_statistics(total, stats)
+        if total is None:
+            raise ValueError(f"{path}: no sequences to fit")
+        return total
 
 
-def _add_stats(a: dict, b: dict) -> dict:
-    return {key: a[key] + b[key] for key in a}
+def _head(paths, read: dict, chunk_rows: int, n_rows: int) -> np.ndarray:
+    """The first ``n_rows`` steps of the files, in order, reading no more chunks than that
+    takes (at most one chunk beyond what is kept)."""
+    head, rows = [], 0
+    for path in paths:
+        for _, X, _ in _chunks(path, read, chunk_rows):
+            head.append(X[: n_rows - rows])
+            rows += head[-1].shape[0]
+            if rows >= n_rows:
+                return np.concatenate(head)
+    return np.concatenate(head)
 
 
 def fit_distributed(
@@ -243,36 +260,35 @@ def fit_distributed(
     chunk_rows: int = CHUNK_ROWS,
     init_rows: int = 100_000,
 ) -> BaseHMMEstimator:
-    """EM over many files: E-step counts computed per file on the workers and summed.
+    """EM over many files: the E-step is a map-reduce of sufficient statistics.
+
+    Each EM iteration maps every file to its :class:`~pirho.hmm.em_loop.Statistics` on the
+    workers (streamed in chunks of ``chunk_rows`` steps, so memory is bounded by the chunk)
+    and sums them on the client; the loop and the M-step are
+    :func:`pirho.hmm.em_loop.run_em`'s, as in ``model.fit``, so the result equals ``model.fit``
+    on all the files concatenated (to float rounding of the sums).
 
     Parameters named in ``model.init_params`` are first initialised from the first
-    ``init_rows`` steps of the files (read on the client); the rest must already be set.
-    Runs ``model.n_iter`` iterations at most, stopping as ``model.fit`` does (``tol``);
-    ``model.monitor_`` holds the history. Returns ``model``, fitted in place.
+    ``init_rows`` steps of the files (read on the client, chunk by chunk, stopping there);
+    the rest must already be set. ``model.n_iter``, ``tol`` and ``monitor_`` as in
+    ``model.fit``. Returns ``model``, fitted in place.
     """
     paths = _check_paths(paths)
     chunk_rows = _checks.check_positive_int("chunk_rows", chunk_rows)
-    model._check_hyper()
+    init_rows = _checks.check_positive_int("init_rows", init_rows)
+    read = _read(sequence_column, columns)
+    sample = None
     if model.init_params or not hasattr(model, "startprob_"):
-        head = []
-        for path in paths:
-            for _, X, _ in _chunks(path, _read(sequence_column, columns), chunk_rows):
-                head.append(X)
-                if sum(h.shape[0] for h in head) >= init_rows:
-                    break
-        sample = _as_model_input(model, np.concatenate(head)[:init_rows])
-        model._init(*model._validate_X(sample))
-    model._check()
-    model.monitor_ = ConvergenceMonitor(model.tol, model.n_iter, model.verbose)
+        sample = _as_model_input(model, _head(paths, read, chunk_rows, init_rows))
     with _connected(client) as scheduler:
-        for _ in range(model.n_iter):
-            task = _EStepTask(copy.deepcopy(model), _read(sequence_column, columns), chunk_rows)
-            results = _run(task, paths, scheduler)
-            stats = results[0][0]
-            for more, _ in results[1:]:
-                stats = _add_stats(stats, more)
-            model._do_mstep(stats)
-            model.monitor_.report(sum(log_prob for _, log_prob in results))
-            if model.monitor_.converged:
-                break
+        validator = None
+
+        def e_step(current) -> Statistics:
+            nonlocal validator
+            if validator is None:  # the initialised estimator checks the workers' chunks
+                validator = copy.deepcopy(model)
+            results = _run(_EStepTask(current, validator, read, chunk_rows), paths, scheduler)
+            return functools.reduce(add_statistics, results)
+
+        model.fit_em(e_step, X_init=sample)
     return model

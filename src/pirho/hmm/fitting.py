@@ -25,15 +25,14 @@ import numpy as np
 from pirho import _checks
 from pirho.hmm import engine
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
+from pirho.hmm.em_loop import run_em
 from pirho.hmm.emissions.bernoulli import BernoulliHMM
 from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
-from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
 from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
-from pirho.hmm.emissions.observations import as_vector_batch
+from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.poisson import PoissonHMM
-from pirho.hmm.engine import Likelihoods
 from pirho.hmm.model import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
 
@@ -55,15 +54,14 @@ FAMILIES = {
     "gmm": GMMHMM,
     "poisson": PoissonHMM,
     "bernoulli": BernoulliHMM,
+    "multinomial": MultinomialHMM,
     "categorical": CategoricalHMM,
 }
 """Family name → model class (for :func:`fit` and :func:`select_n_states`)."""
 
 
 def _param_letters(model_class) -> str:
-    return "st" + (
-        "e" if model_class is CategoricalHMM else model_class.PARAM_LETTERS  # type: ignore
-    )
+    return "st" + model_class.PARAM_LETTERS
 
 
 def _check_letters(name: str, letters, model_class) -> str:
@@ -116,9 +114,7 @@ class FitResult:
 
 # -- data ------------------------------------------------------------------------------------
 def _batch(model_class, x, n_features_or_symbols) -> ObservationBatch:
-    if model_class is CategoricalHMM:
-        return ObservationBatch(*as_symbol_batch(x, n_features_or_symbols, allow_missing=True))
-    return as_vector_batch(x, n_features_or_symbols)
+    return model_class.observation_batch(x, n_features_or_symbols)
 
 
 def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
@@ -146,83 +142,12 @@ def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _log_emission(model: HiddenMarkovModel, observations: np.ndarray) -> np.ndarray:
-    if isinstance(model, CategoricalHMM):
-        # The appended row of zeros is what a missing symbol −1 reads: likelihood 1.
-        with np.errstate(divide="ignore"):
-            table = np.vstack([np.log(model.emit.T), np.zeros((1, model.n_states))])
-        return table[observations]
-    return model.log_emission(observations)  # type: ignore[attr-defined]
-
-
-# -- E and M steps ---------------------------------------------------------------------------
-def _e_step(model, observations, offsets, labels) -> engine.ExpectedCounts:
-    log_lik = _log_emission(model, observations)
-    if labels is not None:  # a labelled step is possible only in its own state
-        known = labels >= 0
-        clamp = np.ones(log_lik.shape, dtype=bool)
-        clamp[known] = np.arange(model.n_states)[None, :] != labels[known, None]
-        clamp[~known] = False
-        log_lik = np.where(clamp, -np.inf, log_lik)
-    counts = engine.expected_counts(
-        np.array(model.start), np.array(model.trans), Likelihoods.from_log(log_lik), offsets
-    )
-    impossible = np.isneginf(counts.log_likelihood)
-    if impossible.any():
-        b = int(np.flatnonzero(impossible)[0])
-        given = " given its labels" if labels is not None else ""
-        raise ValueError(f"sequence {b} has probability 0 under the model{given}")
-    return counts
-
-
-def _normalise(counts: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Rows of ``counts`` normalised; a row without counts keeps ``old``'s row."""
-    total = counts.sum(axis=-1, keepdims=True)
-    return np.where(total > 0, counts / np.where(total > 0, total, 1.0), old)
-
-
-def _categorical_m_step(model: CategoricalHMM, symbols, posterior) -> dict:
-    observed = symbols >= 0
-    counts = np.stack(
-        [np.bincount(symbols[observed], weights=posterior[observed, k], minlength=model.n_symbols)
-         for k in range(model.n_states)]
+def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar, monitor=None):
+    result = run_em(
+        model, ObservationBatch(observations, offsets, True), params=params, labels=labels,
+        n_iter=n_iter, tol=tol, monitor=monitor, min_covar=min_covar,
     )  # fmt: skip
-    return {"emit": _normalise(counts, np.array(model.emit))}
-
-
-def _m_step(model, observations, counts: engine.ExpectedCounts, params: str, min_covar: float):
-    start = _normalise(counts.start_counts, np.array(model.start)) if "s" in params else model.start
-    trans = _normalise(counts.trans_counts, np.array(model.trans)) if "t" in params else model.trans
-    if isinstance(model, CategoricalHMM):
-        emission = (
-            _categorical_m_step(model, observations, counts.posterior)
-            if "e" in params
-            else {"emit": model.emit}
-        )
-        return CategoricalHMM(start, trans, **emission)
-    emission = model._m_step(observations, counts.posterior, params, min_covar)
-    return model._with_parameters(start, trans, emission)
-
-
-def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar):
-    counts = _e_step(model, observations, offsets, labels)
-    history = [float(counts.log_likelihood.sum())]
-    converged = False
-    for _ in range(n_iter):
-        candidate = _m_step(model, observations, counts, params, min_covar)
-        new_counts = _e_step(candidate, observations, offsets, labels)
-        total = float(new_counts.log_likelihood.sum())
-        if total < history[-1]:
-            # EM cannot lower the likelihood; a drop is round-off at the optimum: keep the
-            # better model and stop.
-            converged = True
-            break
-        history.append(total)
-        model, counts = candidate, new_counts
-        if history[-1] - history[-2] < tol:
-            converged = True
-            break
-    return model, np.array(history), converged
+    return result.model, result.history, result.converged
 
 
 def _check_em_options(n_iter, tol, min_covar) -> tuple[int, float, float]:
@@ -233,7 +158,7 @@ def _check_em_options(n_iter, tol, min_covar) -> tuple[int, float, float]:
 
 
 def _data_size(model) -> int:
-    return model.n_symbols if isinstance(model, CategoricalHMM) else model.n_features
+    return model.observation_size
 
 
 def em(
@@ -245,6 +170,7 @@ def em(
     tol: float = 1e-4,
     labels=None,
     min_covar: float = 1e-3,
+    monitor=None,
 ) -> FitResult:
     """EM from ``model``'s parameters: at most ``n_iter`` M-steps, stopping once an iteration
     gains less than ``tol`` in total log-likelihood (hmmlearn's rule).
@@ -256,6 +182,11 @@ def em(
         posterior is clamped to its label (semi-supervised EM); the history is then
         log P(x, path agrees with the labels).
     min_covar: floor on variances / covariance eigenvalues (Gaussian families).
+    monitor: the stopping rule (default :class:`~pirho.hmm.em_loop.EMMonitor` with ``tol``
+        and the decrease guard on); ``EMMonitor(tol, guard=False)`` runs on through a
+        decrease, so a test of monotonicity can fail.
+
+    n_iter, tol, history: see docs/conventions.md ("EM: n_iter, tol, history").
 
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[-2.0], [2.0]], [1.0, 1.0],
@@ -263,11 +194,12 @@ def em(
     >>> _, x = truth.sample(500, seed=0)
     >>> start = GaussianHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[-1.0], [1.0]], [2.0, 2.0],
     ...                     "spherical")
-    >>> result = em(start, x, n_iter=50)
+    >>> from pirho.hmm.em_loop import EMMonitor
+    >>> result = em(start, x, n_iter=50, monitor=EMMonitor(1e-4, guard=False))
     >>> result.model.means.round(1).ravel().tolist(), bool(np.all(np.diff(result.history) >= 0))
     ([-2.1, 2.0], True)
     """
-    if not isinstance(model, CategoricalHMM | VectorEmissionHMM):
+    if not hasattr(model, "emission_m_step"):
         raise TypeError(f"model must be an HMM of a pirho family, got {type(model).__name__}")
     model_class = type(model)
     params = _check_letters("params", _param_letters(model_class) if params is None else params,
@@ -276,8 +208,9 @@ def em(
     batch = _batch(model_class, x, _data_size(model))
     label_rows = None if labels is None else _as_labels(labels, batch, model.n_states)
     fitted, history, converged = _run_em(
-        model, batch.observations, batch.offsets, label_rows, params, n_iter, tol, min_covar
-    )
+        model, batch.observations, batch.offsets, label_rows, params, n_iter, tol, min_covar,
+        monitor,
+    )  # fmt: skip
     return FitResult(
         fitted, history, converged, len(history) - 1, history[-1:].copy(), _n_rows(batch)
     )
@@ -297,11 +230,9 @@ def _seed_from_labels(model, observations, labels, init_params: str, min_covar: 
         return model
     one_hot = np.zeros((labels.shape[0], model.n_states))
     one_hot[np.flatnonzero(known), labels[known]] = 1.0
-    if isinstance(model, CategoricalHMM):
-        emission = _categorical_m_step(model, observations, one_hot)
-    else:
-        emission = model._m_step(observations, one_hot, letters, min_covar)
-    return type(model)(model.start, model.trans, **emission)
+    stats = model.emission_statistics(observations, one_hot)
+    emission = model.emission_m_step(stats, letters, None, min_covar)
+    return model.with_parameters(model.start, model.trans, emission)
 
 
 def _family_class(family):
@@ -328,6 +259,7 @@ def fit(
     n_iter: int = 100,
     tol: float = 1e-4,
     min_covar: float = 1e-3,
+    monitor=None,
 ) -> FitResult:
     """Fit an HMM of ``family`` with ``n_states`` states by EM, from data-driven starts.
 
@@ -343,8 +275,8 @@ def fit(
     With ``labels``, a labelled state's drawn means (rates, probabilities) are then replaced
     by those of its labelled steps, so the states keep the labels' names.
     n_restarts: starts drawn from ``seed`` (only when something is drawn); each runs EM to
-    the end and the most likely is returned. params, labels, n_iter, tol, min_covar: as in
-    :func:`em`.
+    the end and the most likely is returned. params, labels, n_iter, tol, min_covar,
+    monitor: as in :func:`em` (a monitor is reset for every restart).
 
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([0.5, 0.5], [[0.95, 0.05], [0.05, 0.95]], [[0.0, 0.0], [4.0, 4.0]],
@@ -413,7 +345,7 @@ def fit(
                 start_model, batch.observations, label_rows, init_params, min_covar
             )
         runs.append(_run_em(start_model, batch.observations, batch.offsets, label_rows, params,
-                            n_iter, tol, min_covar))  # fmt: skip
+                            n_iter, tol, min_covar, monitor))  # fmt: skip
     finals = np.array([run[1][-1] for run in runs])
     model, history, converged = runs[int(np.argmax(finals))]
     return FitResult(model, history, converged, len(history) - 1, finals, _n_rows(batch))
@@ -498,7 +430,7 @@ def fit_supervised(
     model, history, converged = _run_em(
         start_model, batch.observations, batch.offsets, label_rows, letters, 100, 0.0, min_covar
     )
-    return FitResult(model, history[1:], converged, len(history) - 1, history[-1:].copy(),
+    return FitResult(model, history, converged, len(history) - 1, history[-1:].copy(),
                      _n_rows(batch))  # fmt: skip
 
 
@@ -513,11 +445,7 @@ def n_parameters(model: HiddenMarkovModel) -> int:
     """
     start = int(np.count_nonzero(model.start)) - 1
     trans = int((np.count_nonzero(model.trans, axis=1) - 1).sum())
-    if isinstance(model, CategoricalHMM):
-        emission = int((np.count_nonzero(model.emit, axis=1) - 1).sum())
-    else:
-        emission = model.n_emission_parameters()  # type: ignore[attr-defined]
-    return start + trans + emission
+    return start + trans + model.n_emission_parameters()  # type: ignore[attr-defined]
 
 
 def _total_and_size(model, x) -> tuple[float, int]:

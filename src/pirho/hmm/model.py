@@ -6,6 +6,7 @@ import numpy as np
 
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.engine import Likelihoods
+from pirho.hmm.priors import dirichlet_update
 from pirho.hmm.sampling import cumulative, sample_categorical
 from pirho.hmm.validation import as_symbol_batch, check_distribution
 
@@ -34,6 +35,7 @@ class CategoricalHMM(HiddenMarkovModel):
 
     FORMAT = "pirho.CategoricalHMM"
     EMISSION_KEYS = ("emit",)
+    PARAM_LETTERS = "e"
 
     def __init__(self, start, trans, emit) -> None:
         super().__init__(start, trans)
@@ -76,3 +78,54 @@ class CategoricalHMM(HiddenMarkovModel):
 
     def _emission_params(self) -> dict:
         return {"emit": self._emit.tolist()}
+
+    # -- the EM family protocol (pirho.hmm.em_loop) ------------------------------------------
+    @classmethod
+    def observation_batch(cls, x, size: int) -> ObservationBatch:
+        """``x`` validated and concatenated for M = ``size`` symbols (−1 = missing)."""
+        return ObservationBatch(*as_symbol_batch(x, size, allow_missing=True))
+
+    @property
+    def observation_size(self) -> int:
+        """M, the number of symbols (``observation_batch``'s ``size``)."""
+        return self.n_symbols
+
+    def log_emission(self, observations: np.ndarray) -> np.ndarray:
+        """(N, K) log P(x_t | h_t = k) of validated symbols (N,); 0 on a missing symbol −1.
+
+        >>> m = CategoricalHMM([1.0], [[1.0]], [[0.25, 0.75]])
+        >>> m.log_emission(np.array([1, -1])).round(4).tolist()
+        [[-0.2877], [0.0]]
+        """
+        return self._emit_table.log_table[observations]
+
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """``counts`` (K, M): Σ_t P(h_t = k | x) [x_t = v] over observed steps (additive)."""
+        observed = observations >= 0
+        n_states, n_symbols = self.n_states, self.n_symbols
+        index = observations[observed, None] * n_states + np.arange(n_states)
+        flat = np.bincount(index.ravel(), weights=posterior[observed].ravel(),
+                           minlength=n_symbols * n_states)  # fmt: skip
+        return {"counts": flat.reshape(n_symbols, n_states).T}
+
+    def emission_m_step(self, stats: dict, params: str, prior=None, min_covar: float = 1e-3):
+        """New ``emit`` (``e`` in params) by :func:`~pirho.hmm.priors.dirichlet_update`;
+        prior: a Dirichlet concentration (scalar or (K, M)) or None (maximum likelihood).
+        Zeros of ``emit`` stay zero; a state without weight keeps its row."""
+        if "e" not in params:
+            return {"emit": self._emit}
+        return {"emit": dirichlet_update(stats["counts"], np.array(self._emit), prior)}
+
+    def with_parameters(self, start, trans, emission: dict) -> CategoricalHMM:
+        """A CategoricalHMM with new start, trans and ``emission`` ({"emit": (K, M)})."""
+        return CategoricalHMM(start, trans, **emission)
+
+    _with_parameters = with_parameters
+
+    def n_emission_parameters(self) -> int:
+        """Σ_k (nonzero entries of emit row k − 1): structural zeros are not free.
+
+        >>> CategoricalHMM([1.0], [[1.0]], [[0.5, 0.5, 0.0]]).n_emission_parameters()
+        1
+        """
+        return int((np.count_nonzero(self._emit, axis=1) - 1).sum())

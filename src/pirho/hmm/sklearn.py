@@ -28,29 +28,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from pirho.hmm.emissions.covariance import components, log_density
-from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, Stats, random_state_of
+from pirho.hmm import model as _model
+from pirho.hmm.emissions import bernoulli as _bernoulli
+from pirho.hmm.emissions import gaussian as _gaussian
+from pirho.hmm.emissions import multinomial as _multinomial
+from pirho.hmm.emissions import poisson as _poisson
+from pirho.hmm.estimator_base import BaseHMMEstimator, ConvergenceMonitor, random_state_of
 from pirho.hmm.estimator_math import (
-    bernoulli_log_pmf,
     cluster_means,
     float_rows,
     full_covariances,
-    poisson_log_pmf,
+    rows_for_clusters,
 )
+from pirho.hmm.priors import GammaPrior, GaussianPrior, check_concentration
 from pirho.hmm.sklearn_gmm import GMMHMM
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "GMMHMM", "PoissonHMM", "BernoulliHMM",
+           "MultinomialHMM",
            "ConvergenceMonitor",
            "ESTIMATORS",
            "load_estimator"]  # fmt: skip
 
 COVARIANCE_TYPES = ("spherical", "diag", "full", "tied")
-
-
-def weighted_sums(X: np.ndarray, weights: np.ndarray) -> Stats:
-    """``post`` (K,) Σ_t w_tk and ``obs`` (K, D) Σ_t w_tk x_t: the statistics of any family
-    whose M-step is a weighted mean (Poisson rates, Bernoulli probabilities)."""
-    return {"post": weights.sum(axis=0), "obs": weights.T @ X}
 
 
 # -- estimators --------------------------------------------------------------------------------
@@ -61,13 +60,17 @@ class CategoricalHMM(BaseHMMEstimator):
     ``emissionprob_`` (n_components, n_features). ``params``/``init_params`` codes: s, t, e.
 
     >>> import numpy as np
-    >>> m = CategoricalHMM(n_components=2, n_iter=5, random_state=0).fit([[0], [1], [1], [2]])
-    >>> m.emissionprob_.shape, len(m.monitor_.history) <= 5
-    ((2, 3), True)
+    >>> rng = np.random.default_rng(0)  # symbols 0/1 in a first regime, 2/3 in a second
+    >>> X = np.concatenate([rng.integers(0, 2, (30, 1)), rng.integers(2, 4, (30, 1))])
+    >>> m = CategoricalHMM(n_components=2, n_iter=50, random_state=1).fit(X)
+    >>> m.emissionprob_.round(1).tolist(), m.predict(X)[[0, -1]].tolist()
+    ([[0.3, 0.7, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5]], [0, 1])
     """
 
     _PARAM_CODES = "ste"
     _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _model.CategoricalHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "emit": "emissionprob_"}
 
     def __init__(
         self,
@@ -111,9 +114,18 @@ class CategoricalHMM(BaseHMMEstimator):
             )
         return symbols, symbols == -1
 
-    def _log_emission(self, symbols):
-        with np.errstate(divide="ignore"):
-            return np.log(self.emissionprob_.T[symbols])
+    def _pirho_observations(self, symbols, missing):
+        return symbols
+
+    def _emission_kwargs(self):
+        return {"emit": np.asarray(self.emissionprob_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.emit)
+
+    def _emission_prior(self):
+        shape = (self.n_components, self.n_features)
+        return check_concentration("emissionprob_prior", self.emissionprob_prior, shape)
 
     def _init_emissions(self, symbols, observed):
         if self.n_features is None:
@@ -132,23 +144,7 @@ class CategoricalHMM(BaseHMMEstimator):
                 f"emissionprob_ must have shape ({self.n_components}, {self.n_features}), "
                 f"got {emit.shape}"
             )
-        if (emit < 0).any() or not np.allclose(emit.sum(axis=1), 1.0):
-            raise ValueError("emissionprob_ rows must be non-negative and sum to 1")
         self.emissionprob_ = emit
-
-    def _emission_stats(self, symbols, weights):
-        observed = symbols >= 0
-        obs = np.stack(
-            [np.bincount(symbols[observed], weights=weights[observed, k],
-                         minlength=self.n_features) for k in range(self.n_components)]
-        )  # fmt: skip
-        return {"obs": obs}
-
-    def _emission_mstep(self, stats: Stats):
-        if "e" in self.params:
-            emit = np.maximum(np.asarray(self.emissionprob_prior) - 1 + stats["obs"], 0)
-            total = emit.sum(axis=1, keepdims=True)
-            self.emissionprob_ = emit / np.where(total == 0, 1.0, total)
 
     def _n_emission_params(self):
         return {"e": self.n_components * (self.n_features - 1)}
@@ -176,6 +172,8 @@ class GaussianHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "stmc"
     _FITTED = ("startprob_", "transmat_", "means_", "_covars_")
+    _PIRHO_CLASS = _gaussian.GaussianHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "means": "means_", "covars": "covars_"}
 
     def __init__(
         self,
@@ -215,7 +213,10 @@ class GaussianHMM(BaseHMMEstimator):
 
     @covars_.setter
     def covars_(self, covars) -> None:
-        self._covars_ = np.array(covars, dtype=np.float64)
+        covars = np.array(covars, dtype=np.float64)
+        if self.covariance_type == "spherical" and covars.ndim > 1 and covars.size == len(covars):
+            covars = covars.reshape(-1)  # one variance per state, in any shape (as hmmlearn)
+        self._covars_ = covars
 
     def _diag_or_compact(self) -> np.ndarray:
         covars = self._covars_
@@ -234,17 +235,25 @@ class GaussianHMM(BaseHMMEstimator):
         n_features = np.asarray(self.means_).shape[1] if hasattr(self, "means_") else None
         return float_rows(X, n_features)
 
-    def _log_emission(self, X):
-        compact = self._covars_ if self.covariance_type != "tied" else self._covars_[None]
-        covariance_type = "full" if self.covariance_type == "tied" else self.covariance_type
-        if covariance_type == "full" and compact.shape[0] != self.n_components:
-            compact = np.repeat(compact, self.n_components, axis=0)
-        return log_density(X, components(np.asarray(self.means_), compact, covariance_type))
+    def _emission_kwargs(self):
+        return {"means": np.asarray(self.means_, dtype=np.float64), "covars": self._covars_,
+                "covariance_type": self.covariance_type}  # fmt: skip
+
+    def _set_emissions(self, model):
+        self.means_ = np.array(model.means)
+        self._covars_ = np.array(model.covars)
+
+    def _emission_prior(self):
+        return GaussianPrior(self.means_prior, self.means_weight, self.covars_prior,
+                             self.covars_weight)  # fmt: skip
 
     def _init_emissions(self, X, observed):
         data = X[observed]
         self.n_features = X.shape[1]
         if self._needs_init("m", "means_"):
+            data = rows_for_clusters(
+                data, self.n_components, f"means_ of {self.n_components} states"
+            )
             self.means_ = cluster_means(data, self.n_components, self.random_state)
         if self._needs_init("c", "_covars_"):
             cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(X.shape[1])
@@ -277,46 +286,6 @@ class GaussianHMM(BaseHMMEstimator):
             if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() <= 0:
                 raise ValueError(f"covars_ of state {k} is not symmetric positive definite")
 
-    def _emission_stats(self, X, weights):
-        stats = {"post": weights.sum(axis=0), "obs": weights.T @ X}
-        if self.covariance_type in ("spherical", "diag"):
-            stats["obs**2"] = weights.T @ X**2
-        else:
-            stats["obs*obs.T"] = np.einsum("nk,nd,ne->kde", weights, X, X)
-        return stats
-
-    def _emission_mstep(self, stats: Stats):
-        denom = stats["post"][:, None]
-        prior, weight = self.means_prior, self.means_weight
-        if "m" in self.params:
-            self.means_ = (weight * prior + stats["obs"]) / (weight + denom)
-        if "c" not in self.params:
-            return
-        means = self.means_
-        meandiff = means - prior
-        if self.covariance_type in ("spherical", "diag"):
-            c_n = weight * meandiff**2 + stats["obs**2"] - 2 * means * stats["obs"]
-            c_n = c_n + means**2 * denom
-            c_d = max(self.covars_weight - 1, 0) + denom
-            covars = (self.covars_prior + c_n) / np.maximum(c_d, 1e-5)
-            self._covars_ = covars.mean(axis=1) if self.covariance_type == "spherical" else covars
-            return
-        obs_mean = np.einsum("kd,ke->kde", stats["obs"], means)
-        c_n = (
-            weight * np.einsum("kd,ke->kde", meandiff, meandiff)
-            + stats["obs*obs.T"]
-            - obs_mean
-            - obs_mean.transpose(0, 2, 1)
-            + np.einsum("kd,ke->kde", means, means) * stats["post"][:, None, None]
-        )
-        cv_weight = max(self.covars_weight - self.n_features, 0)
-        if self.covariance_type == "tied":
-            self._covars_ = (self.covars_prior + c_n.sum(axis=0)) / (
-                cv_weight + stats["post"].sum()
-            )
-        else:
-            self._covars_ = (self.covars_prior + c_n) / (cv_weight + stats["post"][:, None, None])
-
     def _n_emission_params(self):
         n, d = self.n_components, self.n_features
         covar_count = {
@@ -343,6 +312,8 @@ class PoissonHMM(BaseHMMEstimator):
 
     _PARAM_CODES = "stl"
     _FITTED = ("startprob_", "transmat_", "lambdas_")
+    _PIRHO_CLASS = _poisson.PoissonHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "rates": "lambdas_"}
 
     def __init__(
         self,
@@ -376,13 +347,19 @@ class PoissonHMM(BaseHMMEstimator):
             raise ValueError(f"X row {t} = {X[t].tolist()} is not non-negative integer counts")
         return X, missing
 
-    def _log_emission(self, X):
-        return poisson_log_pmf(X, np.asarray(self.lambdas_))
+    def _emission_kwargs(self):
+        return {"rates": np.asarray(self.lambdas_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.lambdas_ = np.array(model.rates)
+
+    def _emission_prior(self):
+        return GammaPrior(self.lambdas_prior, self.lambdas_weight)
 
     def _init_emissions(self, X, observed):
         self.n_features = X.shape[1]
         if self._needs_init("l", "lambdas_"):
-            data = X[observed]
+            data = rows_for_clusters(X[observed], 1, "lambdas_")
             mean, var = data.mean(), data.var()
             rs = random_state_of(self.random_state)
             self.lambdas_ = rs.gamma(
@@ -395,19 +372,7 @@ class PoissonHMM(BaseHMMEstimator):
             raise ValueError(
                 f"lambdas_ must have shape ({self.n_components}, D), got {rates.shape}"
             )
-        if not np.isfinite(rates).all() or (rates < 0).any():
-            raise ValueError("lambdas_ must be finite and non-negative")
         self.lambdas_, self.n_features = rates, rates.shape[1]
-
-    def _emission_stats(self, X, weights):
-        return weighted_sums(X, weights)
-
-    def _emission_mstep(self, stats: Stats):
-        if "l" in self.params:
-            # hmmlearn 0.3.3's Gamma-prior update, n being the total posterior mass.
-            n = stats["post"].sum()
-            y_bar = stats["obs"] / stats["post"][:, None]
-            self.lambdas_ = (self.lambdas_prior + n * y_bar) / (self.lambdas_weight + n)
 
     def _n_emission_params(self):
         return {"l": self.n_components * self.n_features}
@@ -426,14 +391,16 @@ class BernoulliHMM(BaseHMMEstimator):
     (a Beta(a, a) prior: a − 1 pseudo-ones and pseudo-zeros per entry; 1 = none).
 
     >>> import numpy as np
-    >>> X = np.array([[0, 0], [0, 1], [1, 1], [1, 1], [0, 0]])
-    >>> m = BernoulliHMM(2, random_state=0, n_iter=20).fit(X)
-    >>> m.emissionprob_.shape
-    (2, 2)
+    >>> X = np.array([[1, 1]] * 30 + [[0, 0]] * 30)  # two regimes, 10% of the bits flipped
+    >>> X = np.where(np.random.default_rng(0).random(X.shape) < 0.1, 1 - X, X)
+    >>> BernoulliHMM(2, random_state=0, n_iter=20).fit(X).emissionprob_.round(1).tolist()
+    [[0.9, 0.8], [0.1, 0.1]]
     """
 
     _PARAM_CODES = "ste"
     _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _bernoulli.BernoulliHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "probs": "emissionprob_"}
 
     def __init__(
         self,
@@ -466,8 +433,15 @@ class BernoulliHMM(BaseHMMEstimator):
             raise ValueError(f"X row {t} = {X[t].tolist()} is not binary (0 or 1)")
         return X, missing
 
-    def _log_emission(self, X):
-        return bernoulli_log_pmf(X, self.emissionprob_)
+    def _emission_kwargs(self):
+        return {"probs": np.asarray(self.emissionprob_, dtype=np.float64)}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.probs)
+
+    def _emission_prior(self):
+        shape = (self.n_components, self.n_features)
+        return check_concentration("emissionprob_prior", self.emissionprob_prior, shape)
 
     def _init_emissions(self, X, observed):
         self.n_features = X.shape[1]
@@ -481,18 +455,7 @@ class BernoulliHMM(BaseHMMEstimator):
             raise ValueError(
                 f"emissionprob_ must have shape ({self.n_components}, D), got {probs.shape}"
             )
-        if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1).any():
-            raise ValueError("emissionprob_ entries must lie in [0, 1]")
         self.emissionprob_, self.n_features = probs, probs.shape[1]
-
-    def _emission_stats(self, X, weights):
-        return weighted_sums(X, weights)
-
-    def _emission_mstep(self, stats: Stats):
-        if "e" in self.params:
-            extra = np.asarray(self.emissionprob_prior) - 1.0
-            denom = stats["post"][:, None] + 2 * extra
-            self.emissionprob_ = (stats["obs"] + extra) / np.where(denom > 0, denom, 1.0)
 
     def _n_emission_params(self):
         return {"e": self.n_components * self.n_features}
@@ -501,8 +464,123 @@ class BernoulliHMM(BaseHMMEstimator):
         return (random_state.rand(self.n_features) < self.emissionprob_[state]).astype(float)
 
 
+class MultinomialHMM(BaseHMMEstimator):
+    """HMM with multinomial emissions (counts of D outcomes in n trials per step), as
+    ``hmmlearn.hmm.MultinomialHMM`` 0.3 — hmmlearn's n-trial multinomial, not its pre-0.3
+    categorical model (that is :class:`CategoricalHMM`).
+
+    X: (n_samples, n_features) non-negative integer counts, each row summing to ``n_trials``
+    (an int; None: taken from the first X, one total per row). Fitted: ``emissionprob_``
+    (K, D). ``params``/``init_params`` codes: s, t, e. ``sample`` needs a single
+    ``n_trials``.
+
+    >>> import numpy as np
+    >>> m = MultinomialHMM(2, n_trials=1, init_params="")
+    >>> m.startprob_, m.transmat_ = np.array([0.6, 0.4]), np.array([[0.7, 0.3], [0.4, 0.6]])
+    >>> m.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+    >>> m.predict(np.eye(3, dtype=int)).tolist()  # one trial = a categorical symbol
+    [1, 0, 0]
+    """
+
+    _PARAM_CODES = "ste"
+    _FITTED = ("startprob_", "transmat_", "emissionprob_")
+    _PIRHO_CLASS = _multinomial.MultinomialHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "probs": "emissionprob_"}
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        n_trials=None,
+        startprob_prior=1.0,
+        transmat_prior=1.0,
+        algorithm: str = "viterbi",
+        random_state=None,
+        n_iter: int = 10,
+        tol: float = 1e-2,
+        verbose: bool = False,
+        params: str = "ste",
+        init_params: str = "ste",
+        implementation: str = "log",
+    ) -> None:
+        super().__init__(
+            n_components, startprob_prior, transmat_prior, algorithm, random_state, n_iter,
+            tol, verbose, params, init_params, implementation,
+        )  # fmt: skip
+        self.n_trials = n_trials
+
+    def _validate_X(self, X):
+        counts = np.asarray(X)
+        if counts.ndim != 2 or counts.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty (n_samples, n_features) array, got "
+                             f"{counts.shape}")  # fmt: skip
+        if np.iscomplexobj(counts):
+            raise TypeError("X holds complex numbers; counts must be real integers")
+        known = getattr(self, "n_features", None)
+        if hasattr(self, "emissionprob_"):
+            known = np.atleast_2d(self.emissionprob_).shape[1]
+        if known is not None and counts.shape[1] != known:
+            raise ValueError(f"X has {counts.shape[1]} outcomes per row, the model has {known}")
+        if not np.issubdtype(counts.dtype, np.integer) or (counts < 0).any():
+            bad = np.flatnonzero(((counts < 0) | (counts != np.round(counts))).any(axis=1))
+            where = f" (row {int(bad[0])})" if bad.size else ""
+            raise ValueError(f"X must hold non-negative integer counts{where}, got dtype "
+                             f"{counts.dtype}")  # fmt: skip
+        totals = counts.sum(axis=1)
+        if self.n_trials is None:
+            self.n_trials = totals
+        elif not (totals == np.asarray(self.n_trials)).all():
+            t = int(np.flatnonzero(totals != np.asarray(self.n_trials))[0])
+            raise ValueError(f"X row {t} sums to {int(totals[t])}, not n_trials")
+        self.n_features = counts.shape[1]
+        return counts.astype(np.float64), np.zeros(counts.shape[0], dtype=bool)
+
+    def _check_and_set_n_features(self, X) -> None:
+        """hmmlearn's check of X (kept for code written against its internals)."""
+        self._validate_X(X)
+
+    def _emission_kwargs(self):
+        trials = None if self.n_trials is None else np.unique(np.asarray(self.n_trials))
+        single = int(trials[0]) if trials is not None and trials.size == 1 else None
+        return {"probs": np.asarray(self.emissionprob_, dtype=np.float64), "n_trials": single}
+
+    def _set_emissions(self, model):
+        self.emissionprob_ = np.array(model.probs)
+
+    def _emission_prior(self):
+        return None  # hmmlearn's multinomial update has no emission prior
+
+    def _init_emissions(self, X, observed):
+        self.n_features = X.shape[1]
+        if self._needs_init("e", "emissionprob_"):
+            rs = random_state_of(self.random_state)
+            emit = rs.rand(self.n_components, self.n_features)
+            self.emissionprob_ = emit / emit.sum(axis=1, keepdims=True)
+
+    def _check_emissions(self):
+        emit = np.atleast_2d(np.asarray(self.emissionprob_, dtype=np.float64))
+        n_features = getattr(self, "n_features", None) or emit.shape[1]
+        if emit.shape != (self.n_components, n_features):
+            raise ValueError(
+                f"emissionprob_ must have shape ({self.n_components}, {n_features}), "
+                f"got {emit.shape}"
+            )
+        if self.n_trials is None:
+            raise ValueError("n_trials must be set (an int, or rows' totals from X)")
+        self.emissionprob_, self.n_features = emit, n_features
+
+    def _n_emission_params(self):
+        return {"e": self.n_components * (self.n_features - 1)}
+
+    def _sample_emission(self, state, random_state):
+        trials = None if self.n_trials is None else np.unique(np.asarray(self.n_trials))
+        if trials is None or trials.size != 1:
+            raise ValueError(f"sampling needs a single n_trials, got {self.n_trials!r}")
+        return random_state.multinomial(int(trials[0]), self.emissionprob_[state])
+
+
 ESTIMATORS = {
-    cls.__name__: cls for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM, GMMHMM)
+    cls.__name__: cls
+    for cls in (CategoricalHMM, GaussianHMM, PoissonHMM, BernoulliHMM, GMMHMM, MultinomialHMM)
 }
 """Estimator class name → class, for :func:`load_estimator`."""
 

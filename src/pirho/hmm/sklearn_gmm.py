@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm.emissions.covariance import components, log_density
-from pirho.hmm.emissions.gmm import mixture_log_likelihood
-from pirho.hmm.estimator_base import BaseHMMEstimator, Stats, random_state_of
+from pirho.hmm.emissions import gmm as _gmm
+from pirho.hmm.estimator_base import BaseHMMEstimator, random_state_of
 from pirho.hmm.estimator_math import (
     cluster_labels,
     cluster_means,
     float_rows,
-    full_covariances,
+    rows_for_clusters,
 )
+from pirho.hmm.priors import GMMPrior, check_concentration
 
 __all__ = ["GMMHMM"]
 
@@ -30,13 +30,18 @@ class GMMHMM(BaseHMMEstimator):
     ``aic``/``bic`` count the weights as hmmlearn does (M − 1 in total). Codes: s, t, m, c, w.
 
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(size=(60, 1))
-    >>> GMMHMM(2, n_mix=2, random_state=0, n_iter=3).fit(X).means_.shape
-    (2, 2, 1)
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-5, 1, (60, 1)), rng.normal(5, 1, (60, 1))])
+    >>> model = GMMHMM(2, n_mix=2, random_state=0, n_iter=10).fit(X)
+    >>> np.sort(model.means_.mean(axis=1).ravel()).round(0).tolist()  # one state per regime
+    [-5.0, 5.0]
     """
 
     _PARAM_CODES = "stmcw"
     _FITTED = ("startprob_", "transmat_", "weights_", "means_", "covars_")
+    _PIRHO_CLASS = _gmm.GMMHMM
+    _PIRHO_NAMES = {**BaseHMMEstimator._PIRHO_NAMES, "weights": "weights_", "means": "means_",
+                    "covars": "covars_"}  # fmt: skip
 
     def __init__(
         self,
@@ -78,7 +83,7 @@ class GMMHMM(BaseHMMEstimator):
         _checks.check_positive_int("n_mix", self.n_mix)
         _checks.check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
 
-    def _priors(self) -> dict:
+    def _emission_prior(self) -> GMMPrior:
         """The priors broadcast to their shapes, per-type defaults filled in (hmmlearn's)."""
         nc, nm, nf = self.n_components, self.n_mix, self.n_features
         defaults = {  # (covars_prior, covars_weight) when None
@@ -95,37 +100,40 @@ class GMMHMM(BaseHMMEstimator):
             "diag": ((nc, nm, nf), (nc, nm, nf)),
             "spherical": ((nc, nm), (nc, nm)),
         }[self.covariance_type]
-        return {
-            "weights": np.broadcast_to(self.weights_prior, (nc, nm)).astype(float),
-            "means": np.broadcast_to(self.means_prior, (nc, nm, nf)).astype(float),
-            "means_weight": np.broadcast_to(self.means_weight, (nc, nm)).astype(float),
-            "covars": np.broadcast_to(prior, shapes[0]).astype(float),
-            "covars_weight": np.broadcast_to(weight, shapes[1]).astype(float),
-        }
+        return GMMPrior(
+            weights=check_concentration("weights_prior", self.weights_prior, (nc, nm)).copy(),
+            means=np.broadcast_to(self.means_prior, (nc, nm, nf)).astype(float),
+            means_weight=np.broadcast_to(self.means_weight, (nc, nm)).astype(float),
+            covars=np.broadcast_to(prior, shapes[0]).astype(float),
+            covars_weight=np.broadcast_to(weight, shapes[1]).astype(float),
+        )
 
     def _validate_X(self, X):
         known = np.asarray(self.means_).shape[2] if hasattr(self, "means_") else None
         return float_rows(X, known)
 
-    def _mixture(self, X):
-        """(log Σ_m w_km N_km(x_t) (N, K), responsibilities (N, K, M))."""
-        means = np.asarray(self.means_)
-        comp = components(means, np.asarray(self.covars_), self.covariance_type)
-        dens = log_density(X, comp).reshape(X.shape[0], self.n_components, self.n_mix)
-        with np.errstate(divide="ignore"):
-            return mixture_log_likelihood(dens, np.log(self.weights_))
+    def _emission_kwargs(self):
+        return {"weights": np.asarray(self.weights_, dtype=np.float64),
+                "means": np.asarray(self.means_, dtype=np.float64),
+                "covars": np.asarray(self.covars_, dtype=np.float64),
+                "covariance_type": self.covariance_type}  # fmt: skip
 
-    def _log_emission(self, X):
-        return self._mixture(X)[0]
+    def _set_emissions(self, model):
+        self.weights_ = np.array(model.weights)
+        self.means_ = np.array(model.means)
+        self.covars_ = np.array(model.covars)
 
     def _init_emissions(self, X, observed):
         data = X[observed]
         nc, nm, nf = self.n_components, self.n_mix, X.shape[1]
         self.n_features = nf
+        if set(self.init_params) & set("mc") or not hasattr(self, "means_"):
+            data = rows_for_clusters(data, 1, "means_ and covars_")
         cv = np.atleast_2d(np.cov(data.T)) + self.min_covar * np.eye(nf)
         if self._needs_init("w", "weights_"):
             self.weights_ = np.full((nc, nm), 1.0 / nm)
         if self._needs_init("m", "means_"):
+            data = rows_for_clusters(data, nc, f"means_ of {nc} states")
             labels = cluster_labels(data, nc, self.random_state)
             centre = np.mean([data[labels == k].mean(axis=0) for k in range(nc)], axis=0)
             rs = random_state_of(self.random_state)
@@ -143,6 +151,7 @@ class GMMHMM(BaseHMMEstimator):
             }[self.covariance_type]
 
     def _check_emissions(self):
+        _checks.check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
         nc, nm = self.n_components, self.n_mix
         weights = np.asarray(self.weights_, dtype=np.float64)
         means = np.asarray(self.means_, dtype=np.float64)
@@ -161,57 +170,6 @@ class GMMHMM(BaseHMMEstimator):
             )
         self.weights_, self.means_, self.covars_, self.n_features = weights, means, covars, nf
 
-    def _emission_stats(self, X, weights):
-        resp = self._mixture(X)[1]
-        post_mix = weights[:, :, None] * resp  # (N, K, M): P(h_t = k, m_t = m | x)
-        stats = {"post_mix_sum": post_mix.sum(axis=0), "post_sum": weights.sum(axis=0),
-                 "m_n": np.einsum("nkm,nd->kmd", post_mix, X)}  # fmt: skip
-        centred = X[:, None, None, :] - self.means_[None]  # (N, K, M, D), current means
-        if self.covariance_type == "full":
-            stats["c_n"] = np.einsum("nkm,nkmd,nkme->kmde", post_mix, centred, centred)
-        elif self.covariance_type == "tied":
-            stats["c_n"] = np.einsum("nkm,nkmd,nkme->kde", post_mix, centred, centred)
-        elif self.covariance_type == "diag":
-            stats["c_n"] = np.einsum("nkm,nkmd->kmd", post_mix, centred**2)
-        else:
-            stats["c_n"] = np.einsum("nkm,nkmd->km", post_mix, centred**2)
-        return stats
-
-    def _emission_mstep(self, stats: Stats):
-        prior = self._priors()
-        nf, nm = self.n_features, self.n_mix
-        if "w" in self.params:
-            alphas = prior["weights"] - 1
-            denom = (stats["post_sum"] + alphas.sum(axis=1))[:, None]
-            self.weights_ = (stats["post_mix_sum"] + alphas) / denom
-        if "m" in self.params:
-            m_n = stats["m_n"] + prior["means_weight"][:, :, None] * prior["means"]
-            m_d = stats["post_mix_sum"] + prior["means_weight"]
-            m_d[(self.weights_ == 0) & (m_n == 0).all(axis=-1)] = 1
-            self.means_ = m_n / m_d[:, :, None]
-        if "c" not in self.params:
-            return
-        lambdas, centred = prior["means_weight"], self.means_ - prior["means"]
-        alphas, betas = prior["covars"], prior["covars_weight"]
-        post = stats["post_mix_sum"]
-        if self.covariance_type == "full":
-            c_n = np.swapaxes(alphas, 2, 3) + lambdas[:, :, None, None] * np.einsum(
-                "kmd,kme->kmde", centred, centred
-            )
-            c_d = (post + 1 + betas + nf + 1)[:, :, None, None]
-        elif self.covariance_type == "diag":
-            c_n = lambdas[:, :, None] * centred**2 + 2 * betas
-            c_d = post[:, :, None] + 1 + 2 * (alphas + 1)
-        elif self.covariance_type == "spherical":
-            c_n = lambdas * np.einsum("kmd,kmd->km", centred, centred) + 2 * betas
-            c_d = nf * (post + 1) + 2 * (alphas + 1)
-        else:
-            c_n = np.einsum("km,kmd,kme->kde", lambdas, centred, centred) + np.swapaxes(
-                alphas, 1, 2
-            )
-            c_d = (stats["post_sum"] + nm + betas + nf + 1)[:, None, None]
-        self.covars_ = (c_n + stats["c_n"]) / c_d
-
     def _n_emission_params(self):
         nc, nm, nf = self.n_components, self.n_mix, self.n_features
         covar_count = {"spherical": nc * nm, "diag": nc * nm * nf,
@@ -221,10 +179,13 @@ class GMMHMM(BaseHMMEstimator):
 
     def _sample_emission(self, state, random_state):
         component = random_state.choice(self.n_mix, p=self.weights_[state])
+        covars = np.asarray(self.covars_)
         if self.covariance_type == "tied":
-            cov = self.covars_[state]
+            cov = covars[state]
+        elif self.covariance_type == "full":
+            cov = covars[state, component]
+        elif self.covariance_type == "diag":
+            cov = np.diag(covars[state, component])
         else:
-            cov = full_covariances(
-                np.asarray(self.covars_)[state], self.covariance_type, self.n_mix, self.n_features
-            )[component]
+            cov = covars[state, component] * np.eye(self.n_features)
         return random_state.multivariate_normal(self.means_[state, component], cov)

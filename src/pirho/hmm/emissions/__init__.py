@@ -1,4 +1,5 @@
-"""Emission families beyond categorical symbols: Gaussian, Gaussian mixture, Poisson, Bernoulli.
+"""Emission families beyond categorical symbols: Gaussian, Gaussian mixture, Poisson, Bernoulli,
+multinomial counts.
 
 Each family is a :class:`~pirho.hmm.base.HiddenMarkovModel` that only fills the (T, K)
 log-likelihood matrix and its M-step; every inference method is the base's.
@@ -9,6 +10,7 @@ from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
 from pirho.hmm.emissions.family import VectorEmissionHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
+from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.poisson import PoissonHMM
 
 __all__ = [
@@ -18,4 +20,5 @@ __all__ = [
     "GMMHMM",
     "PoissonHMM",
     "BernoulliHMM",
+    "MultinomialHMM",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.emissions.discrete import observed_parts, sum_log_terms, weighted_feature_means
+from pirho.hmm.emissions.discrete import feature_statistics, observed_parts, sum_log_terms
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.emissions.observations import check_values
 
@@ -66,10 +66,23 @@ class BernoulliHMM(VectorEmissionHMM):
     def _emission_params(self) -> dict:
         return {"probs": self._probs.tolist()}
 
-    def _m_step(self, observations, posterior, params: str, min_covar: float) -> dict:
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """``mass``, ``sums`` (K, D), as :func:`~.discrete.feature_statistics` computes them."""
+        return feature_statistics(observations, posterior)
+
+    def emission_m_step(self, stats: dict, params: str, prior=None, min_covar: float = 1e-3):
+        """New ``probs`` (``e`` in params): the posterior-weighted frequency of ones; prior: a
+        symmetric Beta(a, a) concentration a (scalar or (K, D)), adding a − 1 pseudo-ones and
+        pseudo-zeros. A (state, feature) without weight keeps its probability."""
+        old = np.array(self._probs)
         if "e" not in params:
-            return {"probs": self._probs}
-        return {"probs": weighted_feature_means(observations, posterior, np.array(self._probs))}
+            return {"probs": old}
+        extra = 0.0 if prior is None else np.asarray(prior, dtype=np.float64) - 1.0
+        numerator = stats["sums"] + extra
+        denominator = stats["mass"] + 2.0 * extra
+        ok = (stats["mass"] > 0) & (denominator > 0)
+        new = np.clip(numerator / np.where(ok, denominator, 1.0), 0.0, 1.0)
+        return {"probs": np.where(ok, new, old)}
 
     def n_emission_parameters(self) -> int:
         """K·D probabilities.

@@ -190,3 +190,23 @@ def floor_covariances(covars: np.ndarray, diagonal: bool, min_covar: float) -> n
         else:
             flat[i] = 0.5 * (matrix + matrix.T)
     return out
+
+
+def repair_covariances(covars: np.ndarray, diagonal: bool, min_covar: float) -> np.ndarray:
+    """hmmlearn's fallback for a degenerate covariance after a MAP step: a matrix (..., D, D)
+    without a Cholesky factor gets ``min_covar`` added to its diagonal, a variance ≤ 0 becomes
+    ``min_covar``; healthy entries are unchanged (unlike :func:`floor_covariances`).
+
+    >>> repair_covariances(np.zeros((1, 2, 2)), False, 1e-3).tolist()
+    [[[0.001, 0.0], [0.0, 0.001]]]
+    """
+    if diagonal:
+        return np.where(covars > 0, covars, min_covar)
+    out = covars.copy()
+    flat = out.reshape(-1, covars.shape[-1], covars.shape[-1])
+    for i, matrix in enumerate(flat):
+        try:
+            np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            flat[i] = matrix + min_covar * np.eye(matrix.shape[0])
+    return out

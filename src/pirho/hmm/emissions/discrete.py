@@ -7,9 +7,16 @@ out), and the M-step averages each feature over the steps where it was observed.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["observed_parts", "weighted_feature_means", "log_factorial", "sum_log_terms"]
+__all__ = [
+    "observed_parts",
+    "feature_statistics",
+    "log_factorial",
+    "sum_log_terms",
+]
 
 
 def observed_parts(observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,27 +47,24 @@ def sum_log_terms(weights: np.ndarray, log_values: np.ndarray) -> np.ndarray:
 
 
 def log_factorial(values: np.ndarray) -> np.ndarray:
-    """log(x!) of non-negative integer-valued floats, elementwise (a cumulative log table).
+    """log(x!) = lgamma(x + 1) of non-negative integer-valued floats, elementwise, computed
+    once per distinct value (no table up to the largest count: 2**31 costs what 2 costs).
 
     >>> log_factorial(np.array([0.0, 1.0, 4.0])).round(4).tolist()
     [0.0, 0.0, 3.1781]
     """
-    top = int(values.max()) if values.size else 0
-    table = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, top + 1, dtype=np.float64)))])
-    return table[values.astype(np.int64)]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    table = np.array([math.lgamma(v + 1.0) for v in distinct.tolist()], dtype=np.float64)
+    return table[inverse.reshape(values.shape)] if distinct.size else np.zeros(values.shape)
 
 
-def weighted_feature_means(
-    observations: np.ndarray, posterior: np.ndarray, old: np.ndarray
-) -> np.ndarray:
-    """Per state and feature, the posterior-weighted mean of the observed values (K, D); a
-    (state, feature) with no weight keeps ``old``.
+def feature_statistics(observations: np.ndarray, posterior: np.ndarray) -> dict:
+    """``mass`` (K, D) Σ_t P(h_t = k | x) [x_td observed] and ``sums`` (K, D)
+    Σ_t P(h_t = k | x) x_td: the additive statistics of a per-feature mean.
 
-    >>> weighted_feature_means(np.array([[1.0], [3.0], [np.nan]]), np.ones((3, 1)),
-    ...                        np.zeros((1, 1))).tolist()
-    [[2.0]]
+    >>> st = feature_statistics(np.array([[1.0], [3.0], [np.nan]]), np.ones((3, 1)))
+    >>> st["mass"].tolist(), st["sums"].tolist()
+    ([[2.0]], [[4.0]])
     """
     observed, values = observed_parts(observations)
-    counts = posterior.T @ observed
-    sums = posterior.T @ values
-    return np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), old)
+    return {"mass": posterior.T @ observed, "sums": posterior.T @ values}

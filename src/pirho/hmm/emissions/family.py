@@ -5,10 +5,12 @@ A family here fills two more hooks on top of :class:`~pirho.hmm.base.HiddenMarko
 - ``_log_emission(observations (N, D)) -> (N, K)``: log P(x_t | h_t = k) for complete rows
   (and, where the family marginalises them, partially missing rows); rows that are entirely
   NaN are overwritten with 0 here, so a missing step has likelihood 1 in every state;
-- ``_m_step(observations, posterior, params, min_covar) -> dict``: the emission parameters
-  maximising the expected complete-data log-likelihood given the (N, K) state posterior,
-  updating only the parameters whose letters are in ``params`` (missing entries skipped),
-  as constructor keyword arguments.
+- ``emission_statistics(observations, posterior) -> dict``: additive sufficient statistics
+  given the (N, K) state posterior (missing entries skipped);
+- ``emission_m_step(stats, params, prior=None, min_covar) -> dict``: the emission parameters
+  maximising the expected complete-data log-likelihood (plus the log-prior), updating only
+  the parameters whose letters are in ``params``, as constructor keyword arguments
+  (the protocol of :mod:`pirho.hmm.em_loop`).
 
 plus ``PARAM_LETTERS`` (its hmmlearn letters) and ``n_emission_parameters()`` (free
 parameters, for AIC/BIC).
@@ -59,8 +61,9 @@ def check_matrix(name: str, value, shape: tuple[int, ...], low=None, high=None, 
         value = arr.flat[bad[0]]
         if not np.isfinite(value):
             raise ValueError(f"{name}[{index}] is {value} (not finite)")
-        bracket = "(" if open_low else "["
-        raise ValueError(f"{name}[{index}] = {value} is outside {bracket}{low_v}, {high_v})")
+        left = "(" if open_low else "["
+        right = "]" if np.isfinite(high_v) else ")"
+        raise ValueError(f"{name}[{index}] = {value} is outside {left}{low_v}, {high_v}{right}")
     arr.setflags(write=False)
     return arr
 
@@ -82,6 +85,17 @@ class VectorEmissionHMM(HiddenMarkovModel):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_states={self.n_states}, n_features={self.n_features})"
+
+    @classmethod
+    def observation_batch(cls, x, size: int) -> ObservationBatch:
+        """``x`` (one sequence or a list) validated and concatenated, ``size`` = D (what
+        ``fit`` reads before any model exists; NaN = missing)."""
+        return as_vector_batch(x, size)
+
+    @property
+    def observation_size(self) -> int:
+        """D, the size of one observation (``observation_batch``'s ``size``)."""
+        return self.n_features
 
     def _as_batch(self, x) -> ObservationBatch:
         batch = as_vector_batch(x, self.n_features)
@@ -136,15 +150,24 @@ class VectorEmissionHMM(HiddenMarkovModel):
         return Likelihoods.from_log(self.log_emission(observations))
 
     @abstractmethod
-    def _m_step(
-        self, observations: np.ndarray, posterior: np.ndarray, params: str, min_covar: float
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """Sufficient statistics (a dict of arrays that add across sequences, chunks and
+        workers) of the emissions, given the (N, K) state posterior; NaN entries skipped."""
+
+    @abstractmethod
+    def emission_m_step(
+        self, stats: dict, params: str, prior=None, min_covar: float = 1e-3
     ) -> dict:
-        """New emission parameters (constructor keywords) from the (N, K) posterior."""
+        """New emission parameters (constructor keywords) from summed statistics; only the
+        letters in ``params`` change; ``prior`` None = maximum likelihood."""
 
     @abstractmethod
     def n_emission_parameters(self) -> int:
         """Number of free emission parameters (for AIC/BIC)."""
 
-    def _with_parameters(self, start, trans, emission: dict):
-        """A model of the same family with new start, trans and emission parameters."""
+    def with_parameters(self, start, trans, emission: dict):
+        """A model of the same family with new start, trans and emission parameters
+        (``emission``: constructor keywords, as ``emission_m_step`` returns them)."""
         return type(self)(start, trans, **emission)
+
+    _with_parameters = with_parameters

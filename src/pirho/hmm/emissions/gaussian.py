@@ -11,10 +11,12 @@ from pirho.hmm.emissions.covariance import (
     components,
     floor_covariances,
     log_density,
+    repair_covariances,
 )
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
+from pirho.hmm.priors import GaussianPrior
 
-__all__ = ["GaussianHMM", "gaussian_m_step", "covariance_parameter_count"]
+__all__ = ["GaussianHMM", "shifted_statistics", "normal_m_step", "covariance_parameter_count"]
 
 
 def covariance_parameter_count(
@@ -36,88 +38,172 @@ def covariance_parameter_count(
     }[covariance_type]
 
 
-def weighted_scatter(x: np.ndarray, weights: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Σ_t w_tc (x_t − μ_c)(x_t − μ_c)ᵀ for every column c of ``weights`` (N, C): (C, D, D).
+def shifted_statistics(
+    observations: np.ndarray, weights: np.ndarray, shift: np.ndarray, per_feature: bool
+) -> dict:
+    """Weighted moments of the observations about ``shift``, for C Gaussian components.
 
-    ``x`` (N, D) has no NaN (missing rows carry weight 0); ``means`` (C, D) need not be the
-    weighted means (frozen means).
+    observations (N, D), NaN = missing; weights (N, C) (0 on missing rows); shift (C, D), the
+    current means (moments about them cancel little, and they add across chunks because
+    every chunk is read under the same model). Returns ``weight`` (C,) Σ_t w_tc and
 
-    >>> weighted_scatter(np.array([[1.0], [3.0]]), np.ones((2, 1)), np.array([[2.0]])).tolist()
-    [[[2.0]]]
+    - per_feature (diag, spherical: NaN entries skipped one by one): ``mass`` (C, D)
+      Σ_t w_tc [x_td observed], ``sums`` (C, D) Σ_t w_tc (x_td − s_cd), ``squares`` (C, D)
+      Σ_t w_tc (x_td − s_cd)²;
+    - otherwise (full, tied: rows are complete or entirely NaN): ``mass`` (C,), ``sums``
+      (C, D), ``scatter`` (C, D, D) Σ_t w_tc (x_t − s_c)(x_t − s_c)ᵀ.
+
+    >>> st = shifted_statistics(np.array([[1.0], [3.0]]), np.ones((2, 1)), np.array([[2.0]]),
+    ...                         False)
+    >>> st["mass"].tolist(), st["sums"].tolist(), st["scatter"].tolist()
+    ([2.0], [[0.0]], [[[2.0]]])
     """
-    out = np.empty((weights.shape[1], x.shape[1], x.shape[1]))
-    for c in range(weights.shape[1]):  # one (D, N) @ (N, D) product per component
-        centred = x - means[c]
-        out[c] = (centred * weights[:, c : c + 1]).T @ centred
+    observed = ~np.isnan(observations)
+    complete = bool(observed.all())
+    if not complete:  # an entirely missing step carries no weight
+        weights = weights * observed.any(axis=1)[:, None]
+    # Moments about one common centre c (the mean of the shifts) by matrix products, then
+    # moved to each component's shift exactly: Σ w (x − s) = Σ w (x − c) − m (s − c), and so
+    # on. c lies among the means, so little cancels, and c is the same in every chunk.
+    centre = shift.mean(axis=0)
+    x = observations - centre if complete else np.where(observed, observations - centre, 0.0)
+    offset = shift - centre  # d_c = s_c − c, (C, D)
+    out = {"weight": weights.sum(axis=0)}
+    if per_feature:
+        mass = (
+            np.repeat(out["weight"][:, None], shift.shape[1], axis=1) if complete
+            else weights.T @ observed.astype(np.float64)
+        )  # fmt: skip
+        first = weights.T @ x
+        second = weights.T @ (x * x)
+        out.update(
+            mass=mass,
+            sums=first - offset * mass,
+            squares=second - 2.0 * offset * first + offset * offset * mass,
+        )
+        return out
+    if not complete:
+        weights = weights * observed.all(axis=1)[:, None]
+    mass = weights.sum(axis=0)
+    first = weights.T @ x
+    scatter = np.empty((shift.shape[0], shift.shape[1], shift.shape[1]))
+    for c in range(shift.shape[0]):  # one (D, N) @ (N, D) product per component
+        scatter[c] = (x * weights[:, c : c + 1]).T @ x
+    cross = np.einsum("cd,ce->cde", offset, first)
+    scatter += (
+        -cross
+        - cross.transpose(0, 2, 1)
+        + mass[:, None, None] * np.einsum("cd,ce->cde", offset, offset)
+    )
+    out.update(mass=mass, sums=first - offset * mass[:, None], scatter=scatter)
     return out
 
 
-def gaussian_m_step(
-    observations: np.ndarray,
-    posterior: np.ndarray,
-    means: np.ndarray,
+def normal_m_step(
+    stats: dict,
+    shift: np.ndarray,
     covars: np.ndarray,
     covariance_type: str,
     update_means: bool,
     update_covars: bool,
     min_covar: float,
+    n_groups: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood (means (K, D), covars) given the state posterior (N, K).
+    """Maximum-likelihood (means (C, D), covars) of C Gaussian components from their
+    :func:`shifted_statistics` about ``shift`` (the current means).
 
-    NaN entries are skipped (per feature for diag/spherical; full/tied rows are complete or
-    entirely missing). A state with no posterior weight keeps its parameters. Covariances are
-    floored at ``min_covar`` (variances / eigenvalues). Frozen means enter the covariance as
-    they are.
+    covars: the current ones — (C,) spherical, (C, D) diag, (C, D, D) full, and for "tied"
+    (n_groups, D, D): the components form ``n_groups`` equal consecutive groups sharing one
+    matrix (1 group for a tied GaussianHMM, K for a tied GMMHMM). A component (feature,
+    group) without posterior weight keeps its values; frozen means (``update_means`` False)
+    enter the covariances as they are. Covariances are floored at ``min_covar`` (variances /
+    eigenvalues).
 
     >>> x = np.array([[0.0], [2.0], [10.0], [12.0]])
     >>> post = np.array([[1.0, 0], [1, 0], [0, 1], [0, 1]])
-    >>> mu, var = gaussian_m_step(x, post, np.zeros((2, 1)), np.ones((2, 1)), "diag",
-    ...                           True, True, 1e-3)
+    >>> shift = np.zeros((2, 1))
+    >>> mu, var = normal_m_step(shifted_statistics(x, post, shift, True), shift,
+    ...                         np.ones((2, 1)), "diag", True, True, 1e-3)
     >>> mu.ravel().tolist(), var.ravel().tolist()
     ([1.0, 11.0], [1.0, 1.0])
     """
-    nan = np.isnan(observations)
-    observed = ~nan
-    complete = not nan.any()
-    # Work relative to the data's mean: the expanded sums of squares then cancel less.
-    if complete:
-        centre = observations.mean(axis=0)
-        x = observations - centre
-        counts = np.repeat(posterior.sum(axis=0)[:, None], x.shape[1], axis=1)
-    else:
-        x = np.where(observed, observations, 0.0)
-        centre = x.sum(axis=0) / np.maximum(observed.sum(axis=0), 1)
-        x = np.where(observed, x - centre, 0.0)
-        counts = posterior.T @ observed.astype(np.float64)  # (K, D) mass per state, feature
-    means = means - centre
-    weight = posterior
-    sums = weight.T @ x
-    has_data = counts > 0
-    if update_means:
-        means = np.where(has_data, sums / np.where(has_data, counts, 1.0), means)
+    mass, sums = stats["mass"], stats["sums"]
+    per_feature = covariance_type in ("diag", "spherical")
+    has = mass > 0
+    shaped_mass = mass if per_feature else mass[:, None]
+    delta = np.where(shaped_mass > 0, sums / np.where(shaped_mass > 0, shaped_mass, 1.0), 0.0)
+    if not update_means:
+        delta = np.zeros_like(delta)
+    means = shift + delta
     if not update_covars:
-        return means + centre, covars
-    if covariance_type in ("diag", "spherical"):
-        squares = weight.T @ (x * x)
-        # Σ_t w (x − μ)² expanded, so no (N, K, D) array; μ may be frozen.
-        scatter = np.maximum(squares - 2.0 * means * sums + means * means * counts, 0.0)
+        return means, covars
+    if per_feature:
+        # Σ w (x − μ')² about the new means μ' = shift + δ, from the moments about shift.
+        scatter = np.maximum(stats["squares"] - 2.0 * delta * sums + delta * delta * mass, 0.0)
         if covariance_type == "diag":
-            new = np.where(has_data, scatter / np.where(has_data, counts, 1.0), covars)
+            new = np.where(has, scatter / np.where(has, mass, 1.0), covars)
         else:
-            mass = counts.sum(axis=1)
-            new = np.where(mass > 0, scatter.sum(axis=1) / np.where(mass > 0, mass, 1.0), covars)
-        return means + centre, floor_covariances(new, True, min_covar)
-    if not complete:
-        weight = weight * observed.all(axis=1)[:, None]
-    mass = weight.sum(axis=0)
-    scatter = weighted_scatter(x, weight, means)
+            total = mass.sum(axis=1)
+            new = np.where(total > 0, scatter.sum(axis=1) / np.where(total > 0, total, 1.0),
+                           covars)  # fmt: skip
+        return means, floor_covariances(new, True, min_covar)
+    outer = np.einsum("cd,ce->cde", delta, sums)
+    scatter = (
+        stats["scatter"]
+        - outer
+        - outer.transpose(0, 2, 1)
+        + mass[:, None, None] * (np.einsum("cd,ce->cde", delta, delta))
+    )
     if covariance_type == "tied":
-        new = scatter.sum(axis=0) / mass.sum() if mass.sum() > 0 else covars
+        group_scatter = scatter.reshape(n_groups, -1, *scatter.shape[1:]).sum(axis=1)
+        group_mass = mass.reshape(n_groups, -1).sum(axis=1)[:, None, None]
+        new = np.where(group_mass > 0, group_scatter / np.where(group_mass > 0, group_mass, 1.0),
+                       covars.reshape(n_groups, *covars.shape[-2:]))  # fmt: skip
+        new = new.reshape(covars.shape)
     else:
-        new = np.where(
-            mass[:, None, None] > 0, scatter / np.where(mass > 0, mass, 1.0)[:, None, None], covars
-        )
-    return means + centre, floor_covariances(new, False, min_covar)
+        new = np.where(has[:, None, None], scatter / np.where(has, mass, 1.0)[:, None, None],
+                       covars)  # fmt: skip
+    return means, floor_covariances(new, False, min_covar)
+
+
+def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior, min_covar):
+    """hmmlearn 0.3.3's GaussianHMM M-step under its prior (complete rows), from the moments
+    about ``shift``: means (w·μ₀ + Σ γx) / (w + Σ γ); covariances (covars_prior + w·(μ −
+    μ₀)(μ − μ₀)ᵀ + Σ γ (x − μ)(x − μ)ᵀ) / (max(covars_weight − 1 (diag) or − D (full), 0) +
+    Σ γ), the spherical variance the mean of the diagonal ones; a degenerate result is
+    repaired as hmmlearn's densities do (:func:`~.covariance.repair_covariances`)."""
+    per_feature = covariance_type in ("diag", "spherical")
+    post = stats["weight"]
+    denom = post[:, None]
+    obs = stats["sums"] + denom * shift  # Σ_t γ_tk x_t
+    weight, mean_prior = prior.means_weight, prior.means_prior
+    means = (weight * mean_prior + obs) / (weight + denom) if "m" in params else shift
+    if "c" not in params:
+        return means, covars
+    delta = means - shift
+    meandiff = means - mean_prior
+    sums = stats["sums"]
+    if per_feature:
+        scatter = stats["squares"] - 2 * delta * sums + delta**2 * denom
+        c_n = weight * meandiff**2 + scatter
+        c_d = max(prior.covars_weight - 1, 0) + denom
+        new = (prior.covars_prior + c_n) / np.maximum(c_d, 1e-5)
+        new = new.mean(axis=1) if covariance_type == "spherical" else new
+        return means, repair_covariances(new, True, min_covar)
+    outer = np.einsum("kd,ke->kde", delta, sums)
+    scatter = (
+        stats["scatter"]
+        - outer
+        - outer.transpose(0, 2, 1)
+        + post[:, None, None] * (np.einsum("kd,ke->kde", delta, delta))
+    )
+    c_n = weight * np.einsum("kd,ke->kde", meandiff, meandiff) + scatter
+    cv_weight = max(prior.covars_weight - shift.shape[1], 0)
+    if covariance_type == "tied":
+        new = (prior.covars_prior + c_n.sum(axis=0)) / (cv_weight + post.sum())
+    else:
+        new = (prior.covars_prior + c_n) / (cv_weight + post[:, None, None])
+    return means, repair_covariances(new, False, min_covar)
 
 
 class GaussianHMM(VectorEmissionHMM):
@@ -213,17 +299,34 @@ class GaussianHMM(VectorEmissionHMM):
             "covariance_type": self._covariance_type,
         }
 
-    def _m_step(self, observations, posterior, params: str, min_covar: float) -> dict:
-        means, covars = gaussian_m_step(
-            observations,
-            posterior,
-            np.array(self._means),
-            np.array(self._covars),
-            self._covariance_type,
-            "m" in params,
-            "c" in params,
-            min_covar,
-        )
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """:func:`shifted_statistics` of the state posterior (N, K) about the current means
+        (additive across sequences and chunks)."""
+        return shifted_statistics(
+            observations, posterior, np.asarray(self._means),
+            self._covariance_type in ("diag", "spherical"),
+        )  # fmt: skip
+
+    def emission_m_step(
+        self, stats: dict, params: str, prior: GaussianPrior | None = None,
+        min_covar: float = 1e-3,
+    ) -> dict:  # fmt: skip
+        """New ``means`` (``m`` in params) and ``covars`` (``c``) from the statistics.
+
+        prior None: maximum likelihood, covariances floored at ``min_covar``; a
+        :class:`~pirho.hmm.priors.GaussianPrior`: hmmlearn 0.3.3's MAP update (no floor).
+        """
+        shift = np.asarray(self._means)
+        covars = np.array(self._covars)
+        if prior is None:
+            means, covars = normal_m_step(
+                stats, shift, covars, self._covariance_type, "m" in params, "c" in params,
+                min_covar,
+            )  # fmt: skip
+        else:
+            means, covars = _hmmlearn_normal_step(
+                stats, shift, covars, self._covariance_type, params, prior, min_covar
+            )
         return {"means": means, "covars": covars, "covariance_type": self._covariance_type}
 
     def n_emission_parameters(self) -> int:

@@ -9,15 +9,16 @@ from pirho.hmm.emissions.covariance import (
     COVARIANCE_TYPES,
     check_covars,
     components,
-    floor_covariances,
     log_density,
+    repair_covariances,
 )
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.emissions.gaussian import (
     covariance_parameter_count,
-    gaussian_m_step,
-    weighted_scatter,
+    normal_m_step,
+    shifted_statistics,
 )
+from pirho.hmm.priors import GMMPrior
 from pirho.hmm.validation import check_distribution
 
 __all__ = ["GMMHMM", "mixture_log_likelihood"]
@@ -153,55 +154,49 @@ class GMMHMM(VectorEmissionHMM):
             "covariance_type": self._covariance_type,
         }
 
-    def _m_step(self, observations, posterior, params: str, min_covar: float) -> dict:
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """:func:`~pirho.hmm.emissions.gaussian.shifted_statistics` of the joint posterior
+        P(h_t = k, m | x) (N, K·M) about the current component means."""
         n_states, n_mix, n_features = self._means.shape
         missing = np.isnan(observations).all(axis=1)
         _, resp = self._mixture(observations)
-        # P(h_t = k, m | x): the state posterior split by the component responsibilities.
         joint = np.where(missing[:, None, None], 0.0, posterior[:, :, None] * resp)
-        mass = joint.sum(axis=0)  # (K, M)
+        return shifted_statistics(
+            observations, joint.reshape(-1, n_states * n_mix),
+            np.asarray(self._means).reshape(-1, n_features),
+            self._covariance_type in ("diag", "spherical"),
+        )  # fmt: skip
+
+    def emission_m_step(
+        self, stats: dict, params: str, prior: GMMPrior | None = None, min_covar: float = 1e-3
+    ) -> dict:
+        """New ``weights`` (``w``), ``means`` (``m``), ``covars`` (``c``) from the statistics.
+
+        prior None: maximum likelihood (weights = each component's share of its state's
+        posterior mass; covariances floored at ``min_covar``); a
+        :class:`~pirho.hmm.priors.GMMPrior`: hmmlearn 0.3.3's MAP update.
+        """
+        n_states, n_mix, n_features = self._means.shape
+        if prior is not None:
+            return _hmmlearn_gmm_step(self, stats, params, prior, min_covar)
+        mass = stats["weight"].reshape(n_states, n_mix)
         weights = np.array(self._weights)
         if "w" in params:
             state_mass = mass.sum(axis=1, keepdims=True)
             weights = np.where(
                 state_mass > 0, mass / np.where(state_mass > 0, state_mass, 1), weights
             )
-        flat_joint = joint.reshape(-1, n_states * n_mix)
-        flat_means = np.array(self._means).reshape(-1, n_features)
         tied = self._covariance_type == "tied"
-        flat_covars = np.array(self._covars)
-        if not tied:
-            flat_covars = flat_covars.reshape(n_states * n_mix, *flat_covars.shape[2:])
-        means, covars = gaussian_m_step(
-            observations,
-            flat_joint,
-            flat_means,
-            None if tied else flat_covars,
-            "full" if tied else self._covariance_type,
-            "m" in params,
-            "c" in params and not tied,
-            min_covar,
-        )
-        if tied and "c" in params:
-            x = np.where(missing[:, None], 0.0, observations)
-            scatter = weighted_scatter(x, flat_joint, means).reshape(
-                n_states, n_mix, n_features, n_features
-            )
-            state_mass = mass.sum(axis=1)[:, None, None]
-            new = np.where(
-                state_mass > 0,
-                scatter.sum(axis=1) / np.where(state_mass > 0, state_mass, 1.0),
-                flat_covars,
-            )
-            covars = floor_covariances(new, False, min_covar)
-        elif tied:
-            covars = flat_covars
-        else:
-            covars = covars.reshape(np.shape(self._covars))
+        covars = np.array(self._covars)
+        flat_covars = covars if tied else covars.reshape(n_states * n_mix, *covars.shape[2:])
+        means, new_covars = normal_m_step(
+            stats, np.asarray(self._means).reshape(-1, n_features), flat_covars,
+            self._covariance_type, "m" in params, "c" in params, min_covar, n_groups=n_states,
+        )  # fmt: skip
         return {
             "weights": weights,
             "means": means.reshape(n_states, n_mix, n_features),
-            "covars": covars,
+            "covars": new_covars.reshape(covars.shape),
             "covariance_type": self._covariance_type,
         }
 
@@ -221,3 +216,51 @@ class GMMHMM(VectorEmissionHMM):
                 self._covariance_type, n_states, n_features, n_mix, mixture=True
             )
         )
+
+
+def _hmmlearn_gmm_step(
+    model: GMMHMM, stats: dict, params: str, prior: GMMPrior, min_covar: float
+) -> dict:
+    """hmmlearn 0.3.3's GMMHMM M-step under its prior, from the moments about the current
+    means (hmmlearn's covariance statistics are taken about those, not the new means)."""
+    n_states, n_mix, n_features = model._means.shape
+    covariance_type = model._covariance_type
+    shift = np.asarray(model._means)
+    post = stats["weight"].reshape(n_states, n_mix)  # Σ_t P(h_t = k, m | x)
+    sums = stats["sums"].reshape(n_states, n_mix, n_features)
+    weights, means = np.array(model._weights), shift
+    if "w" in params:
+        alphas = prior.weights - 1
+        weights = (post + alphas) / (post.sum(axis=1) + alphas.sum(axis=1))[:, None]
+    if "m" in params:
+        m_n = sums + post[:, :, None] * shift + prior.means_weight[:, :, None] * prior.means
+        m_d = post + prior.means_weight
+        m_d[(weights == 0) & (m_n == 0).all(axis=-1)] = 1
+        means = m_n / m_d[:, :, None]
+    if "c" not in params:
+        return {"weights": weights, "means": means, "covars": np.array(model._covars),
+                "covariance_type": covariance_type}  # fmt: skip
+    lambdas, centred = prior.means_weight, means - prior.means
+    alphas, betas = prior.covars, prior.covars_weight
+    if covariance_type == "full":
+        c_stat = stats["scatter"].reshape(n_states, n_mix, n_features, n_features)
+        c_n = np.swapaxes(alphas, 2, 3) + lambdas[:, :, None, None] * np.einsum(
+            "kmd,kme->kmde", centred, centred
+        )
+        c_d = (post + 1 + betas + n_features + 1)[:, :, None, None]
+    elif covariance_type == "diag":
+        c_stat = stats["squares"].reshape(n_states, n_mix, n_features)
+        c_n = lambdas[:, :, None] * centred**2 + 2 * betas
+        c_d = post[:, :, None] + 1 + 2 * (alphas + 1)
+    elif covariance_type == "spherical":
+        c_stat = stats["squares"].reshape(n_states, n_mix, n_features).sum(axis=2)
+        c_n = lambdas * np.einsum("kmd,kmd->km", centred, centred) + 2 * betas
+        c_d = n_features * (post + 1) + 2 * (alphas + 1)
+    else:
+        c_stat = stats["scatter"].reshape(n_states, n_mix, n_features, n_features).sum(axis=1)
+        c_n = np.einsum("km,kmd,kme->kde", lambdas, centred, centred) + np.swapaxes(alphas, 1, 2)
+        c_d = (post.sum(axis=1) + n_mix + betas + n_features + 1)[:, None, None]
+    covars = repair_covariances((c_n + c_stat) / c_d, covariance_type in ("diag", "spherical"),
+                                min_covar)  # fmt: skip
+    return {"weights": weights, "means": means, "covars": covars,
+            "covariance_type": covariance_type}  # fmt: skip

@@ -7,6 +7,7 @@ import numpy as np
 from pirho.hmm.emissions.bernoulli import BernoulliHMM
 from pirho.hmm.emissions.gaussian import GaussianHMM
 from pirho.hmm.emissions.gmm import GMMHMM
+from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.model import CategoricalHMM
 
@@ -14,6 +15,7 @@ __all__ = [
     "kmeans_plus_plus",
     "kmeans",
     "sticky_transitions",
+    "noisy_frequencies",
     "initial_model",
     "STARTERS",
     "PARAM_KEYS",
@@ -78,15 +80,27 @@ def kmeans(
     return centres, labels
 
 
-def sticky_transitions(n_states: int, rng: np.random.Generator) -> np.ndarray:
-    """A random (K, K) transition matrix that stays put with probability in [0.5, 0.95] and
-    spreads the rest by Dirichlet(1): hidden states in sequence data are usually persistent,
-    and EM from a switchy start crawls.
+def sticky_transitions(
+    n_states: int, rng: np.random.Generator, include_self: bool = False
+) -> np.ndarray:
+    """A random (K, K) transition matrix that stays put with probability ≥ a draw in
+    [0.5, 0.95]: hidden states in sequence data are usually persistent, and EM from a switchy
+    start crawls.
+
+    include_self False: row i stays with exactly that probability and spreads the rest over
+    the other states by Dirichlet(1) (``fit``'s starts). True: the rest is spread over all K
+    states, itself included (``baum_welch``'s starts; the draws its seeds have always made).
 
     >>> t = sticky_transitions(3, np.random.default_rng(0))
     >>> bool(np.allclose(t.sum(axis=1), 1)), bool((np.diag(t) >= 0.5).all())
     (True, True)
+    >>> t = sticky_transitions(3, np.random.default_rng(0), include_self=True)
+    >>> bool(np.allclose(t.sum(axis=1), 1)), bool((np.diag(t) >= 0.5).all())
+    (True, True)
     """
+    if include_self:
+        stay = rng.uniform(0.5, 0.95, size=(n_states, 1))
+        return stay * np.eye(n_states) + (1 - stay) * rng.dirichlet(np.ones(n_states), n_states)
     if n_states == 1:
         return np.ones((1, 1))
     stay = rng.uniform(0.5, 0.95, size=(n_states, 1))
@@ -163,13 +177,30 @@ def _bernoulli_start(points, n_states, rng, options, min_covar) -> dict:
     return {"probs": np.clip(kmeans(points, n_states, rng)[0], 0.01, 0.99)}
 
 
+def noisy_frequencies(freq: np.ndarray, n_states: int, rng: np.random.Generator) -> np.ndarray:
+    """(K, M) emission rows: the symbol frequencies ``freq`` (M,) (+ 1e-3) times independent
+    Gamma(1) noise per entry, renormalised — states start distinct but plausible.
+
+    >>> e = noisy_frequencies(np.array([0.5, 0.5]), 3, np.random.default_rng(0))
+    >>> e.shape, bool(np.allclose(e.sum(axis=1), 1))
+    ((3, 2), True)
+    """
+    emit = (freq + 1e-3) * rng.gamma(1.0, size=(n_states, freq.shape[0]))
+    return emit / emit.sum(axis=1, keepdims=True)
+
+
+def _multinomial_start(points, n_states, rng, options, min_covar) -> dict:
+    """The data's outcome frequencies with Gamma(1) noise (:func:`noisy_frequencies`)."""
+    totals = points.sum(axis=0)
+    return {"probs": noisy_frequencies(totals / max(totals.sum(), 1.0), n_states, rng)}
+
+
 def _categorical_start(symbols, n_states, rng, options, min_covar) -> dict:
-    """The data's symbol frequencies times Gamma(1) noise per entry, renormalised."""
+    """The data's symbol frequencies with Gamma(1) noise (:func:`noisy_frequencies`)."""
     freq = np.bincount(symbols[symbols >= 0], minlength=options["n_symbols"]) / max(
         int((symbols >= 0).sum()), 1
     )
-    emit = (freq + 1e-3) * rng.gamma(1.0, size=(n_states, freq.shape[0]))
-    return {"emit": emit / emit.sum(axis=1, keepdims=True)}
+    return {"emit": noisy_frequencies(freq, n_states, rng)}
 
 
 STARTERS = {  # family → (points, K, rng, options, min_covar) -> emission keyword arguments
@@ -177,6 +208,7 @@ STARTERS = {  # family → (points, K, rng, options, min_covar) -> emission keyw
     GMMHMM: _gmm_start,
     PoissonHMM: _poisson_start,
     BernoulliHMM: _bernoulli_start,
+    MultinomialHMM: _multinomial_start,
     CategoricalHMM: _categorical_start,
 }
 PARAM_KEYS = {  # family → {hmmlearn letter: constructor argument}
@@ -184,6 +216,7 @@ PARAM_KEYS = {  # family → {hmmlearn letter: constructor argument}
     GMMHMM: {"w": "weights", "m": "means", "c": "covars"},
     PoissonHMM: {"l": "rates"},
     BernoulliHMM: {"e": "probs"},
+    MultinomialHMM: {"e": "probs"},
     CategoricalHMM: {"e": "emit"},
 }
 

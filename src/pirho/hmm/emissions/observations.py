@@ -13,19 +13,42 @@ Anything else raises ValueError/TypeError naming the sequence, the position and 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from pirho.hmm.base import ObservationBatch
 
-__all__ = ["as_vector_batch", "missing_rows", "check_values"]
+__all__ = ["as_vector_batch", "missing_rows", "check_values", "real_array"]
+
+
+def real_array(values, label: str = "x") -> np.ndarray:
+    """``np.asarray(values, dtype=float64)``, but complex input is refused (TypeError naming
+    ``label``) instead of losing its imaginary part with only numpy's warning.
+
+    >>> real_array([[1+1j]], "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x holds complex numbers; observations must be real
+    """
+    if np.iscomplexobj(values):
+        raise TypeError(f"{label} holds complex numbers; observations must be real")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except np.exceptions.ComplexWarning:
+            raise TypeError(f"{label} holds complex numbers; observations must be real") from None
 
 
 def _as_float_array(item, label: str) -> np.ndarray:
     if isinstance(item, str | bytes):
         raise TypeError(f"{label}must be numeric observations, not a string")
     try:
-        return np.asarray(item, dtype=np.float64)
+        return real_array(item, label.rstrip(": ") or "x")
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, TypeError) and "complex" in str(exc):
+            raise
         raise ValueError(f"{label}observations must be numeric: {exc}") from None
 
 
@@ -68,8 +91,12 @@ def as_vector_batch(x, n_features: int) -> ObservationBatch:
             items, batched = list(x), True
         else:
             try:
-                arr = np.asarray(x, dtype=np.float64)
-            except (TypeError, ValueError):  # ragged nesting: a list of sequences
+                arr = real_array(x)
+            except TypeError as exc:
+                if "complex" in str(exc):
+                    raise
+                items, batched = list(x), True
+            except ValueError:  # ragged nesting: a list of sequences
                 items, batched = list(x), True
             else:
                 items, batched = ([arr], False) if arr.ndim <= 2 else (list(arr), True)

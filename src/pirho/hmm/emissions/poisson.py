@@ -6,13 +6,14 @@ import numpy as np
 
 from pirho.hmm.base import ObservationBatch
 from pirho.hmm.emissions.discrete import (
+    feature_statistics,
     log_factorial,
     observed_parts,
     sum_log_terms,
-    weighted_feature_means,
 )
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.emissions.observations import check_values
+from pirho.hmm.priors import GammaPrior
 
 __all__ = ["PoissonHMM"]
 
@@ -74,10 +75,26 @@ class PoissonHMM(VectorEmissionHMM):
     def _emission_params(self) -> dict:
         return {"rates": self._rates.tolist()}
 
-    def _m_step(self, observations, posterior, params: str, min_covar: float) -> dict:
+    def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
+        """``mass``, ``sums`` (K, D), as :func:`~.discrete.feature_statistics` computes them."""
+        return feature_statistics(observations, posterior)
+
+    def emission_m_step(
+        self, stats: dict, params: str, prior: GammaPrior | None = None, min_covar: float = 1e-3
+    ) -> dict:
+        """New ``rates`` (``l`` in params): the posterior-weighted mean count (prior None), or
+        hmmlearn 0.3.3's Gamma-prior update (:class:`~pirho.hmm.priors.GammaPrior`); a
+        (state, feature) without posterior weight keeps its rate."""
+        old = np.array(self._rates)
         if "l" not in params:
-            return {"rates": self._rates}
-        return {"rates": weighted_feature_means(observations, posterior, np.array(self._rates))}
+            return {"rates": old}
+        mass, sums = stats["mass"], stats["sums"]
+        has = mass > 0
+        mean = sums / np.where(has, mass, 1.0)
+        if prior is not None:
+            total = mass.sum(axis=0, keepdims=True)  # hmmlearn's n: every state's mass
+            mean = (prior.prior + total * mean) / (prior.weight + total)
+        return {"rates": np.where(has, mean, old)}
 
     def n_emission_parameters(self) -> int:
         """K·D rates.

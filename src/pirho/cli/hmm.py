@@ -13,13 +13,18 @@ work starts. Token files and token models are :mod:`pirho.hmm.io`.
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 import sys
 
 from pirho.cli import hmm_fit
 from pirho.cli._options import (
     existing_file,
+    existing_path,
+    json_file,
     nonnegative_float,
     output_file,
+    plot_file,
     positive_float,
     positive_int,
     seed,
@@ -51,14 +56,14 @@ def register(subparsers) -> None:
     )  # fmt: skip
     casino.add_argument("--seed", type=seed, default=0, metavar="S", help="random seed (default 0)")
     casino.add_argument(
-        "--plot", type=output_file, metavar="PNG", help="plot P(loaded | rolls) over time here"
+        "--plot", type=plot_file, metavar="PNG", help="plot P(loaded | rolls) over time here"
     )
     casino.add_argument(
         "--plot-steps", type=positive_int, default=300, metavar="N",
         help="rolls shown in the plot (default 300, from the first)",
     )  # fmt: skip
     casino.add_argument(
-        "--json", type=output_file, metavar="PATH", help="write the figures as JSON here"
+        "--json", type=json_file, metavar="PATH", help="write the figures as JSON here"
     )
     casino.set_defaults(func=casino_command)
 
@@ -78,10 +83,10 @@ def register(subparsers) -> None:
     )  # fmt: skip
     brute.add_argument("--seed", type=seed, default=0, metavar="S", help="random seed (default 0)")
     brute.add_argument(
-        "--plot", type=output_file, metavar="PNG", help="log-scale plot of K^T against T·K²"
+        "--plot", type=plot_file, metavar="PNG", help="log-scale plot of K^T against T·K²"
     )
     brute.add_argument(
-        "--json", type=output_file, metavar="PATH", help="write the table as JSON here"
+        "--json", type=json_file, metavar="PATH", help="write the table as JSON here"
     )
     brute.set_defaults(func=brute_vs_dp_command)
 
@@ -92,7 +97,7 @@ def register(subparsers) -> None:
         "separated tokens) and write a token model JSON.",
     )
     fit.add_argument(
-        "input", type=existing_file, metavar="INPUT", help="UTF-8 text, one sequence per line"
+        "input", type=existing_path, metavar="INPUT", help="UTF-8 text, one sequence per line"
     )
     fit.add_argument(
         "--states", type=positive_int, required=True, metavar="K", help="hidden states"
@@ -113,7 +118,7 @@ def register(subparsers) -> None:
         help="random initialisations; the best is kept (default: baum_welch's, 5)",
     )  # fmt: skip
     fit.add_argument(
-        "-o", "--output", type=output_file, required=True, metavar="MODEL.json",
+        "-o", "--output", type=json_file, required=True, metavar="MODEL.json",
         help="where to write the model",
     )  # fmt: skip
     fit.set_defaults(func=fit_command)
@@ -124,7 +129,7 @@ def register(subparsers) -> None:
         description="Write the hidden state of every token of INPUT, one line per sequence.",
     )
     decode.add_argument(
-        "input", type=existing_file, metavar="INPUT", help="UTF-8 text, one sequence per line"
+        "input", type=existing_path, metavar="INPUT", help="UTF-8 text, one sequence per line"
     )
     decode.add_argument(
         "--model", type=existing_file, required=True, metavar="MODEL.json",
@@ -181,6 +186,75 @@ def brute_vs_dp_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def memory_budget() -> int:
+    """Bytes a fit may plan to use: half the machine's physical memory (8 GiB if unknown)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 << 30
+
+
+def check_fit_size(n_states: int, n_tokens: int, n_symbols: int, longest: int) -> None:
+    """ValueError before fitting when EM would need more memory than :func:`memory_budget`.
+
+    Baum–Welch holds a few K × K and K × M matrices and, per sequence, forward and backward
+    messages (T, K): about 8 · (4 K² + 3 K·M + 4 T_max·K + K·N) bytes.
+
+    >>> check_fit_size(2, 100, 6, 100)
+    >>> check_fit_size(100_000, 10_000, 6, 100)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --states 100000: EM would need about ... GiB of memory ...
+    """
+    need = 8 * (4 * n_states**2 + 3 * n_states * n_symbols + 4 * longest * n_states)
+    need += 8 * n_states * n_tokens
+    budget = memory_budget()
+    if need > budget:
+        raise ValueError(
+            f"--states {n_states}: EM would need about {need / 2**30:.1f} GiB of memory "
+            f"({n_states:,} states, {n_tokens:,} tokens), more than the "
+            f"{budget / 2**30:.1f} GiB this machine allows (half its memory); use fewer states"
+        )
+
+
+def _announce_fit_time(encoded, args, n_symbols: int, n_restarts: int) -> None:
+    """Time one EM iteration and say up front how long the whole fit may take, if long."""
+    import time
+
+    from pirho.hmm import baum_welch
+    from pirho.hmm.learn import SCREEN_ITERATIONS
+
+    started = time.perf_counter()
+    baum_welch(encoded, args.states, n_symbols, n_iter=1, seed=args.seed, n_restarts=1)
+    per_iteration = time.perf_counter() - started
+    screen = min(SCREEN_ITERATIONS, args.iter // 2) if n_restarts > 1 else 0
+    iterations = n_restarts * screen + args.iter
+    estimate = per_iteration * iterations
+    if estimate > 30:
+        print(
+            f"pirho: up to {iterations:,} EM iterations ({n_restarts:,} random starts × "
+            f"{screen} screening iterations, then up to {args.iter}): about "
+            f"{_duration(estimate)} at {per_iteration * 1000:.0f} ms each; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3.5 min``, ``2.0 h``, ``4.1 days``.
+
+    >>> _duration(42), _duration(210), _duration(7200), _duration(4e5)
+    ('42 s', '3.5 min', '2.0 h', '4.6 days')
+    """
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def fit_command(args: argparse.Namespace) -> int:
     from pirho.hmm import baum_welch
     from pirho.hmm.io import TokenHMM, build_vocabulary, encode, read_token_file
@@ -188,7 +262,11 @@ def fit_command(args: argparse.Namespace) -> int:
     token_file = read_token_file(args.input)
     tokens = build_vocabulary(token_file.sequences)
     encoded = encode(token_file, tokens)
+    longest = max(map(len, encoded))
+    check_fit_size(args.states, token_file.n_tokens, len(tokens), longest)
     options = {} if args.restarts is None else {"n_restarts": args.restarts}
+    default_restarts = inspect.signature(baum_welch).parameters["n_restarts"].default
+    _announce_fit_time(encoded, args, len(tokens), options.get("n_restarts", default_restarts))
     result = baum_welch(
         encoded, args.states, len(tokens), n_iter=args.iter, tol=args.tol, seed=args.seed,
         **options,

@@ -17,8 +17,9 @@ from pirho.cli._options import (
     clip_value,
     existing_file,
     nonnegative_float,
+    checkpoint_file,
+    json_file,
     nonnegative_int,
-    output_file,
     positive_float,
     positive_int,
     seed,
@@ -105,7 +106,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
     parser.add_argument("--seed", type=seed, default=0, help="random seed")
     parser.add_argument(
         "--checkpoint",
-        type=output_file,
+        type=checkpoint_file,
         default=defaults["checkpoint"],
         help="checkpoint file",
     )
@@ -147,7 +148,7 @@ def register(subparsers) -> None:
     )
     _add_train_arguments(train, RNNLM_DEFAULTS)
     train.add_argument(
-        "--json", type=output_file, metavar="PATH", help="write the run's numbers as JSON here"
+        "--json", type=json_file, metavar="PATH", help="write the run's numbers as JSON here"
     )
     train.set_defaults(func=cmd_lm_train)
 

@@ -292,15 +292,9 @@ def read_text_file(path: str | os.PathLike) -> str:
 
     ValueError naming the file if it is not valid UTF-8; FileNotFoundError if missing.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: not valid UTF-8 (byte {exc.start} is {data[exc.start : exc.start + 1]!r}); "
-            "convert the file to UTF-8"
-        ) from exc
+    from pirho._files import read_text
+
+    return read_text(path)
 
 
 def load_text_corpus(

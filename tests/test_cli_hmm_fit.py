@@ -115,7 +115,8 @@ def test_poisson_and_categorical_from_npy(tmp_path):
         (["fit", "--emission", "gaussian", "--states", "2", "--iter", "0"],
          "argument --iter: expected an integer >= 1"),
         (["fit", "--states", "1-3"], "a range needs --emission"),
-        (["fit", "--emission", "gmm", "--states", "2", "--n-mix", "0"], "argument --n-mix: expected an integer >= 1"),
+        (["fit", "--emission", "gmm", "--states", "2", "--n-mix", "0"],
+         "argument --n-mix: expected an integer >= 1"),
         (["fit", "--emission", "poisson", "--states", "2", "--columns", ","], "--columns ','"),
     ],
 )  # fmt: skip

@@ -104,17 +104,29 @@ def test_predict_writes_conllu(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["tag", "train", "--corpus", "toy.txt", "--epochs", "0"], "argument --epochs: expected an integer >= 1, got '0'"),
+        (
+            ["tag", "train", "--corpus", "toy.txt", "--epochs", "0"],
+            "argument --epochs: expected an integer >= 1, got '0'",
+        ),
         (["tag", "train", "--corpus", "nope.txt"], "argument --corpus: 'nope.txt' does not exist"),
-        (["tag", "train", "--corpus", "toy.txt", "--seed", "-1"], "argument --seed: expected a seed"),
+        (
+            ["tag", "train", "--corpus", "toy.txt", "--seed", "-1"],
+            "argument --seed: expected a seed",
+        ),
         (
             ["tag", "train", "--corpus", "toy.txt", "--checkpoint", "."],
             "argument --checkpoint: '.' is a directory",
         ),
         (["tag", "train", "--corpus", "toy.txt", "--checkpoint", "toy.txt/x.pt"], "is a file"),
-        (["tag", "predict", "--checkpoint", "toy.txt", "missing.txt"], "argument FILE: 'missing.txt' does not exist"),
+        (
+            ["tag", "predict", "--checkpoint", "toy.txt", "missing.txt"],
+            "argument FILE: 'missing.txt' does not exist",
+        ),
         (["tag", "predict", "--checkpoint", "toy.txt", "in.txt"], "toy.txt"),
-        (["tag", "predict", "--checkpoint", "none.pt", "in.txt"], "argument --checkpoint: 'none.pt' does not exist"),
+        (
+            ["tag", "predict", "--checkpoint", "none.pt", "in.txt"],
+            "argument --checkpoint: 'none.pt' does not exist",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_naming_the_option(argv, message, capsys, tmp_path):

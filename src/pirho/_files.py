@@ -137,8 +137,8 @@ def plot_format_problem(path: str | os.PathLike) -> str | None:
 
     >>> plot_format_problem("fig.png") is None
     True
-    >>> plot_format_problem("fig.txt")
-    "'fig.txt': matplotlib cannot write '.txt' files; use .png, .pdf, .svg (or .eps, .jpeg, .jpg, .pgf, .ps, .raw, .rgba, .svgz, .tif, .tiff, .webp)"
+    >>> plot_format_problem("fig.txt")  # doctest: +ELLIPSIS
+    "'fig.txt': matplotlib cannot write '.txt' files; use .png, .pdf, .svg (or .eps, ...)"
     """
     suffix = Path(path).suffix.lower()
     if suffix in PLOT_SUFFIXES:
@@ -273,10 +273,10 @@ def decode_text(data: bytes, path: str | os.PathLike, what: str | None = None) -
 
     >>> decode_text("héllo".encode(), "x.txt")
     'héllo'
-    >>> decode_text(b"ab\\ncd\\xff", "x.txt")
+    >>> decode_text(b"ab\\ncd\\xff", "x.txt")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pirho._files.InputFileError: x.txt is not UTF-8 text: byte 0xff at offset 5 (line 2); convert it to UTF-8
+    pirho._files.InputFileError: x.txt is not UTF-8 text: byte 0xff at offset 5 (line 2); ...
     """
     named = _named(path, what)
     nul = data.find(b"\x00")
@@ -325,7 +325,7 @@ def read_json(path: str | os.PathLike, what: str | None = None) -> Any:
     >>> read_json(p, "--model")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pirho._files.InputFileError: --model .../m.json is not valid JSON: it ends early (truncated?) at line 1 column 12
+    pirho._files.InputFileError: --model .../m.json is not valid JSON: it ends early ...
     """
     text = read_text(path, what)
     try:

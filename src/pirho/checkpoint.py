@@ -114,6 +114,14 @@ def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None) -
         raise CheckpointError(f"checkpoint {path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    # torch.save writes a zip archive (or, before torch 1.6, a pickle stream)
+    if magic != b"PK\x03\x04" and not magic.startswith(b"\x80"):
+        raise CheckpointError(
+            f"{path} is not a pirho checkpoint: it is not a file written by torch.save "
+            "(a checkpoint is written by pirho lm/cloze/tag train --checkpoint)"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

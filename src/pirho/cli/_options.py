@@ -31,6 +31,7 @@ from pirho._files import check_outputs, output_path_problem
 
 __all__ = [
     "ArgumentParser",
+    "DefaultsHelpFormatter",
     "check_command_files",
     "check_output_paths",
     "checkpoint_file",
@@ -205,10 +206,10 @@ def json_file(text: str) -> str:
 def plot_file(text: str) -> str:
     """A figure pirho will write: its suffix must be a format matplotlib writes.
 
-    >>> plot_file("fig.txt")
+    >>> plot_file("fig.txt")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: 'fig.txt': matplotlib cannot write '.txt' files; use .png, .pdf, .svg (or .eps, .jpeg, .jpg, .pgf, .ps, .raw, .rgba, .svgz, .tif, .tiff, .webp)
+    argparse.ArgumentTypeError: 'fig.txt': matplotlib cannot write '.txt' files; use .png, ...
     """
     return _output(text, "plot")
 
@@ -312,7 +313,7 @@ def check_command_files(parser: argparse.ArgumentParser, args: argparse.Namespac
     >>> check_command_files(parser, parser.parse_args(["/dev/null", "-o", "/dev/null"]))
     Traceback (most recent call last):
     ...
-    ValueError: -o /dev/null is the input INPUT: writing it would destroy the input; give another path
+    ValueError: -o /dev/null is the input INPUT: writing it would destroy the input; give ...
     """
     outputs, inputs = [], []
     for action in parser._actions:
@@ -370,6 +371,20 @@ def check_output_paths(
     ]
     if problems:
         raise ValueError("; ".join(problems))
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option with ``(default: X)`` when it has a default worth showing
+    (not None, not False, not already in the text)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or default in (None, False, argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text + " (default: %(default)s)"
+        return text
 
 
 class ArgumentParser(argparse.ArgumentParser):

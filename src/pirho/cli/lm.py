@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pirho.cli._options import (
+    DefaultsHelpFormatter,
+    checkpoint_file,
     clip_value,
     existing_file,
-    nonnegative_float,
-    checkpoint_file,
     json_file,
+    nonnegative_float,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -156,7 +157,10 @@ def register(subparsers) -> None:
     generate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
     generate.add_argument("prefix", nargs="?", default="time traveller")
     generate.add_argument(
-        "--n-chars", type=nonnegative_int, default=100, help="characters to add (100)"
+        "--n-chars",
+        type=nonnegative_int,
+        default=100,
+        help="characters to add (100); printed as they are generated",
     )
     generate.add_argument(
         "--temperature",
@@ -170,8 +174,14 @@ def register(subparsers) -> None:
     )
     generate.set_defaults(func=cmd_lm_generate)
 
-    evaluate = lm_sub.add_parser("evaluate", help="held-out perplexity, teacher-forced and causal")
-    evaluate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
+    evaluate = lm_sub.add_parser(
+        "evaluate",
+        help="held-out perplexity, teacher-forced and causal",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    evaluate.add_argument(
+        "--checkpoint", type=existing_file, default="lm.pt", help="the model to evaluate"
+    )
     evaluate.add_argument(
         "--num-steps",
         type=positive_int,
@@ -263,7 +273,9 @@ def _train(args, kind: str):
         "random_iter": args.random_iter,
     }
     if args.resume and Path(args.checkpoint).exists():
-        check_resume(args.checkpoint, model, train_settings(data, **settings), args.epochs)
+        check_resume(
+            args.checkpoint, model, train_settings(data, **settings, seed=args.seed), args.epochs
+        )
     set_threads(args.threads)
     print(
         f"training {kind} on {data.source}: {len(data.train):,} characters, "
@@ -329,14 +341,19 @@ def cmd_lm_generate(args) -> int:
 
     model = load_model(args.checkpoint, expected_kind="rnnlm")
     with _warnings_to_stderr():
-        text = model.generate(
+        pieces = model.stream(
             args.prefix,
             args.n_chars,
             temperature=args.temperature,
             seed=args.seed,
             unknown="error" if args.strict else "warn",
         )
-    print(text)
+    # printed as generated: a long --n-chars shows its text from the first character on
+    for count, piece in enumerate(pieces):
+        sys.stdout.write(piece)
+        if count % 64 == 0:
+            sys.stdout.flush()
+    sys.stdout.write("\n")
     return 0
 
 

@@ -108,7 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
     )
     parser.add_argument(
-        "--checkpoint", type=checkpoint_file, help="also save the trained model here (for cloze fill)"
+        "--checkpoint",
+        type=checkpoint_file,
+        help="also save the trained model here (for cloze fill)",
     )
     from pirho.cli._training import add_device_arguments  # the CLI boundary
 

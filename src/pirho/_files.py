@@ -181,6 +181,7 @@ def check_outputs(
     resume: bool = False,
     overwrite: bool = False,
     overwrite_option: str | None = "--overwrite",
+    resume_option: str | None = "--resume",
 ) -> None:
     """Raise ValueError naming every output of a command that must not be written.
 
@@ -189,7 +190,8 @@ def check_outputs(
     as they are. ``resume``: the command continues its checkpoint (an existing checkpoint is
     then read, not destroyed). ``overwrite``: the user asked to replace existing files.
     ``overwrite_option``: how the message tells the user to ask (None: the command has no
-    such option). See the module docstring for the rules.
+    such option); ``resume_option`` likewise for continuing a checkpoint. See the module
+    docstring for the rules.
 
     >>> check_outputs([("--checkpoint", "x.pt", "checkpoint"), ("--json", "x.pt", "json")])
     Traceback (most recent call last):
@@ -212,11 +214,11 @@ def check_outputs(
                 )
         target = Path(path)
         if kind == "checkpoint" and target.is_file() and not (resume or overwrite):
-            how = (
-                f"pass --resume to continue it or {overwrite_option} to replace it"
-                if overwrite_option
-                else "pass --resume to continue it, or remove it first"
-            )
+            ways = [f"pass {resume_option} to continue it"] if resume_option else []
+            ways.append(f"{overwrite_option} to replace it" if overwrite_option else "")
+            how = " or ".join(w for w in ways if w) or "remove it or give another path"
+            if not resume_option and overwrite_option:
+                how = f"pass {overwrite_option} to replace it"
             problems.append(f"{option} {path} already exists; {how}")
         elif kind == "json" and target.is_file() and not overwrite and not _is_json_file(target):
             how = f"; pass {overwrite_option} to replace it" if overwrite_option else ""

@@ -95,6 +95,16 @@ def interrupted_message(args: argparse.Namespace, argv: list[str]) -> str:
     return "\n".join(lines)
 
 
+def memory_message(exc: BaseException) -> str:
+    """What to say when a command ran out of memory (a size no option check foresaw).
+
+    >>> memory_message(MemoryError("Unable to allocate 74.5 GiB"))  # doctest: +ELLIPSIS
+    'out of memory (Unable to allocate 74.5 GiB); use smaller sizes (states, hidden size, ...)'
+    """
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "MemoryError"
+    return f"out of memory ({detail}); use smaller sizes (states, hidden size, batch, rolls)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one ``pirho`` command; returns its exit code (2 for any reported error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -109,6 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except USER_ERRORS as exc:
         print(f"pirho: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:  # numpy's _ArrayMemoryError included
+        print(f"pirho: error: {memory_message(exc)}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        if "allocate" not in str(exc):  # torch's allocators say "can't allocate memory"
+            raise
+        print(f"pirho: error: {memory_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(interrupted_message(args, argv), file=sys.stderr)

@@ -40,6 +40,7 @@ __all__ = [
     "existing_file",
     "existing_path",
     "input_or_stdin",
+    "int_in_range",
     "json_file",
     "finite_float",
     "nonnegative_float",
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 SEED_LIMIT = 2**32
+# Casino rolls a command accepts: decoding keeps about 150 bytes per roll (states, symbols,
+# messages, posteriors), so this is ~3 GB, and 20 s of CPU.
+MAX_ROLLS = 20_000_000
 
 
 def _integer(text: str) -> int:
@@ -85,6 +89,28 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
+
+
+def int_in_range(minimum: int, maximum: int):
+    """An option type for integers in [minimum, maximum] (its message names both bounds).
+
+    >>> rolls = int_in_range(1, 1000)
+    >>> rolls("99999999999999999999")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer in [1, 1,000], got '99999999999999999999'
+    """
+
+    def in_range(text: str) -> int:
+        value = _integer(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer in [{minimum:,}, {maximum:,}], got {text!r}"
+            )
+        return value
+
+    in_range.__name__ = f"int_in_range({minimum}, {maximum})"
+    return in_range
 
 
 def nonnegative_int(text: str) -> int:
@@ -328,12 +354,14 @@ def check_command_files(parser: argparse.ArgumentParser, args: argparse.Namespac
             elif item not in ("-", "hkcancor"):
                 inputs.append((_option_name(action), item))
     has_overwrite = any(a.dest == "overwrite" for a in parser._actions)
+    has_resume = any(a.dest == "resume" for a in parser._actions)
     check_outputs(
         outputs,
         inputs,
         resume=bool(getattr(args, "resume", False)),
         overwrite=bool(getattr(args, "overwrite", False)),
         overwrite_option="--overwrite" if has_overwrite else None,
+        resume_option="--resume" if has_resume else None,
     )
 
 

@@ -19,8 +19,10 @@ import sys
 
 from pirho.cli import hmm_fit
 from pirho.cli._options import (
+    MAX_ROLLS,
     existing_file,
     existing_path,
+    int_in_range,
     json_file,
     nonnegative_float,
     output_file,
@@ -51,8 +53,8 @@ def register(subparsers) -> None:
         "accuracy of Viterbi, posterior-argmax and filter-argmax decoding.",
     )
     casino.add_argument(
-        "--rolls", type=positive_int, default=100_000, metavar="N",
-        help="number of rolls (default 100000)",
+        "--rolls", type=int_in_range(1, MAX_ROLLS), default=100_000, metavar="N",
+        help=f"number of rolls (default 100000, at most {MAX_ROLLS:,})",
     )  # fmt: skip
     casino.add_argument("--seed", type=seed, default=0, metavar="S", help="random seed (default 0)")
     casino.add_argument(
@@ -195,17 +197,23 @@ def memory_budget() -> int:
 
 
 def check_fit_size(n_states: int, n_tokens: int, n_symbols: int, longest: int) -> None:
-    """ValueError before fitting when EM would need more memory than :func:`memory_budget`.
+    """ValueError before fitting when there are fewer tokens than states, or EM would need
+    more memory than :func:`memory_budget`.
 
     Baum–Welch holds a few K × K and K × M matrices and, per sequence, forward and backward
     messages (T, K): about 8 · (4 K² + 3 K·M + 4 T_max·K + K·N) bytes.
 
     >>> check_fit_size(2, 100, 6, 100)
-    >>> check_fit_size(100_000, 10_000, 6, 100)  # doctest: +ELLIPSIS
+    >>> check_fit_size(100_000, 1_000_000, 6, 100)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: --states 100000: EM would need about ... GiB of memory ...
     """
+    if n_states > n_tokens:
+        raise ValueError(
+            f"--states {n_states}: the input is too short for {n_states} states "
+            f"({n_tokens:,} tokens); give more data or fewer states"
+        )
     need = 8 * (4 * n_states**2 + 3 * n_states * n_symbols + 4 * longest * n_states)
     need += 8 * n_states * n_tokens
     budget = memory_budget()

@@ -129,6 +129,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         lines = read_text(args.file, "FILE").splitlines()
     sentences = [line.split() for line in lines]
+    if not any(sentences):
+        where = "standard input" if args.file == "-" else f"FILE {args.file}"
+        raise ValueError(f"{where} has no words to tag: it is empty or holds only blank lines")
     tagged = fitted.tag([s for s in sentences if s])
     upos = fitted.info.get("tagset") == "ud" or str(fitted.info.get("corpus")).endswith(".conllu")
     tags_of = iter(tagged)

@@ -336,7 +336,7 @@ def read_json(path: str | os.PathLike, what: str | None = None) -> Any:
         where = f"line {exc.lineno} column {exc.colno}"
         if not text.strip():
             reason = "the file is empty"
-        elif exc.pos >= len(text.rstrip()):
+        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated"):
             reason = f"it ends early (truncated?) at {where}"
         else:
             reason = f"{exc.msg} at {where}"

@@ -82,7 +82,8 @@ def assert_refused(capsys, folder: Path, argv, *named: str) -> str:
     [
         (["hmm", "fit", "rolls.txt", "--states", "2", "-o", "rolls.txt"], "-o", "rolls.txt"),
         (["hmm", "fit", "rolls.txt", "--states", "2", "-o", "./sub/../rolls.txt"], "-o", "rolls"),
-        (["hmm", "decode", "rolls.txt", "--model", "casino.json", "-o", "rolls.txt"], "-o", "rolls"),
+        (["hmm", "decode", "rolls.txt", "--model", "casino.json", "-o", "rolls.txt"], "-o",
+         "rolls.txt"),
         (["hmm", "decode", "rolls.txt", "--model", "casino.json", "-o", "casino.json"], "-o",
          "casino.json"),
         (["hmm", "fit", "data.csv", "--emission", "gaussian", "--states", "2", "-o", "data.csv"],

@@ -142,6 +142,24 @@ def test_an_existing_checkpoint_is_never_replaced_silently(files, capsys, argv, 
     assert ("--resume" in err) == resumable
 
 
+def test_resume_and_overwrite_together_are_refused(files, capsys):
+    argv = ["lm", "train", "--checkpoint", "keep_me.pt", "--resume", "--overwrite", *TINY_LM]
+    assert_refused(capsys, files, argv, "--resume", "--overwrite")
+
+
+def test_outputs_follow_symlinks_and_write_devices_in_place(files, capsys):
+    # -o through a symlink replaces its target and keeps the link; -o /dev/null is written
+    # in place (renaming a temporary file over a device would replace the device)
+    os.symlink("model.json", files / "link.json")
+    code, _, err = run(capsys, "hmm", "fit", "rolls.txt", "--states", "2", "-o", "link.json")
+    assert code == 0, err
+    assert (files / "link.json").is_symlink() and json.loads((files / "model.json").read_text())
+    code, _, err = run(capsys, "hmm", "decode", "rolls.txt", "--model", "model.json",
+                       "-o", os.devnull)  # fmt: skip
+    assert code == 0, err
+    assert Path(os.devnull).exists() and not Path(os.devnull).is_file()
+
+
 def test_overwrite_replaces_an_existing_checkpoint(files, capsys):
     argv = ["lm", "train", "--text", "text.txt", "--checkpoint", "keep_me.pt", *TINY_LM]
     code, _, err = run(capsys, *argv, "--overwrite")

@@ -17,7 +17,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
     The data is flushed and fsynced before the rename, so a crash or kill at any moment leaves
     either the old file or the new one, never a half-written file. On an exception the
     temporary file is removed and ``path`` is untouched. The new file gets the permissions a
-    plain ``open()`` would give it (0666 less the umask).
+    plain ``open()`` would give it (0666 less the umask). A symlink is followed (its target is
+    replaced, the link stays); an existing path that is not a regular file (``/dev/stdout``, a
+    named pipe) is opened and written directly, never renamed over.
 
     >>> import pathlib, tempfile
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
@@ -26,7 +28,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
     >>> target.read_text()
     'hello'
     """
-    path = Path(path)
+    # a symlink is written through (its target replaced, the link kept); a device or a pipe
+    # (-o /dev/stdout, /dev/null) cannot be replaced by renaming: it is written in place
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        with open(path, mode, **open_kwargs) as handle:
+            yield handle
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -353,6 +353,8 @@ def check_command_files(parser: argparse.ArgumentParser, args: argparse.Namespac
                 outputs.append((_option_name(action), item, action.type.file_kind))
             elif item not in ("-", "hkcancor"):
                 inputs.append((_option_name(action), item))
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        raise ValueError("--resume continues the checkpoint and --overwrite replaces it: give one")
     has_overwrite = any(a.dest == "overwrite" for a in parser._actions)
     has_resume = any(a.dest == "resume" for a in parser._actions)
     check_outputs(

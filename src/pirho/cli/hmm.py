@@ -226,23 +226,28 @@ def check_fit_size(n_states: int, n_tokens: int, n_symbols: int, longest: int) -
 
 
 def _announce_fit_time(encoded, args, n_symbols: int, n_restarts: int) -> None:
-    """Time one EM iteration and say up front how long the whole fit may take, if long."""
+    """Time one EM iteration and say up front how long the restart screening will take, when
+    that is more than 30 s (every random start runs its screening iterations; the kept one
+    then runs until it converges or ``--iter`` ends)."""
     import time
 
     from pirho.hmm import baum_welch
     from pirho.hmm.learn import SCREEN_ITERATIONS
 
-    started = time.perf_counter()
-    baum_welch(encoded, args.states, n_symbols, n_iter=1, seed=args.seed, n_restarts=1)
-    per_iteration = time.perf_counter() - started
     screen = min(SCREEN_ITERATIONS, args.iter // 2) if n_restarts > 1 else 0
-    iterations = n_restarts * screen + args.iter
-    estimate = per_iteration * iterations
+    if not screen:
+        return
+    timings = []
+    for _ in range(2):  # the first call may load or compile the kernels: time the second
+        started = time.perf_counter()
+        baum_welch(encoded, args.states, n_symbols, n_iter=1, seed=args.seed, n_restarts=1)
+        timings.append(time.perf_counter() - started)
+    estimate = timings[-1] * n_restarts * screen
     if estimate > 30:
         print(
-            f"pirho: up to {iterations:,} EM iterations ({n_restarts:,} random starts × "
-            f"{screen} screening iterations, then up to {args.iter}): about "
-            f"{_duration(estimate)} at {per_iteration * 1000:.0f} ms each; Ctrl-C stops",
+            f"pirho: screening {n_restarts:,} random starts ({screen} EM iterations each, "
+            f"{timings[-1] * 1000:.3g} ms per iteration) takes about {_duration(estimate)}, "
+            f"then the best continues for up to {args.iter - screen:,} iterations; Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )

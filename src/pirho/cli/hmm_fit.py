@@ -308,7 +308,10 @@ def fit_command(args: argparse.Namespace) -> int:
     print(f"{'K':>3} {'log-lik':>14} {'params':>7} {'AIC':>14} {'BIC':>14} {'iter':>5}")
     rows, best = [], None
     for n_states in range(low, high + 1):
-        model = estimator(n_components=n_states, **options).fit(X, lengths)
+        try:
+            model = estimator(n_components=n_states, **options).fit(X, lengths)
+        except ValueError as exc:  # the data does not suit the family: say which file
+            raise ValueError(f"DATA {args.input} ({args.emission}): {exc}") from None
         log_lik = model.score(X, lengths)
         row = {
             "states": n_states,
@@ -367,8 +370,11 @@ def decode_command(args: argparse.Namespace, document: dict) -> int:
     else:
         ids, X, lengths = read_data(paths, args)
         inputs = _model_input(emission, X)
-        states = model.decode(inputs, lengths, algorithm=algorithm)[1]
-        posterior = model.predict_proba(inputs, lengths, lag=args.lag)
+        try:
+            states = model.decode(inputs, lengths, algorithm=algorithm)[1]
+            posterior = model.predict_proba(inputs, lengths, lag=args.lag)
+        except ValueError as exc:  # data that does not suit the model: say which file
+            raise ValueError(f"DATA {args.input} with --model {args.model}: {exc}") from None
     _write_states(args.output, ids, lengths, states, posterior)
     if args.plot:
         if X is None:

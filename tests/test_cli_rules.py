@@ -214,6 +214,32 @@ def test_an_output_in_a_read_only_folder_is_refused(files, capsys):
         locked.chmod(0o755)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["hmm", "decode", "rolls.txt", "--model", "casino.json", "-o", "locked.txt"],
+        ["tag", "predict", "--checkpoint", "keep_me.pt", "corpus.txt", "-o", "locked.txt"],
+        ["hmm", "casino", "--rolls", "10", "--json", "locked.txt"],
+    ],
+)
+def test_a_read_only_output_file_is_refused_even_for_root(files, capsys, argv):
+    (files / "locked.txt").write_text("{}", encoding="utf-8")
+    (files / "locked.txt").chmod(0o444)
+    assert_refused(capsys, files, argv, "locked.txt", "read-only")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lm", "train", "--threads", "100000", *TINY_LM],
+        ["experiment", "cloze", "--quick", "--threads", "100000"],
+    ],
+)
+def test_thread_counts_far_above_the_cpus_are_refused_while_parsing(files, capsys, argv):
+    assert_refused(capsys, files, argv, "--threads", "100000")
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -412,6 +438,12 @@ def test_options_of_another_family_are_errors(files, capsys):
 def test_bad_family_option_values_are_refused_while_parsing(files, capsys, bad):
     argv = ["hmm", "fit", "data.csv", "--emission", "gmm", "--states", "2", "-o", "m.json", *bad]
     assert_refused(capsys, files, argv, bad[0])
+
+
+def test_data_that_does_not_suit_the_family_names_the_file(files, capsys):
+    (files / "neg.csv").write_text("a\n" + "".join(f"{v}\n" for v in range(-1, 20)))
+    argv = ["hmm", "fit", "neg.csv", "--emission", "poisson", "--states", "2", "-o", "m.json"]
+    assert_refused(capsys, files, argv, "DATA neg.csv", "poisson")
 
 
 def test_a_gaussian_fit_on_too_few_rows_says_the_data_is_too_short(files, capsys):

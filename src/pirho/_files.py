@@ -124,8 +124,14 @@ def output_path_problem(path: str | os.PathLike, *, kind: str = "file") -> str |
     existing = _nearest_existing(target if kind == "dir" else target.parent)
     if not existing.is_dir():
         return f"{shown}: {str(existing)!r} is a file, not a folder"
-    if kind != "dir" and target.exists() and not os.access(target, os.W_OK):
-        return f"{shown} is not writable"
+    if kind != "dir" and target.is_file():
+        # root passes os.access for any file: a file without a write bit for anyone counts as
+        # read-only too, since that is what its owner asked for
+        mode = target.stat().st_mode
+        if not os.access(target, os.W_OK) or not mode & (
+            stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+        ):
+            return f"{shown} is read-only"
     problem = _writable_folder_problem(existing, shown)
     if problem is None and kind == "plot":
         problem = plot_format_problem(path)

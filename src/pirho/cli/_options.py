@@ -52,12 +52,15 @@ __all__ = [
     "positive_float",
     "positive_int",
     "seed",
+    "thread_count",
 ]
 
 SEED_LIMIT = 2**32
 # Casino rolls a command accepts: decoding keeps about 150 bytes per roll (states, symbols,
 # messages, posteriors), so this is ~3 GB, and 20 s of CPU.
 MAX_ROLLS = 20_000_000
+# torch threads a command accepts: four per CPU (far more only slows torch; ~100,000 crash it)
+MAX_THREADS = 4 * (os.cpu_count() or 1)
 
 
 def _integer(text: str) -> int:
@@ -111,6 +114,15 @@ def int_in_range(minimum: int, maximum: int):
 
     in_range.__name__ = f"int_in_range({minimum}, {maximum})"
     return in_range
+
+
+def thread_count(text: str) -> int:
+    """``--threads``: an integer in [1, 4 × the CPUs].
+
+    >>> thread_count("1")
+    1
+    """
+    return int_in_range(1, MAX_THREADS)(text)
 
 
 def nonnegative_int(text: str) -> int:

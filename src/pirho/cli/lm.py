@@ -24,6 +24,7 @@ from pirho.cli._options import (
     positive_float,
     positive_int,
     seed,
+    thread_count,
 )
 from pirho.cli._training import add_device_arguments
 from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
@@ -126,7 +127,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
         default=defaults["eval_every"],
         help="epochs between held-out evaluations",
     )
-    parser.add_argument("--threads", type=positive_int, help="torch threads (None: torch's choice)")
+    parser.add_argument("--threads", type=thread_count, help="torch threads (None: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(resumable=True)
     add_device_arguments(parser)

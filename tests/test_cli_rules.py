@@ -181,6 +181,30 @@ def test_a_json_output_never_replaces_a_file_that_is_not_json(files, capsys, arg
 
 
 @pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["hmm", "decode", "rolls.txt", "--model", "casino.json", "-o", "keep_me.pt"],
+         ("keep_me.pt", "not a text file")),
+        (["tag", "predict", "--checkpoint", "casino.json", "corpus.txt", "-o", "keep_me.pt"],
+         ("keep_me.pt", "not a text file")),
+        (["hmm", "casino", "--rolls", "10", "--plot", "data.png"], ("data.png", "not a .png")),
+        (["hmm", "brute-vs-dp", "--max-steps", "2", "--plot", "data.png"], ("data.png",)),
+    ],
+)  # fmt: skip
+def test_an_output_never_replaces_a_file_of_another_kind(files, capsys, argv, words):
+    (files / "data.png").write_text("1 2 3\n", encoding="utf-8")  # a data file, not an image
+    assert_refused(capsys, files, argv, *words, "--overwrite")
+
+
+def test_overwrite_replaces_a_file_of_another_kind(files, capsys):
+    (files / "faces.txt").write_text("0 5 5 1\n2 3\n", encoding="utf-8")
+    argv = ["hmm", "decode", "faces.txt", "--model", "casino.json", "-o", "keep_me.pt"]
+    code, _, err = run(capsys, *argv, "--overwrite")
+    assert code == 0, err
+    assert (files / "keep_me.pt").read_text(encoding="utf-8").count("\n") == 2
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         ["hmm", "casino", "--rolls", "10", "--json", "rolls.txt/x.json"],

@@ -9,8 +9,10 @@ any work starts (the command line runs it while parsing). For each output it ref
 - a path that is one of the command's inputs (symlinks and relative paths resolved), which
   writing would destroy;
 - a path that another output of the same command also names;
-- an existing file the command would destroy: a checkpoint (unless ``resume`` continues it or
-  ``overwrite`` is given), or a JSON output whose existing file is not JSON.
+- an existing file the command would destroy (unless ``overwrite`` is given): a checkpoint
+  (unless ``resume`` continues it), or a file that is not what the output writes — a JSON
+  output over a file that is not JSON, a text output over binary data, a ``.png``/``.pdf``/
+  ``.jpg`` plot over a file that is not such an image.
 
 Inputs — :func:`read_text`, :func:`read_json` and :func:`load_array` read a user's file and
 report every problem (missing, a folder, not UTF-8 with the byte offset, binary bytes, a
@@ -172,12 +174,61 @@ def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+_SNIFF_BYTES = 1 << 16  # how much of an existing output is read to tell what it is
+# control bytes that never occur in text (tab, newlines, form feed and escape are text)
+_TEXT_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
+_IMAGE_MAGIC = {  # what an existing plot must start with to be replaced without --overwrite
+    ".png": (b"\x89PNG",),
+    ".pdf": (b"%PDF",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+}
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    except OSError:
+        return b""
+
+
+def _is_text_file(path: Path) -> bool:
+    """UTF-8 text without control bytes other than whitespace and escape in its first 64 KiB
+    (a multi-byte character cut at the end of the sample is fine)."""
+    head = _head(path)
+    if head.translate(None, _TEXT_CONTROLS) != head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3 and len(head) == _SNIFF_BYTES
+    return True
+
+
 def _is_json_file(path: Path) -> bool:
+    """Valid JSON (a file over 16 MiB only has to start like a JSON object or array)."""
+    if path.stat().st_size > 16 << 20:
+        return _head(path).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
     try:
         json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError):
         return False
     return True
+
+
+def _replaced_file_problem(path: Path, kind: str) -> str | None:
+    """Why the existing file ``path`` is not what an output of ``kind`` writes (None if it is):
+    a JSON output replaces only JSON, a text output only text, a plot only an image of its
+    format; a checkpoint is handled by the caller."""
+    if kind == "json" and not _is_json_file(path):
+        return "is not a JSON file"
+    if kind == "file" and not _is_text_file(path):
+        return "is not a text file (binary data: a checkpoint, an image, an archive?)"
+    magic = _IMAGE_MAGIC.get(path.suffix.lower())
+    if kind == "plot" and magic and not _head(path).startswith(magic):
+        return f"is not a {path.suffix.lower()} image"
+    return None
 
 
 def check_outputs(
@@ -226,9 +277,11 @@ def check_outputs(
             if not resume_option and overwrite_option:
                 how = f"pass {overwrite_option} to replace it"
             problems.append(f"{option} {path} already exists; {how}")
-        elif kind == "json" and target.is_file() and not overwrite and not _is_json_file(target):
-            how = f"; pass {overwrite_option} to replace it" if overwrite_option else ""
-            problems.append(f"{option} {path} exists and is not a JSON file{how}")
+        elif kind != "checkpoint" and target.is_file() and not overwrite:
+            problem = _replaced_file_problem(target, kind)
+            if problem:
+                how = f"; pass {overwrite_option} to replace it" if overwrite_option else ""
+                problems.append(f"{option} {path} exists and {problem}{how}")
     seen: list[tuple[str, str, str]] = []
     for option, path, kind in outputs:
         for other_option, other_path, other_kind in seen:

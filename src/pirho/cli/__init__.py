@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _leaf_parsers(parser):
         kinds = {getattr(action.type, "file_kind", None) for action in command._actions}
         has_overwrite = any(action.dest == "overwrite" for action in command._actions)
-        if kinds & {"checkpoint", "json"} and not has_overwrite:
+        if kinds & {"checkpoint", "json", "file", "plot"} and not has_overwrite:
             add_overwrite_argument(command)
     return parser
 

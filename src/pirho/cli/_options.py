@@ -380,11 +380,12 @@ def check_command_files(parser: argparse.ArgumentParser, args: argparse.Namespac
 
 
 def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--overwrite`` to a command whose outputs include a checkpoint or JSON file."""
+    """Add ``--overwrite`` to a command that writes files."""
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing checkpoint or non-JSON file at an output path",
+        help="replace an existing file at an output path even when it is a checkpoint or "
+        "not the kind of file the output writes",
     )
 
 

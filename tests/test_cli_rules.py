@@ -290,6 +290,23 @@ def test_plot_suffixes_are_the_formats_matplotlib_writes():
     assert set(PLOT_SUFFIXES) <= supported
 
 
+def test_a_plot_that_fails_while_drawing_leaves_no_csv(files, capsys, monkeypatch):
+    from pirho.cli import hmm_fit
+    from pirho.hmm import sklearn as hmm
+
+    model = hmm.GaussianHMM(1, init_params="")
+    model.startprob_, model.transmat_ = np.array([1.0]), np.array([[1.0]])
+    model.means_, model.covars_ = np.array([[0.0]]), np.ones((1, 1))
+    (files / "g.json").write_text(json.dumps(model.to_dict()), encoding="utf-8")
+
+    def broken_plot(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hmm_fit, "plot_regimes", broken_plot)
+    argv = ["hmm", "decode", "data.csv", "--model", "g.json", "-o", "s.csv", "--plot", "s.png"]
+    assert_refused(capsys, files, argv, "disk full")
+
+
 @pytest.mark.parametrize(
     "argv", [["demo", "--out", ""], ["explore", "--out", ""], ["hmm", "casino", "--json", ""]]
 )

@@ -35,17 +35,37 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Ite
         with open(path, mode, **open_kwargs) as handle:
             yield handle
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _about(exc, path) from None
+    body_done = False
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
+            body_done = True
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        # the temporary file is ours, not the user's: a message names the file they asked for
+        if tmp in (exc.filename, exc.filename2) or body_done:
+            raise _about(exc, path) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """``exc`` reworded to name ``path`` (the file the caller asked for) and nothing else.
+
+    >>> str(_about(OSError(28, "No space left on device", "/d/.x.json.k2.tmp"), Path("x.json")))
+    '[Errno 28] cannot write x.json: No space left on device'
+    """
+    return OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}")

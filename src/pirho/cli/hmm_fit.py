@@ -375,16 +375,19 @@ def decode_command(args: argparse.Namespace, document: dict) -> int:
             posterior = model.predict_proba(inputs, lengths, lag=args.lag)
         except ValueError as exc:  # data that does not suit the model: say which file
             raise ValueError(f"DATA {args.input} with --model {args.model}: {exc}") from None
-    _write_states(args.output, ids, lengths, states, posterior)
-    if args.plot:
-        if X is None:
-            _, X, _ = read_data(paths[:1], args)
-        print(f"wrote {plot_regimes(X[: lengths[0]], states[: lengths[0]], args.plot, ids[0])}",
-              file=sys.stderr)  # fmt: skip
+
+    def plot() -> None:
+        data = X if X is not None else read_data(paths[:1], args)[1]
+        path = plot_regimes(data[: lengths[0]], states[: lengths[0]], args.plot, ids[0])
+        print(f"wrote {path}", file=sys.stderr)
+
+    _write_states(args.output, ids, lengths, states, posterior, plot if args.plot else None)
     return 0
 
 
-def _write_states(output, ids, lengths, states, posterior) -> None:
+def _write_states(output, ids, lengths, states, posterior, before_commit=None) -> None:
+    """The CSV of decoded states; ``before_commit`` (the plot) runs before the CSV file is
+    put in place, so a plot that fails leaves no CSV behind."""
     header = "sequence,step,state," + ",".join(f"p{k}" for k in range(posterior.shape[1]))
     with atomic_open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
         out.write(header + "\n")
@@ -394,6 +397,8 @@ def _write_states(output, ids, lengths, states, posterior) -> None:
                 probs = ",".join(f"{p:.6g}" for p in posterior[row])
                 out.write(f"{seq_id},{step},{int(states[row])},{probs}\n")
                 row += 1
+        if before_commit is not None:
+            before_commit()
     if output:
         print(f"wrote {output}: {len(lengths)} sequences, {row} steps", file=sys.stderr)
 

@@ -368,6 +368,17 @@ def test_every_reader_names_the_file_for_non_utf8_and_binary_input(tmp_path, rea
         assert str(path) in str(info.value) and all(w in str(info.value) for w in words)
 
 
+def test_binary_standard_input_is_refused(files, capsys, monkeypatch):
+    import io
+
+    code, _, err = run(capsys, "tag", "train", "--corpus", "corpus.txt", "--model", "mft",
+                       "--checkpoint", "t.pt")  # fmt: skip
+    assert code == 0, err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"w1 \xff\x00\x01 w2\n")))
+    argv = ["tag", "predict", "--checkpoint", "t.pt", "-"]
+    assert_refused(capsys, files, argv, "standard input", "not a text file")
+
+
 @pytest.mark.parametrize(
     "argv",
     [

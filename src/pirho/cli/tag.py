@@ -120,12 +120,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from pirho._atomic import atomic_open
-    from pirho._files import read_text
+    from pirho._files import decode_text, read_text
     from pirho.experiments.tagging import TrainedTagger
 
     fitted = TrainedTagger.load(args.checkpoint)
     if args.file == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = decode_text(sys.stdin.buffer.read(), "standard input").splitlines()
     else:
         lines = read_text(args.file, "FILE").splitlines()
     sentences = [line.split() for line in lines]

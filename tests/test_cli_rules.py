@@ -106,6 +106,13 @@ def test_an_output_that_is_an_input_is_refused(files, capsys, argv, option, path
     assert "is the input" in err
 
 
+def test_an_output_that_is_a_file_of_an_input_folder_is_refused(files, capsys):
+    (files / "runs").mkdir()
+    (files / "data.csv").rename(files / "runs" / "a.csv")
+    argv = ["hmm", "fit", "runs", "--emission", "gaussian", "--states", "1", "-o", "runs/a.csv"]
+    assert_refused(capsys, files, argv, "runs/a.csv", "input folder")
+
+
 def test_an_output_that_is_an_input_through_a_symlink_is_refused(files, capsys):
     os.symlink(files / "rolls.txt", files / "link.txt")
     argv = ["hmm", "fit", "link.txt", "--states", "2", "-o", "rolls.txt"]

@@ -269,6 +269,16 @@ def check_outputs(
                     f"{option} {path} is the input {in_option}: writing it would destroy "
                     "the input; give another path"
                 )
+            elif (
+                kind != "dir"
+                and os.path.isdir(in_path)
+                and os.path.isfile(path)
+                and same_path(os.path.dirname(os.path.realpath(path)), in_path)
+            ):
+                problems.append(
+                    f"{option} {path} is a file of the input folder {in_option} {in_path}: "
+                    "writing it would destroy an input; give a path outside that folder"
+                )
         target = Path(path)
         if kind == "checkpoint" and target.is_file() and not (resume or overwrite):
             ways = [f"pass {resume_option} to continue it"] if resume_option else []

@@ -487,6 +487,21 @@ def test_options_that_do_not_apply_to_a_token_file_are_errors_naming_both(
     assert_refused(capsys, files, argv, option, "rolls.txt", "token file")
 
 
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["hmm", "casino", "--rolls", "10", "--plot-steps", "5"], "--plot-steps"),
+        (["tag", "train", "--corpus", "corpus.txt", "--tagset", "ud"], "--tagset"),
+        (["experiment", "tagging", "--quick", "--corpus", "corpus.txt", "--tagset", "ud"],
+         "--tagset"),
+        (["lm", "train", "--lowercase", "--checkpoint", "new.pt", *TINY_LM], "--lowercase"),
+        (["lm", "generate", "--checkpoint", "lm.pt", "--seed", "3"], "--seed"),
+    ],
+)  # fmt: skip
+def test_options_that_do_not_apply_to_the_command_are_errors(tiny_lm, capsys, argv, option):
+    assert_refused(capsys, tiny_lm.parent, argv, option, "applies to")
+
+
 def test_options_of_another_family_are_errors(files, capsys):
     argv = ["hmm", "fit", "data.csv", "--emission", "poisson", "--states", "2", "-o", "m.json"]
     assert_refused(capsys, files, [*argv, "--n-mix", "3"], "--n-mix", "gmm", "poisson")

@@ -61,8 +61,8 @@ def register(subparsers) -> None:
         "--plot", type=plot_file, metavar="PNG", help="plot P(loaded | rolls) over time here"
     )
     casino.add_argument(
-        "--plot-steps", type=positive_int, default=300, metavar="N",
-        help="rolls shown in the plot (default 300, from the first)",
+        "--plot-steps", type=positive_int, default=None, metavar="N",
+        help="rolls shown in the --plot (default 300, from the first)",
     )  # fmt: skip
     casino.add_argument(
         "--json", type=json_file, metavar="PATH", help="write the figures as JSON here"
@@ -159,10 +159,13 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 def casino_command(args: argparse.Namespace) -> int:
     from pirho.experiments import casino, write_json
 
+    if args.plot_steps is not None and not args.plot:
+        raise ValueError("--plot-steps applies to the --plot figure; give --plot PNG too")
+
     decoding = casino.decode(args.rolls, args.seed)
     print(casino.summary(decoding.metrics))
     if args.plot:
-        print(f"wrote {casino.plot_decoding(decoding, args.plot, args.plot_steps)}")
+        print(f"wrote {casino.plot_decoding(decoding, args.plot, args.plot_steps or 300)}")
     if args.json:
         print(f"wrote {write_json(decoding.metrics, args.json)}")
     return 0

@@ -169,7 +169,9 @@ def register(subparsers) -> None:
         default=0.0,
         help="0: greedy (default); > 0: sampling",
     )
-    generate.add_argument("--seed", type=seed, default=0, help="sampling seed (0)")
+    generate.add_argument(
+        "--seed", type=seed, default=None, help="sampling seed, with --temperature > 0 (0)"
+    )
     generate.add_argument(
         "--strict", action="store_true", help="reject unknown characters instead of <unk>"
     )
@@ -231,6 +233,14 @@ def _warnings_to_stderr():
                 print(f"pirho: warning: {warning.message}", file=sys.stderr)
 
 
+def _check_lowercase(args) -> None:
+    if args.lowercase and args.text is None:
+        raise ValueError(
+            "--lowercase applies to --text FILE; The Time Machine is lower-cased by d2l's "
+            "tokenisation already"
+        )
+
+
 def _missing(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -252,6 +262,7 @@ def _train(args, kind: str):
     )
     from pirho.nn.lm_eval import cloze_accuracy
 
+    _check_lowercase(args)
     data = load_lm_text(
         args.text, args.max_tokens or None, args.heldout_tokens, lowercase=args.lowercase
     )
@@ -340,13 +351,15 @@ def cmd_lm_train(args) -> int:
 def cmd_lm_generate(args) -> int:
     from pirho.nn.models import load_model
 
+    if args.seed is not None and args.temperature == 0:
+        raise ValueError("--seed applies to sampling (--temperature > 0); greedy decoding has none")
     model = load_model(args.checkpoint, expected_kind="rnnlm")
     with _warnings_to_stderr():
         pieces = model.stream(
             args.prefix,
             args.n_chars,
             temperature=args.temperature,
-            seed=args.seed,
+            seed=0 if args.seed is None else args.seed,
             unknown="error" if args.strict else "warn",
         )
     # printed as generated: a long --n-chars shows its text from the first character on
@@ -364,6 +377,7 @@ def cmd_lm_evaluate(args) -> int:
     from pirho.nn.models import load_model
 
     model = load_model(args.checkpoint)
+    _check_lowercase(args)
     data = load_lm_text(args.text, None, args.heldout_tokens, lowercase=args.lowercase)
     with _warnings_to_stderr():
         heldout = heldout_in_vocab(data, model.vocab)

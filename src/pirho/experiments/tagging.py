@@ -676,6 +676,10 @@ def prepare(
     to its first ``max_train_sentences``) and the vocabulary built on its training part (the
     tag set: every tag of the corpus)."""
     check_choice("split_by", split_by, SPLIT_BY)
+    if str(corpus) != "hkcancor" and tagset != "hkcancor":
+        raise ValueError(
+            f"--tagset {tagset} applies to --corpus hkcancor; {corpus} keeps its own tags"
+        )
     tagged = load_corpus(corpus, tagset)
     split = split_by_document(tagged) if split_by == "document" else split_by_utterance(tagged)
     check_split(split, corpus)

@@ -111,11 +111,12 @@ def test_poisson_and_categorical_from_npy(tmp_path):
         (["fit", "--emission", "gaussian", "--states", "0"],
          "argument --states: expected an integer >= 1, got '0'"),
         (["fit", "--emission", "gaussian", "--states", "2", "--covariance-type", "round"],
-         "--covariance-type='round'"),
+         "argument --covariance-type: invalid choice: 'round'"),
         (["fit", "--emission", "gaussian", "--states", "2", "--iter", "0"],
          "argument --iter: expected an integer >= 1"),
         (["fit", "--states", "1-3"], "a range needs --emission"),
-        (["fit", "--emission", "gmm", "--states", "2", "--n-mix", "0"], "--n-mix must be >= 1"),
+        (["fit", "--emission", "gmm", "--states", "2", "--n-mix", "0"],
+         "argument --n-mix: expected an integer >= 1"),
         (["fit", "--emission", "poisson", "--states", "2", "--columns", ","], "--columns ','"),
     ],
 )  # fmt: skip
@@ -141,8 +142,8 @@ def test_bad_states_text_is_an_argparse_error(capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--lag", "-1"], "--lag must be >= 0, got -1"),
-        (["--plot", "x.pdf"], "--plot x.pdf: expected a .png path"),
+        (["--lag", "-1"], "argument --lag: expected an integer >= 0, got '-1'"),
+        (["--plot", "x.txt"], "matplotlib cannot write '.txt' files"),
         (["--dask", "localhost"], "--dask 'localhost'"),
     ],
 )
@@ -152,7 +153,11 @@ def test_bad_decode_options_exit_2_before_reading_data(extra, message, tmp_path,
     data = tmp_path / "unreadable.csv"
     data.write_text("not,numbers\n\x00\x01\n")  # reading it would fail with another message
     argv = ["hmm", "decode", "--model", str(model_path), *extra, str(data)]
-    assert main(argv) == 2
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # refused while parsing
+        code = exc.code
+    assert code == 2
     assert message in capsys.readouterr().err
 
 

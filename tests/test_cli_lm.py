@@ -202,7 +202,7 @@ def test_empty_or_non_utf8_text_is_a_clear_error(tmp_path, capsys):
     assert main(["lm", "train", "--text", "empty.txt", "--epochs", "1"]) == 2
     assert "empty.txt: the file is empty" in capsys.readouterr().err
     assert main(["cloze", "train", "--text", "latin1.txt", "--epochs", "1"]) == 2
-    assert "latin1.txt: not valid UTF-8" in capsys.readouterr().err
+    assert "latin1.txt is not UTF-8 text" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

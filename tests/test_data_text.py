@@ -226,7 +226,7 @@ def test_empty_text_file_raises_naming_the_file(tmp_path, content):
 def test_non_utf8_file_raises_naming_the_file(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("café".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin1.txt: not valid UTF-8"):
+    with pytest.raises(ValueError, match="latin1.txt is not UTF-8 text"):
         load_text_corpus(path)
 
 

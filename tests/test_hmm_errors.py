@@ -109,7 +109,7 @@ def test_bad_lag_and_sample_arguments():
 def test_malformed_model_json(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="bad.json: malformed model JSON"):
+    with pytest.raises(ValueError, match="bad.json is not valid JSON"):
         CategoricalHMM.load(bad)
     bad.write_text('{"start": [0.5, 0.5], "trans": [[1, 0], [0, 1]]}')
     with pytest.raises(ValueError, match="missing 'emit'"):

@@ -262,7 +262,7 @@ class Executable:
 def test_checkpoint_holding_code_is_refused_not_executed(tmp_path):
     path = tmp_path / "code.pt"
     torch.save({"format_version": 1, "model_state": {}, "meta": {"x": Executable()}}, path)
-    with pytest.raises(CheckpointError, match="weights_only"):
+    with pytest.raises(CheckpointError, match="is not a pirho checkpoint"):
         load_checkpoint(path)
 
 

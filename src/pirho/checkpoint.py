@@ -114,17 +114,27 @@ def load_checkpoint(path: str | os.PathLike, expected_kind: str | None = None) -
         raise CheckpointError(f"checkpoint {path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    # torch.save writes a zip archive (or, before torch 1.6, a pickle stream)
+    if magic != b"PK\x03\x04" and not magic.startswith(b"\x80"):
+        raise CheckpointError(
+            f"{path} is not a pirho checkpoint: it is not a file written by torch.save "
+            "(a checkpoint is written by pirho lm/cloze/tag train --checkpoint)"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
+        # torch's own message advises weights_only=False, i.e. running the file's code: never
+        # pass that on
         raise CheckpointError(
-            f"checkpoint {path} cannot be loaded safely (weights_only): it is corrupt or holds "
-            f"objects other than tensors and plain containers ({exc})"
-        ) from exc
-    except Exception as exc:  # torch raises RuntimeError, EOFError, zipfile errors, ...
+            f"{path} is not a pirho checkpoint: it holds objects other than tensors and plain "
+            "containers, or it is damaged (pirho loads checkpoints without running code in them)"
+        ) from None
+    except Exception:  # torch raises RuntimeError, EOFError, zipfile errors, ...
         raise CheckpointError(
-            f"checkpoint {path} is corrupt or not a torch checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
+            f"{path} is not a pirho checkpoint: not a torch file, or truncated or damaged"
+        ) from None
     if not isinstance(payload, dict) or "format_version" not in payload:
         raise CheckpointError(f"{path} is not a pirho checkpoint (no format_version)")
     version = payload["format_version"]

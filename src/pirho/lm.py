@@ -27,7 +27,7 @@ from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 from pirho.nn.lm_eval import perplexities
 from pirho.nn.lm_losses import loss_for
 from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel
-from pirho.train import TrainConfig, TrainResult, train
+from pirho.train import TrainConfig, TrainResult, loss_limit, train
 
 __all__ = [
     "CLOZE_DEFAULTS",
@@ -60,6 +60,7 @@ _RECORDED = (
     ("train", "source", "--text"),
     ("train", "train_tokens", "--max-tokens (training characters)"),
     ("train", "heldout_tokens", "--heldout-tokens"),
+    ("train", "seed", "--seed"),
 )
 
 
@@ -173,15 +174,17 @@ def train_settings(
     optimizer: str,
     clip: float | None,
     random_iter: bool,
+    seed: int | None = None,
 ) -> dict:
-    """What a checkpoint records of how it was trained (``meta["train"]``).
+    """What a checkpoint records of how it was trained (``meta["train"]``); ``seed`` too
+    when given (a resumed run must keep it: its random streams come from the checkpoint).
 
     >>> data = LMText([1, 2], [2, 1], Vocab("ab"), "raw", "demo")
     >>> train_settings(data, batch_size=4, num_steps=5, lr=1.0, optimizer="sgd", clip=None,
     ...                random_iter=False)["train_tokens"]
     2
     """
-    return {
+    settings = {
         "batch_size": batch_size,
         "num_steps": num_steps,
         "lr": lr,
@@ -192,6 +195,9 @@ def train_settings(
         "train_tokens": len(data.train),
         "heldout_tokens": len(data.heldout),
     }
+    if seed is not None:
+        settings["seed"] = seed
+    return settings
 
 
 def resume_mismatches(stored_meta: Mapping, model: nn.Module, settings: Mapping) -> list[str]:
@@ -336,6 +342,7 @@ def fit_language_model(
         desc=desc,
         device=device,
         precision=precision,
+        max_loss=loss_limit(max(len(data.vocab), 2)),
     )
     meta = dict(model.meta)
     meta["train"] = train_settings(
@@ -346,6 +353,7 @@ def fit_language_model(
         optimizer=optimizer,
         clip=clip,
         random_iter=random_iter,
+        seed=seed,
     )
     return train(model, loader.epoch, loss_for(model), config, evaluate=perplexity_curve, meta=meta)
 

@@ -66,6 +66,7 @@ __all__ = [
     "TrainResult",
     "detach_state",
     "load_checkpoint",
+    "loss_limit",
     "save_checkpoint",
     "seed_everything",
     "train",
@@ -89,7 +90,11 @@ class TrainConfig:
     model and every batch move to the device, the forward pass and loss run under
     :func:`pirho.precision.autocast`, and evaluation runs in float32. The defaults (cpu, fp32)
     keep callers whose data or evaluation code assumes CPU tensors exact; the command line and
-    :func:`pirho.lm.fit_language_model` default to ``"auto"``.
+    :func:`pirho.lm.fit_language_model` default to ``"auto"``. ``max_loss`` (nats per token,
+    e.g. :func:`loss_limit` of the number of classes): the run stops with FloatingPointError
+    when the mean loss since the last check (each checkpoint write and each epoch's end) is
+    above it — divergence to finite but useless parameters — and that check comes before the
+    checkpoint is written, so the last good checkpoint is kept.
     """
 
     epochs: int = 1
@@ -107,6 +112,7 @@ class TrainConfig:
     shard: str = "stride"
     device: str = "cpu"
     precision: str = "fp32"
+    max_loss: float | None = None
 
     def validate(self) -> None:
         """Raise ValueError (TypeError for a non-number) naming the first invalid field."""
@@ -128,6 +134,8 @@ class TrainConfig:
         if not isinstance(self.device, torch.device):
             check_choice("device", self.device, DEVICES)
         check_choice("precision", self.precision, PRECISIONS)
+        if self.max_loss is not None:
+            check_float("max_loss", self.max_loss, minimum=0.0, strict_minimum=True)
 
 
 @dataclass
@@ -316,6 +324,14 @@ def _restore(
         raise CheckpointError(
             f"{path} was trained with optimizer {stored_optimizer!r}, not {config.optimizer!r}"
         )
+    stored_seed = progress.get("config", {}).get("seed")
+    if stored_seed is not None and stored_seed != config.seed:
+        # the run's random streams come from the checkpoint: another seed would be ignored
+        raise CheckpointError(
+            f"{path} was trained with seed {stored_seed}, not {config.seed}: a resumed run "
+            f"continues the checkpoint's random streams; give seed {stored_seed} (--seed "
+            f"{stored_seed}) or start a new run"
+        )
     try:
         ranks = list(progress["ranks"])
         restored = _Progress(
@@ -385,6 +401,37 @@ def _check_not_diverged(loss_value: float, step: int, epoch: int, config: TrainC
     """FloatingPointError once the loss has no finite perplexity (nan, inf, or > ~709 nats)."""
     if not math.isfinite(perplexity(loss_value)):
         what = f"loss is {loss_value:.6g} (perplexity {perplexity(loss_value)})"
+        raise FloatingPointError(_divergence_message(what, step, epoch, config))
+
+
+def loss_limit(n_classes: int) -> float:
+    """The mean loss (nats per token) above which training over ``n_classes`` outputs has
+    diverged: log V + max(log V, 5), a model worse than a uniform guess (log V) by a factor of
+    at least V (and of e⁵ ≈ 150) in perplexity. For :attr:`TrainConfig.max_loss`.
+
+    >>> round(loss_limit(28), 3)
+    8.332
+    """
+    check_int("n_classes", n_classes, minimum=2)
+    return math.log(n_classes) + max(math.log(n_classes), 5.0)
+
+
+def _check_loss_window(
+    window: list, step: int, epoch: int, config: TrainConfig, dist_info: DistributedInfo
+) -> None:
+    """FloatingPointError when the mean loss since the last check is above ``max_loss``
+    (every rank's steps counted); resets the window."""
+    totals = gather((window[0], window[1]), dist_info)
+    loss_sum, tokens = sum(t[0] for t in totals), sum(t[1] for t in totals)
+    window[0], window[1] = 0.0, 0
+    if config.max_loss is None or not tokens:
+        return
+    mean = loss_sum / tokens
+    if mean > config.max_loss:
+        what = (
+            f"the mean loss is {mean:.4g} nats per token (perplexity {perplexity(mean):.3g}), "
+            f"above {config.max_loss:.4g}, worse than a uniform guess by a wide margin"
+        )
         raise FloatingPointError(_divergence_message(what, step, epoch, config))
 
 
@@ -515,6 +562,7 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
     last_scores: dict = {}  # the latest evaluate() numbers, shown on the progress bar
     run_started = time.perf_counter()
     seconds_before = progress.seconds
+    window = [0.0, 0]  # loss sum and tokens since the last max_loss check
 
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - run_started
@@ -554,6 +602,8 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                 n_tokens = int(n_tokens)
                 progress.loss_sum += loss_value * n_tokens
                 progress.tokens += n_tokens
+                window[0] += loss_value * n_tokens
+                window[1] += n_tokens
                 progress.step += 1
                 progress.position += 1
                 progress.carried = state
@@ -569,6 +619,8 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                     bar.set_postfix({**shown, **last_scores}, refresh=False)
                     bar.update(1)
                 if config.checkpoint_every and progress.step % config.checkpoint_every == 0:
+                    if config.max_loss is not None:
+                        _check_loss_window(window, progress.step, epoch + 1, config, dist_info)
                     progress.seconds = elapsed()
                     _write_checkpoint(config, model, optimizer, meta, progress, dist_info)
             if stop:
@@ -576,6 +628,8 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
                 break
 
             # end of epoch: metrics over all ranks, then evaluation
+            if config.max_loss is not None:
+                _check_loss_window(window, progress.step, epoch + 1, config, dist_info)
             epoch_seconds = time.perf_counter() - epoch_started
             totals = gather((progress.loss_sum, progress.tokens, epoch_tokens), dist_info)
             loss_sum = sum(t[0] for t in totals)

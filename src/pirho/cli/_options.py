@@ -5,9 +5,12 @@ bad value stops the command with ``pirho ...: error: argument --lr: ...`` and ex
 before any work starts. Each function here raises :class:`argparse.ArgumentTypeError` with a
 message naming the value; argparse adds the option's name.
 
-Output paths are checked by one function, :func:`output_path_problem`, used both by the
-``output_file`` / ``output_dir`` types and by :func:`check_output_paths`, which a command calls
-for paths it derives itself (a plot inside ``--out``) before it starts.
+Files are checked by :mod:`pirho._files`: each output type (``output_file``, ``json_file``,
+``plot_file``, ``checkpoint_file``, ``output_dir``) checks its own path while parsing, and
+:func:`check_command_files`, which ``pirho`` runs on every command once its options are
+parsed, checks them together (an output that is an input, two outputs on one path, an
+existing checkpoint without ``--resume`` or ``--overwrite``). :func:`check_output_paths` is for
+paths a command derives itself (a plot inside ``--out``).
 
 >>> positive_int("3")
 3
@@ -20,28 +23,44 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from pirho._files import check_outputs, output_path_problem
+
 __all__ = [
     "ArgumentParser",
+    "DefaultsHelpFormatter",
+    "check_command_files",
     "check_output_paths",
+    "checkpoint_file",
+    "corpus_source",
     "clip_value",
     "existing_file",
+    "existing_path",
+    "input_or_stdin",
+    "int_in_range",
+    "json_file",
     "finite_float",
     "nonnegative_float",
     "nonnegative_int",
     "output_dir",
     "output_file",
     "output_path_problem",
+    "plot_file",
     "positive_float",
     "positive_int",
     "seed",
+    "thread_count",
 ]
 
 SEED_LIMIT = 2**32
+# Casino rolls a command accepts: decoding keeps about 150 bytes per roll (states, symbols,
+# messages, posteriors), so this is ~3 GB, and 20 s of CPU.
+MAX_ROLLS = 20_000_000
+# torch threads a command accepts: four per CPU (far more only slows torch; ~100,000 crash it)
+MAX_THREADS = 4 * (os.cpu_count() or 1)
 
 
 def _integer(text: str) -> int:
@@ -73,6 +92,37 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
+
+
+def int_in_range(minimum: int, maximum: int):
+    """An option type for integers in [minimum, maximum] (its message names both bounds).
+
+    >>> rolls = int_in_range(1, 1000)
+    >>> rolls("99999999999999999999")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer in [1, 1,000], got '99999999999999999999'
+    """
+
+    def in_range(text: str) -> int:
+        value = _integer(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer in [{minimum:,}, {maximum:,}], got {text!r}"
+            )
+        return value
+
+    in_range.__name__ = f"int_in_range({minimum}, {maximum})"
+    return in_range
+
+
+def thread_count(text: str) -> int:
+    """``--threads``: an integer in [1, 4 × the CPUs].
+
+    >>> thread_count("1")
+    1
+    """
+    return int_in_range(1, MAX_THREADS)(text)
 
 
 def nonnegative_int(text: str) -> int:
@@ -152,54 +202,6 @@ def clip_value(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected a number > 0 or 'none', got {text!r}") from None
 
 
-def _nearest_existing(path: Path) -> Path:
-    """The path itself or its closest ancestor that exists (a file or a folder)."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path(".")  # pragma: no cover - the filesystem root always exists
-
-
-def _writable_folder_problem(folder: Path, shown: str) -> str | None:
-    """Why files cannot be created in the existing folder ``folder`` (None when they can).
-
-    Root passes ``os.access`` for any folder, so a folder with no write bit for anyone counts
-    as read-only too: that is what its owner asked for.
-    """
-    mode = folder.stat().st_mode
-    if not os.access(folder, os.W_OK | os.X_OK) or not mode & (
-        stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    ):
-        return f"{shown}: folder {str(folder)!r} is not writable"
-    return None
-
-
-def output_path_problem(path: str | os.PathLike, *, kind: str = "file") -> str | None:
-    """Why ``path`` cannot be written as an output ``kind`` ("file" or "dir"); None if it can.
-
-    A file output must not be a folder; a folder output must not be a file. Folders missing
-    on the way are fine (pirho creates them) as long as the nearest one that exists is a
-    writable folder, not a file. The message names the path as the user wrote it.
-
-    >>> output_path_problem(".", kind="file")
-    "'.' is a directory; give a file name inside it"
-    """
-    if kind not in ("file", "dir"):
-        raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
-    shown = repr(os.fspath(path))
-    target = Path(path)
-    if kind == "file" and target.is_dir():
-        return f"{shown} is a directory; give a file name inside it"
-    if kind == "dir" and target.exists() and not target.is_dir():
-        return f"{shown} is a file, not a folder"
-    existing = _nearest_existing(target if kind == "dir" else target.parent)
-    if not existing.is_dir():
-        return f"{shown}: {str(existing)!r} is a file, not a folder"
-    if kind == "file" and target.exists() and not os.access(target, os.W_OK):
-        return f"{shown} is not writable"
-    return _writable_folder_problem(existing, shown)
-
-
 def _output(text: str, kind: str) -> str:
     problem = output_path_problem(text, kind=kind)
     if problem:
@@ -207,15 +209,61 @@ def _output(text: str, kind: str) -> str:
     return text
 
 
+def _role(role: str, kind: str | None = None):
+    """Mark an option type as an input or output (``kind``) for :func:`check_command_files`."""
+
+    def mark(function):
+        function.file_role = role
+        function.file_kind = kind
+        return function
+
+    return mark
+
+
+@_role("output", "file")
 def output_file(text: str) -> str:
     """A file pirho will write: not a folder, inside a writable folder (created if missing).
 
-    >>> output_file("results.json")
-    'results.json'
+    >>> output_file("results.csv")
+    'results.csv'
     """
     return _output(text, "file")
 
 
+@_role("output", "json")
+def json_file(text: str) -> str:
+    """A JSON file pirho will write (an existing file there must be JSON, or ``--overwrite``).
+
+    >>> json_file("results.json")
+    'results.json'
+    """
+    return _output(text, "json")
+
+
+@_role("output", "plot")
+def plot_file(text: str) -> str:
+    """A figure pirho will write: its suffix must be a format matplotlib writes.
+
+    >>> plot_file("fig.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 'fig.txt': matplotlib cannot write '.txt' files; use .png, ...
+    """
+    return _output(text, "plot")
+
+
+@_role("output", "checkpoint")
+def checkpoint_file(text: str) -> str:
+    """A checkpoint pirho will write; an existing one needs ``--resume`` or ``--overwrite``
+    (checked by :func:`check_command_files`, which sees both options).
+
+    >>> checkpoint_file("lm.pt")
+    'lm.pt'
+    """
+    return _output(text, "checkpoint")
+
+
+@_role("output", "dir")
 def output_dir(text: str) -> str:
     """A folder pirho will write into: a writable folder, or one it can create.
 
@@ -225,6 +273,7 @@ def output_dir(text: str) -> str:
     return _output(text, "dir")
 
 
+@_role("input")
 def existing_file(text: str) -> str:
     """A file that exists and can be read (a folder is reported as a folder).
 
@@ -234,6 +283,8 @@ def existing_file(text: str) -> str:
     argparse.ArgumentTypeError: '/' is a directory, not a file
     """
     path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a file name")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
     if not path.exists():
@@ -241,6 +292,101 @@ def existing_file(text: str) -> str:
     if not os.access(path, os.R_OK):
         raise argparse.ArgumentTypeError(f"{text!r} is not readable")
     return text
+
+
+@_role("input")
+def existing_path(text: str) -> str:
+    """A file or a folder of files that exists and can be read (DATA of ``hmm fit``).
+
+    >>> existing_path(".")
+    '.'
+    """
+    path = Path(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not readable")
+    return text
+
+
+@_role("input")
+def corpus_source(text: str) -> str:
+    """``hkcancor`` (the bundled corpus) or a corpus file that exists (a folder is refused).
+
+    >>> corpus_source("hkcancor")
+    'hkcancor'
+    """
+    return text if text == "hkcancor" else existing_file(text)
+
+
+@_role("input")
+def input_or_stdin(text: str) -> str:
+    """A readable file, or ``-`` for standard input.
+
+    >>> input_or_stdin("-")
+    '-'
+    """
+    return text if text == "-" else existing_file(text)
+
+
+def _option_name(action: argparse.Action) -> str:
+    if action.option_strings:
+        return max(action.option_strings, key=len)
+    return action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+
+
+def check_command_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Run the output guard (:func:`pirho._files.check_outputs`) on one parsed command.
+
+    The parser's options whose type is marked as an output (``output_file``, ``json_file``,
+    ``plot_file``, ``checkpoint_file``, ``output_dir``) are its outputs; those marked as an
+    input (``existing_file``, ``existing_path``, ...) its inputs; ``--resume`` and
+    ``--overwrite`` are read from ``args``. ValueError naming every problem.
+
+    >>> parser = ArgumentParser(prog="demo")
+    >>> _ = parser.add_argument("input", type=existing_file)
+    >>> _ = parser.add_argument("-o", type=output_file)
+    >>> check_command_files(parser, parser.parse_args(["/dev/null", "-o", "/dev/null"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: -o /dev/null is the input INPUT: writing it would destroy the input; give ...
+    """
+    outputs, inputs = [], []
+    for action in parser._actions:
+        role = getattr(action.type, "file_role", None)
+        value = getattr(args, action.dest, None)
+        if role is None or value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if role == "output":
+                outputs.append((_option_name(action), item, action.type.file_kind))
+            elif item not in ("-", "hkcancor"):
+                inputs.append((_option_name(action), item))
+    if getattr(args, "resume", False) and getattr(args, "overwrite", False):
+        raise ValueError("--resume continues the checkpoint and --overwrite replaces it: give one")
+    has_overwrite = any(a.dest == "overwrite" for a in parser._actions)
+    has_resume = any(a.dest == "resume" for a in parser._actions)
+    check_outputs(
+        outputs,
+        inputs,
+        resume=bool(getattr(args, "resume", False)),
+        overwrite=bool(getattr(args, "overwrite", False)),
+        overwrite_option="--overwrite" if has_overwrite else None,
+        resume_option="--resume" if has_resume else None,
+    )
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--overwrite`` to a command that writes files."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing file at an output path even when it is a checkpoint or "
+        "not the kind of file the output writes",
+    )
 
 
 def check_output_paths(
@@ -268,6 +414,20 @@ def check_output_paths(
     ]
     if problems:
         raise ValueError("; ".join(problems))
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option with ``(default: X)`` when it has a default worth showing
+    (not None, not False, not already in the text)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or default in (None, False, argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text + " (default: %(default)s)"
+        return text
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from pirho.cli._options import ArgumentParser, output_dir, output_file, seed
+from pirho.cli._options import (
+    ArgumentParser,
+    add_overwrite_argument,
+    check_command_files,
+    json_file,
+    output_dir,
+    seed,
+)
 from pirho.experiments import EXPERIMENTS, load_experiment
 
 
@@ -17,7 +24,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every experiment has: ``--quick --seed --json --out --no-progress``."""
     parser.add_argument("--quick", action="store_true", help="small configuration (minutes)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    parser.add_argument("--json", type=output_file, metavar="PATH", help="write the metrics here")
+    parser.add_argument("--json", type=json_file, metavar="PATH", help="write the metrics here")
     parser.add_argument("--out", type=output_dir, metavar="DIR", help="write the plots here")
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide training progress bars"
@@ -48,13 +55,17 @@ def build_experiment_parser(name: str) -> tuple[argparse.ArgumentParser, object]
     parser = ArgumentParser(prog=f"pirho experiment {name}", description=module.DESCRIPTION)
     add_common_arguments(parser)
     module.add_arguments(parser)
+    add_overwrite_argument(parser)
     return parser, module
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Parse the experiment's options, run it, print its summary and what it wrote."""
     parser, module = build_experiment_parser(args.name)
-    options = vars(parser.parse_args(args.options))
+    namespace = parser.parse_args(args.options)
+    check_command_files(parser, namespace)  # the one output guard, before any work
+    options = vars(namespace)
+    options.pop("overwrite")
     json_path = options.pop("json")
     result = module.run(**options)
     print(result.summary)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from pirho.cli._options import existing_file, output_file
 
 
 def register(subparsers) -> None:
@@ -17,12 +18,14 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--model",
+        type=existing_file,
         metavar="HMM.json",
         help="a CategoricalHMM saved with CategoricalHMM.save (default: the dishonest casino; "
         "the 'bank' example is always on the page too)",
     )
     parser.add_argument(
         "--out",
+        type=output_file,
         default="explore.html",
         metavar="PATH",
         help="where to write (default explore.html)",
@@ -37,27 +40,13 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_out(out: str) -> Path:
-    path = Path(out)
-    if path.is_dir():
-        raise ValueError(f"--out {out!r} is a directory; give a file name such as explore.html")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"--out {out!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValueError(f"--out {out!r} is not writable")
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     from pirho.explore import write_explorer
     from pirho.hmm import CategoricalHMM
 
-    out = _check_out(args.out)
+    out = Path(args.out)
     model = None
     if args.model is not None:
-        if not Path(args.model).is_file():
-            raise ValueError(f"--model {args.model!r}: no such file")
         model = CategoricalHMM.load(args.model)
     path = write_explorer(out, model, rolls=args.rolls)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB); open it in any browser")

@@ -25,12 +25,14 @@ import argparse
 import json
 import re
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from pirho import _checks
-from pirho.cli._options import positive_int
+from pirho._atomic import atomic_open
+from pirho.cli._options import nonnegative_int, plot_file, positive_int
 
 EMISSIONS = {
     "gaussian": "GaussianHMM",
@@ -77,11 +79,11 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
     )
     fit.add_argument(
         "--covariance-type",
-        default="diag",
-        help=f"gaussian covariance: one of {', '.join(COVARIANCE_TYPES)} (default diag)",
+        choices=COVARIANCE_TYPES,
+        help="gaussian and gmm covariance (default diag)",
     )
     fit.add_argument(
-        "--n-mix", type=int, default=2, metavar="M", help="gmm: Gaussians per state (default 2)"
+        "--n-mix", type=positive_int, metavar="M", help="gmm: Gaussians per state (default 2)"
     )
     for parser in (fit, decode):
         parser.add_argument(
@@ -107,11 +109,13 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
     )
     decode.add_argument(
         "--lag",
-        type=int,
+        type=nonnegative_int,
         metavar="L",
         help="fixed-lag posteriors P(h_t | x_1..x_{t+L}); 0 = causal filter (default: smoothing)",
     )
-    decode.add_argument("--plot", metavar="PNG", help="plot decoded regimes over the observations")
+    decode.add_argument(
+        "--plot", type=plot_file, metavar="PNG", help="plot decoded regimes over the observations"
+    )
     decode.add_argument(
         "--dask", metavar="ADDRESS", help="decode on this Dask scheduler (tcp://host:port)"
     )
@@ -120,7 +124,105 @@ def extend(fit: argparse.ArgumentParser, decode: argparse.ArgumentParser) -> Non
     decode.set_defaults(func=lambda args: dispatch_decode(args, token_decode))
 
 
+# options of `fit` that apply only to some --emission families: option → families
+FAMILY_OPTIONS = {
+    "covariance_type": ("gaussian", "gmm"),
+    "n_mix": ("gmm",),
+    "columns": tuple(EMISSIONS),
+    "sequence_column": tuple(EMISSIONS),
+}
+
+
+def check_options_apply(args: argparse.Namespace) -> None:
+    """ValueError when an option given to ``hmm fit`` does not apply to its input: a
+    family option without ``--emission`` (a token file) or with another family.
+
+    >>> ns = argparse.Namespace(emission=None, covariance_type="full", n_mix=None,
+    ...                         columns=None, sequence_column=None, input="words.txt")
+    >>> check_options_apply(ns)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --covariance-type applies to --emission gaussian or gmm; INPUT words.txt is ...
+    """
+    for option, families in FAMILY_OPTIONS.items():
+        if getattr(args, option, None) is None or args.emission in families:
+            continue
+        flag = "--" + option.replace("_", "-")
+        needs = "--emission " + " or ".join(families)
+        if len(families) == len(EMISSIONS):
+            needs = "CSV/TSV data read with --emission"
+        if args.emission is None:
+            raise ValueError(
+                f"{flag} applies to {needs}; INPUT {args.input} is read as a token "
+                "file (no --emission), so it would be ignored"
+            )
+        raise ValueError(f"{flag} applies to {needs}, not to --emission {args.emission}")
+
+
+def n_free_parameters(args: argparse.Namespace, n_states: int, X: np.ndarray) -> int:
+    """Free parameters of a ``n_states``-state model of ``args.emission`` for data ``X``.
+
+    Start K − 1, transitions K(K − 1), plus the emission family's: gaussian means K·D and
+    covariances (spherical K, diag K·D, full K·D(D+1)/2, tied D(D+1)/2); gmm the same per
+    mixture component plus K(M − 1) weights; poisson and bernoulli K·D; categorical K(S − 1).
+
+    >>> ns = argparse.Namespace(emission="gaussian", covariance_type=None, n_mix=None)
+    >>> n_free_parameters(ns, 2, np.zeros((4, 1)))
+    7
+    """
+    K, D = n_states, X.shape[1]
+    count = (K - 1) + K * (K - 1)
+    per_component = {"spherical": 1, "diag": D, "full": D * (D + 1) // 2, "tied": 0}
+    covariance_type = args.covariance_type or "diag"
+    tied = D * (D + 1) // 2 if covariance_type == "tied" else 0
+    if args.emission == "gaussian":
+        return count + K * (D + per_component[covariance_type]) + tied
+    if args.emission == "gmm":
+        M = args.n_mix or 2
+        return count + K * (M - 1) + K * M * (D + per_component[covariance_type]) + K * tied
+    if args.emission == "categorical":
+        observed = X[~np.isnan(X)]
+        n_symbols = int(observed.max()) + 1 if observed.size else 1
+        return count + K * (n_symbols - 1)
+    return count + K * D
+
+
+def check_enough_data(args: argparse.Namespace, X: np.ndarray, low: int, high: int) -> None:
+    """ValueError before fitting when DATA is too short for K states: fewer rows than K, or
+    fewer observed values than the model's free parameters (EM then leaves states unused).
+
+    >>> ns = argparse.Namespace(emission="gaussian", covariance_type=None, n_mix=None,
+    ...                         input="four.csv")
+    >>> check_enough_data(ns, np.zeros((4, 1)), 2, 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: DATA four.csv is too short for 2 states: 4 observed values (4 rows), fewer ...
+    """
+    n_rows = X.shape[0]
+    n_values = int(np.count_nonzero(~np.isnan(X)))
+    for n_states in range(low, high + 1):
+        n_parameters = n_free_parameters(args, n_states, X)
+        if n_rows < n_states or n_values < n_parameters:
+            fits = [
+                k
+                for k in range(1, n_states)
+                if k <= n_rows and n_free_parameters(args, k, X) <= n_values
+            ]
+            most = f" (at most {fits[-1]} here)" if fits else ""
+            reason = (
+                f"{n_rows} rows"
+                if n_rows < n_states
+                else f"{n_values} observed values ({n_rows} rows), fewer than the "
+                f"{n_parameters} free parameters of a {n_states}-state {args.emission} HMM"
+            )
+            raise ValueError(
+                f"DATA {args.input} is too short for {n_states} states: {reason}; "
+                f"give more data or fewer states{most}"
+            )
+
+
 def dispatch_fit(args: argparse.Namespace, token_fit) -> int:
+    check_options_apply(args)
     if args.durations is not None or args.max_duration is not None:
         return semi_markov_fit_command(args)
     if args.emission is not None:
@@ -131,7 +233,9 @@ def dispatch_fit(args: argparse.Namespace, token_fit) -> int:
 
 
 def dispatch_decode(args: argparse.Namespace, token_decode) -> int:
-    document = _read_json_or_none(args.model)
+    from pirho._files import read_json
+
+    document = read_json(args.model, "--model")  # names the file: not UTF-8, truncated, ...
     if isinstance(document, dict) and document.get("format") == "pirho.sklearn":
         return decode_command(args, document)
     if isinstance(document, dict) and document.get("format") == "pirho.SemiMarkovHMM":
@@ -141,13 +245,6 @@ def dispatch_decode(args: argparse.Namespace, token_decode) -> int:
             flag = "--" + option.replace("_", "-")
             raise ValueError(f"{flag} needs a model written by `pirho hmm fit --emission`")
     return token_decode(args)  # it reports unreadable or malformed model files itself
-
-
-def _read_json_or_none(path: str):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def data_paths(path: str) -> list[Path]:
@@ -207,8 +304,6 @@ def _check_fit_options(args: argparse.Namespace) -> tuple[int, int]:
     _checks.check_int("--iter", args.iter, minimum=1)
     _checks.check_float("--tol", args.tol, minimum=0.0)
     _checks.check_seed("--seed", args.seed)
-    _checks.check_choice("--covariance-type", args.covariance_type, COVARIANCE_TYPES)
-    _checks.check_int("--n-mix", args.n_mix, minimum=1)
     if args.restarts is not None:
         raise ValueError("--restarts applies to token files; with --emission use --seed")
     return low, high
@@ -224,15 +319,19 @@ def fit_command(args: argparse.Namespace) -> int:
     estimator = getattr(hmm, EMISSIONS[args.emission])
     options = {"n_iter": args.iter, "tol": args.tol, "random_state": args.seed}
     if args.emission in ("gaussian", "gmm"):
-        options["covariance_type"] = args.covariance_type
+        options["covariance_type"] = args.covariance_type or "diag"
     if args.emission == "gmm":
-        options["n_mix"] = args.n_mix
+        options["n_mix"] = args.n_mix or 2
+    check_enough_data(args, X, low, high)
     print(f"{len(lengths)} sequences, {X.shape[0]} steps, {X.shape[1]} features; "
           f"{args.emission} emissions")  # fmt: skip
     print(f"{'K':>3} {'log-lik':>14} {'params':>7} {'AIC':>14} {'BIC':>14} {'iter':>5}")
     rows, best = [], None
     for n_states in range(low, high + 1):
-        model = estimator(n_components=n_states, **options).fit(X, lengths)
+        try:
+            model = estimator(n_components=n_states, **options).fit(X, lengths)
+        except ValueError as exc:  # the data does not suit the family: say which file
+            raise ValueError(f"DATA {args.input} ({args.emission}): {exc}") from None
         log_lik = model.score(X, lengths)
         row = {
             "states": n_states,
@@ -253,7 +352,8 @@ def fit_command(args: argparse.Namespace) -> int:
     document["training"] = {"data": [str(p) for p in paths], "emission": args.emission,
                             "selection": rows, "chosen_states": row["states"]}  # fmt: skip
     out = Path(args.output)
-    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    with atomic_open(out, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, indent=1) + "\n")
     chosen = f"K = {row['states']} (lowest BIC)" if high > low else f"K = {row['states']}"
     print(f"wrote {out}: {chosen}")
     return 0
@@ -335,10 +435,6 @@ def semi_markov_decode_command(args: argparse.Namespace, document: dict) -> int:
 
 
 def _check_decode_options(args: argparse.Namespace) -> None:
-    if args.lag is not None:
-        _checks.check_int("--lag", args.lag, minimum=0)
-    if args.plot is not None and not args.plot.lower().endswith(".png"):
-        raise ValueError(f"--plot {args.plot}: expected a .png path")
     if args.dask is not None and not re.match(r"^[a-z+]+://\S+$", args.dask):
         raise ValueError(f"--dask {args.dask!r}: expected a scheduler address like tcp://host:8786")
 
@@ -369,21 +465,26 @@ def decode_command(args: argparse.Namespace, document: dict) -> int:
     else:
         ids, X, lengths = read_data(paths, args)
         inputs = _model_input(emission, X)
-        states = model.decode(inputs, lengths, algorithm=algorithm)[1]
-        posterior = model.predict_proba(inputs, lengths, lag=args.lag)
-    _write_states(args.output, ids, lengths, states, posterior)
-    if args.plot:
-        if X is None:
-            _, X, _ = read_data(paths[:1], args)
-        print(f"wrote {plot_regimes(X[: lengths[0]], states[: lengths[0]], args.plot, ids[0])}",
-              file=sys.stderr)  # fmt: skip
+        try:
+            states = model.decode(inputs, lengths, algorithm=algorithm)[1]
+            posterior = model.predict_proba(inputs, lengths, lag=args.lag)
+        except ValueError as exc:  # data that does not suit the model: say which file
+            raise ValueError(f"DATA {args.input} with --model {args.model}: {exc}") from None
+
+    def plot() -> None:
+        data = X if X is not None else read_data(paths[:1], args)[1]
+        path = plot_regimes(data[: lengths[0]], states[: lengths[0]], args.plot, ids[0])
+        print(f"wrote {path}", file=sys.stderr)
+
+    _write_states(args.output, ids, lengths, states, posterior, plot if args.plot else None)
     return 0
 
 
-def _write_states(output, ids, lengths, states, posterior) -> None:
+def _write_states(output, ids, lengths, states, posterior, before_commit=None) -> None:
+    """The CSV of decoded states; ``before_commit`` (the plot) runs before the CSV file is
+    put in place, so a plot that fails leaves no CSV behind."""
     header = "sequence,step,state," + ",".join(f"p{k}" for k in range(posterior.shape[1]))
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
+    with atomic_open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
         out.write(header + "\n")
         row = 0
         for seq_id, length in zip(ids, lengths, strict=True):
@@ -391,9 +492,8 @@ def _write_states(output, ids, lengths, states, posterior) -> None:
                 probs = ",".join(f"{p:.6g}" for p in posterior[row])
                 out.write(f"{seq_id},{step},{int(states[row])},{probs}\n")
                 row += 1
-    finally:
-        if output:
-            out.close()
+        if before_commit is not None:
+            before_commit()
     if output:
         print(f"wrote {output}: {len(lengths)} sequences, {row} steps", file=sys.stderr)
 

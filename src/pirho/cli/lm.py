@@ -14,14 +14,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pirho.cli._options import (
+    DefaultsHelpFormatter,
+    checkpoint_file,
     clip_value,
     existing_file,
+    json_file,
     nonnegative_float,
     nonnegative_int,
-    output_file,
     positive_float,
     positive_int,
     seed,
+    thread_count,
 )
 from pirho.cli._training import add_device_arguments
 from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
@@ -105,7 +108,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
     parser.add_argument("--seed", type=seed, default=0, help="random seed")
     parser.add_argument(
         "--checkpoint",
-        type=output_file,
+        type=checkpoint_file,
         default=defaults["checkpoint"],
         help="checkpoint file",
     )
@@ -124,7 +127,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, defaults: Mapping) -> 
         default=defaults["eval_every"],
         help="epochs between held-out evaluations",
     )
-    parser.add_argument("--threads", type=positive_int, help="torch threads (None: torch's choice)")
+    parser.add_argument("--threads", type=thread_count, help="torch threads (None: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(resumable=True)
     add_device_arguments(parser)
@@ -147,7 +150,7 @@ def register(subparsers) -> None:
     )
     _add_train_arguments(train, RNNLM_DEFAULTS)
     train.add_argument(
-        "--json", type=output_file, metavar="PATH", help="write the run's numbers as JSON here"
+        "--json", type=json_file, metavar="PATH", help="write the run's numbers as JSON here"
     )
     train.set_defaults(func=cmd_lm_train)
 
@@ -155,7 +158,10 @@ def register(subparsers) -> None:
     generate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
     generate.add_argument("prefix", nargs="?", default="time traveller")
     generate.add_argument(
-        "--n-chars", type=nonnegative_int, default=100, help="characters to add (100)"
+        "--n-chars",
+        type=nonnegative_int,
+        default=100,
+        help="characters to add (100); printed as they are generated",
     )
     generate.add_argument(
         "--temperature",
@@ -163,14 +169,22 @@ def register(subparsers) -> None:
         default=0.0,
         help="0: greedy (default); > 0: sampling",
     )
-    generate.add_argument("--seed", type=seed, default=0, help="sampling seed (0)")
+    generate.add_argument(
+        "--seed", type=seed, default=None, help="sampling seed, with --temperature > 0 (0)"
+    )
     generate.add_argument(
         "--strict", action="store_true", help="reject unknown characters instead of <unk>"
     )
     generate.set_defaults(func=cmd_lm_generate)
 
-    evaluate = lm_sub.add_parser("evaluate", help="held-out perplexity, teacher-forced and causal")
-    evaluate.add_argument("--checkpoint", type=existing_file, default="lm.pt", help="(lm.pt)")
+    evaluate = lm_sub.add_parser(
+        "evaluate",
+        help="held-out perplexity, teacher-forced and causal",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    evaluate.add_argument(
+        "--checkpoint", type=existing_file, default="lm.pt", help="the model to evaluate"
+    )
     evaluate.add_argument(
         "--num-steps",
         type=positive_int,
@@ -219,6 +233,14 @@ def _warnings_to_stderr():
                 print(f"pirho: warning: {warning.message}", file=sys.stderr)
 
 
+def _check_lowercase(args) -> None:
+    if args.lowercase and args.text is None:
+        raise ValueError(
+            "--lowercase applies to --text FILE; The Time Machine is lower-cased by d2l's "
+            "tokenisation already"
+        )
+
+
 def _missing(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -240,6 +262,7 @@ def _train(args, kind: str):
     )
     from pirho.nn.lm_eval import cloze_accuracy
 
+    _check_lowercase(args)
     data = load_lm_text(
         args.text, args.max_tokens or None, args.heldout_tokens, lowercase=args.lowercase
     )
@@ -262,7 +285,9 @@ def _train(args, kind: str):
         "random_iter": args.random_iter,
     }
     if args.resume and Path(args.checkpoint).exists():
-        check_resume(args.checkpoint, model, train_settings(data, **settings), args.epochs)
+        check_resume(
+            args.checkpoint, model, train_settings(data, **settings, seed=args.seed), args.epochs
+        )
     set_threads(args.threads)
     print(
         f"training {kind} on {data.source}: {len(data.train):,} characters, "
@@ -326,16 +351,23 @@ def cmd_lm_train(args) -> int:
 def cmd_lm_generate(args) -> int:
     from pirho.nn.models import load_model
 
+    if args.seed is not None and args.temperature == 0:
+        raise ValueError("--seed applies to sampling (--temperature > 0); greedy decoding has none")
     model = load_model(args.checkpoint, expected_kind="rnnlm")
     with _warnings_to_stderr():
-        text = model.generate(
+        pieces = model.stream(
             args.prefix,
             args.n_chars,
             temperature=args.temperature,
-            seed=args.seed,
+            seed=0 if args.seed is None else args.seed,
             unknown="error" if args.strict else "warn",
         )
-    print(text)
+    # printed as generated: a long --n-chars shows its text from the first character on
+    for count, piece in enumerate(pieces):
+        sys.stdout.write(piece)
+        if count % 64 == 0:
+            sys.stdout.flush()
+    sys.stdout.write("\n")
     return 0
 
 
@@ -345,6 +377,7 @@ def cmd_lm_evaluate(args) -> int:
     from pirho.nn.models import load_model
 
     model = load_model(args.checkpoint)
+    _check_lowercase(args)
     data = load_lm_text(args.text, None, args.heldout_tokens, lowercase=args.lowercase)
     with _warnings_to_stderr():
         heldout = heldout_in_vocab(data, model.vocab)

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from pirho.cli._options import (
+    checkpoint_file,
+    corpus_source,
+    existing_file,
+    input_or_stdin,
+    output_file,
+    positive_int,
+    seed,
+)
 
 MODEL_CHOICES = ("mft", "hmm", "uni", "bi", "bicrf")
 TAGSET_CHOICES = ("hkcancor", "ud")
@@ -28,19 +37,27 @@ def register(subparsers) -> None:
     )
     train.add_argument(
         "--corpus",
+        type=corpus_source,
         default="hkcancor",
         metavar="hkcancor|FILE",
         help="hkcancor (default; needs pirho[corpora]), a .conllu file or a word/TAG file",
     )
     train.add_argument("--tagset", choices=TAGSET_CHOICES, default="hkcancor", help="(hkcancor)")
     train.add_argument("--model", choices=MODEL_CHOICES, default="bicrf", help="(bicrf)")
-    train.add_argument("--checkpoint", default="tagger.pt", help="output file (tagger.pt)")
-    train.add_argument("--epochs", type=int, default=None, help="epochs (default 12; --quick 3)")
+    train.add_argument(
+        "--checkpoint", type=checkpoint_file, default="tagger.pt", help="output file (tagger.pt)"
+    )
+    train.add_argument(
+        "--epochs", type=positive_int, default=None, help="epochs (default 12; --quick 3)"
+    )
     train.add_argument("--quick", action="store_true", help="the experiment's quick sizes")
     train.add_argument(
-        "--max-train-sentences", type=int, default=None, help="train on the first N sentences"
+        "--max-train-sentences",
+        type=positive_int,
+        default=None,
+        help="train on the first N sentences",
     )
-    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    train.add_argument("--seed", type=seed, default=0, help="random seed (0)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -49,37 +66,20 @@ def register(subparsers) -> None:
         help="tag a file of whitespace-tokenised lines",
         description="Tag FILE (one sentence per line, words separated by spaces; - = stdin).",
     )
-    predict.add_argument("file", metavar="FILE", help="input text, one sentence per line")
-    predict.add_argument("--checkpoint", default="tagger.pt", help="(tagger.pt)")
+    predict.add_argument(
+        "file", type=input_or_stdin, metavar="FILE", help="input text, one sentence per line"
+    )
+    predict.add_argument(
+        "--checkpoint", type=existing_file, default="tagger.pt", help="(tagger.pt)"
+    )
     predict.add_argument("--conllu", action="store_true", help="write CoNLL-U instead of word/TAG")
-    predict.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    predict.add_argument(
+        "-o", "--output", type=output_file, metavar="PATH", help="write here instead of stdout"
+    )
     predict.set_defaults(func=cmd_predict)
 
 
-def _check_output_path(option: str, path: str) -> None:
-    target = Path(path)
-    if target.is_dir():
-        raise ValueError(f"{option} {path} is a folder; give a file path")
-    parent = target.parent
-    for folder in (parent, *parent.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise ValueError(f"{option} {path}: {folder} is a file, not a folder")
-            break
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from pirho._checks import check_int, check_seed
-
-    if args.epochs is not None:
-        check_int("--epochs", args.epochs, minimum=1)
-    if args.max_train_sentences is not None:
-        check_int("--max-train-sentences", args.max_train_sentences, minimum=1)
-    check_seed("--seed", args.seed)
-    _check_output_path("--checkpoint", args.checkpoint)
-    if args.corpus != "hkcancor" and not Path(args.corpus).is_file():
-        raise ValueError(f"--corpus {args.corpus}: no such file (or give 'hkcancor')")
-
     import torch
 
     from pirho.experiments import tagging
@@ -119,20 +119,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    if args.file != "-" and not Path(args.file).is_file():
-        raise ValueError(f"FILE {args.file}: no such file")
-    if args.output:
-        _check_output_path("--output", args.output)
-
     from pirho._atomic import atomic_open
+    from pirho._files import decode_text, read_text
     from pirho.experiments.tagging import TrainedTagger
 
     fitted = TrainedTagger.load(args.checkpoint)
     if args.file == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = decode_text(sys.stdin.buffer.read(), "standard input").splitlines()
     else:
-        lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        lines = read_text(args.file, "FILE").splitlines()
     sentences = [line.split() for line in lines]
+    if not any(sentences):
+        where = "standard input" if args.file == "-" else f"FILE {args.file}"
+        raise ValueError(f"{where} has no words to tag: it is empty or holds only blank lines")
     tagged = fitted.tag([s for s in sentences if s])
     upos = fitted.info.get("tagset") == "ud" or str(fitted.info.get("corpus")).endswith(".conllu")
     tags_of = iter(tagged)

@@ -23,6 +23,7 @@ loaders raise :class:`MissingExtraError` saying how to install it.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pirho._checks import check_choice
+from pirho._files import read_text
 from pirho.data.text import UNK, Vocab
 
 TAGSETS = ("hkcancor", "ud")
@@ -199,30 +201,28 @@ def read_conllu(path: str | os.PathLike, column: str = "upos") -> TaggedCorpus:
     """
     conllu = _import_extra("conllu")
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"corpus file {path} does not exist")
     if not isinstance(column, str) or not column:
         raise ValueError(f"column must be a CoNLL-U field name such as 'upos', got {column!r}")
     documents: list[tuple[str, list[TaggedSentence]]] = []
-    with path.open(encoding="utf-8") as handle:
-        for index, token_list in enumerate(conllu.parse_incr(handle)):
-            doc_id = token_list.metadata.get("newdoc id")
-            if doc_id is not None or not documents:
-                documents.append((doc_id or path.stem, []))
-            words, tags = [], []
-            for token in token_list:
-                if not isinstance(token["id"], int):
-                    continue
-                tag = token.get(column)
-                if tag in (None, "_"):
-                    sent_id = token_list.metadata.get("sent_id", index + 1)
-                    raise ValueError(
-                        f"{path}: sentence {sent_id}, word {token['form']!r} has no {column!r}"
-                    )
-                words.append(token["form"])
-                tags.append(tag)
-            if words:
-                documents[-1][1].append(TaggedSentence(tuple(words), tuple(tags)))
+    text = read_text(path, "corpus file")  # errors name the file: missing, folder, not UTF-8
+    for index, token_list in enumerate(conllu.parse_incr(io.StringIO(text))):
+        doc_id = token_list.metadata.get("newdoc id")
+        if doc_id is not None or not documents:
+            documents.append((doc_id or path.stem, []))
+        words, tags = [], []
+        for token in token_list:
+            if not isinstance(token["id"], int):
+                continue
+            tag = token.get(column)
+            if tag in (None, "_"):
+                sent_id = token_list.metadata.get("sent_id", index + 1)
+                raise ValueError(
+                    f"{path}: sentence {sent_id}, word {token['form']!r} has no {column!r}"
+                )
+            words.append(token["form"])
+            tags.append(tag)
+        if words:
+            documents[-1][1].append(TaggedSentence(tuple(words), tuple(tags)))
     return _corpus_from(path, column, documents)
 
 
@@ -239,10 +239,8 @@ def read_word_tag(path: str | os.PathLike, separator: str = "/") -> TaggedCorpus
     [('r', 'v'), ('m',)]
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"corpus file {path} does not exist")
     sentences = []
-    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line_number, line in enumerate(read_text(path, "corpus file").splitlines(), 1):
         tokens = line.split()
         if not tokens:
             continue

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pirho._files import check_input_path, iter_text_lines, load_array
+
 __all__ = ["SequenceData", "read_sequences", "iter_sequences", "MISSING_TOKENS"]
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "?", "null", "none"})
@@ -102,28 +104,26 @@ def _text_sequences(
     path: Path, sequence_column, columns, delimiter
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (id, (T, D) array) per sequence of a delimited text file, streaming."""
-    with open(path, encoding="utf-8", newline="") as f:
-        lines = (line.rstrip("\r\n") for line in f)
-        numbered = ((n, line) for n, line in enumerate(lines, start=1))
-        first = next(((n, line) for n, line in numbered if line.strip()), None)
-        if first is None:
-            raise ValueError(f"{path}: no data")
-        if delimiter is None:
-            delimiter = _guess_delimiter(path, first[1])
-        fields = _split_line(first[1], delimiter)
-        header = None if all(map(_is_numeric, fields)) else [f.strip() for f in fields]
-        n_fields = len(fields)
-        id_index, keep, _ = _layout(path, sequence_column, columns, header, n_fields)
+    numbered = iter_text_lines(path)  # errors name the file, the byte and its offset
+    first = next(((n, line) for n, line in numbered if line.strip()), None)
+    if first is None:
+        raise ValueError(f"{path}: no data")
+    if delimiter is None:
+        delimiter = _guess_delimiter(path, first[1])
+    fields = _split_line(first[1], delimiter)
+    header = None if all(map(_is_numeric, fields)) else [f.strip() for f in fields]
+    n_fields = len(fields)
+    id_index, keep, _ = _layout(path, sequence_column, columns, header, n_fields)
 
-        def rows():
-            if header is None:
-                yield first
-            yield from numbered
+    def rows():
+        if header is None:
+            yield first
+        yield from numbered
 
-        if id_index is None:
-            yield from _blank_separated(path, rows(), delimiter, n_fields, keep)
-        else:
-            yield from _grouped_by_id(path, rows(), delimiter, n_fields, id_index, keep)
+    if id_index is None:
+        yield from _blank_separated(path, rows(), delimiter, n_fields, keep)
+    else:
+        yield from _grouped_by_id(path, rows(), delimiter, n_fields, id_index, keep)
 
 
 def _id_index(path: Path, sequence_column, header, n_fields: int) -> int | None:
@@ -200,6 +200,10 @@ def _grouped_by_id(path, rows, delimiter, n_fields, id_index, keep):
 
 
 def _as_steps(array: np.ndarray, where: str) -> np.ndarray:
+    if np.iscomplexobj(array):
+        raise ValueError(f"{where}: holds complex numbers; expected real numbers")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: holds {array.dtype} values; expected numbers")
     array = np.asarray(array, dtype=np.float64)
     if array.ndim == 1:
         array = array[:, None]
@@ -209,7 +213,7 @@ def _as_steps(array: np.ndarray, where: str) -> np.ndarray:
 
 
 def _npy_sequences(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    array = load_array(path, mmap=True)  # never pickle; errors name the file
     if array.ndim == 3:
         for b in range(array.shape[0]):
             yield str(b), _as_steps(array[b], f"{path}[{b}]")
@@ -218,21 +222,21 @@ def _npy_sequences(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def _npz_sequences(path: Path) -> Iterator[tuple[str, np.ndarray]]:
-    with np.load(path, allow_pickle=False) as archive:
-        if "X" in archive.files and "lengths" in archive.files:
-            X = _as_steps(archive["X"], f"{path}: X")
-            lengths = np.asarray(archive["lengths"])
-            if lengths.ndim != 1 or (lengths < 1).any() or int(lengths.sum()) != X.shape[0]:
-                raise ValueError(
-                    f"{path}: lengths must be positive and sum to X's {X.shape[0]} rows, "
-                    f"got {lengths.tolist()[:10]}"
-                )
-            bounds = np.concatenate([[0], np.cumsum(lengths)])
-            for b in range(lengths.shape[0]):
-                yield str(b), X[bounds[b] : bounds[b + 1]]
-            return
-        for name in archive.files:
-            yield name, _as_steps(archive[name], f"{path}: {name}")
+    archive = load_array(path)  # {name: array}; never pickle; errors name the file
+    if "X" in archive and "lengths" in archive:
+        X = _as_steps(archive["X"], f"{path}: X")
+        lengths = np.asarray(archive["lengths"])
+        if lengths.ndim != 1 or (lengths < 1).any() or int(lengths.sum()) != X.shape[0]:
+            raise ValueError(
+                f"{path}: lengths must be positive and sum to X's {X.shape[0]} rows, "
+                f"got {lengths.tolist()[:10]}"
+            )
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        for b in range(lengths.shape[0]):
+            yield str(b), X[bounds[b] : bounds[b + 1]]
+        return
+    for name in archive:
+        yield name, _as_steps(archive[name], f"{path}: {name}")
 
 
 def iter_sequences(
@@ -254,9 +258,7 @@ def iter_sequences(
     >>> [(i, x.ravel().tolist()) for i, x in iter_sequences(p, sequence_column="id")]
     [('1', [0.5, nan]), ('2', [3.0])]
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"data file {path} does not exist")
+    path = check_input_path(path, "data file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         yield from _npy_sequences(path)
@@ -273,8 +275,7 @@ def iter_sequences(
 def _column_names(path: Path, sequence_column, columns, delimiter, n_features: int) -> list[str]:
     if path.suffix.lower() not in _TEXT_SUFFIXES:
         return [f"x{i}" for i in range(n_features)]
-    with open(path, encoding="utf-8") as f:
-        first = next(line.rstrip("\r\n") for line in f if line.strip())
+    first = next(line for _, line in iter_text_lines(path) if line.strip())
     fields = _split_line(first, delimiter if delimiter else _guess_delimiter(path, first))
     if all(map(_is_numeric, fields)):
         return [f"x{i}" for i in range(n_features)]

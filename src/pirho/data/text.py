@@ -292,15 +292,9 @@ def read_text_file(path: str | os.PathLike) -> str:
 
     ValueError naming the file if it is not valid UTF-8; FileNotFoundError if missing.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: not valid UTF-8 (byte {exc.start} is {data[exc.start : exc.start + 1]!r}); "
-            "convert the file to UTF-8"
-        ) from exc
+    from pirho._files import read_text
+
+    return read_text(path)
 
 
 def load_text_corpus(
@@ -397,16 +391,52 @@ def normalize_text(text: str, text_mode: str = "d2l") -> str:
     return text.lower() if text_mode == "raw-lower" else text
 
 
+def erased_characters(text: str, text_mode: str = "d2l") -> dict[str, int]:
+    """The characters of ``text`` that :func:`normalize_text` erases (with the position of
+    each one's first use): for ``"d2l"`` every character that is neither an ASCII letter nor
+    whitespace (d2l's tokenisation turns them into spaces); none for the raw modes.
+
+    >>> erased_characters("TIME!! 你好")
+    {'!': 4, '你': 7, '好': 8}
+    """
+    if text_mode != "d2l":
+        return {}
+    erased: dict[str, int] = {}
+    for position, ch in enumerate(text):
+        if not (ch.isascii() and ch.isalpha()) and not ch.isspace():
+            erased.setdefault(ch, position)
+    return erased
+
+
 def encode_query(text: str, vocab: Vocab, text_mode: str = "d2l", unknown: str = "warn") -> list:
     """Normalise ``text`` (see :func:`normalize_text`) and map it to vocabulary indices.
 
     Characters outside the vocabulary become ``<unk>`` with a warning (``unknown="warn"``) or
-    raise ValueError (``unknown="error"``).
+    raise ValueError (``unknown="error"``). With ``unknown="error"`` the characters that
+    normalisation would erase (:func:`erased_characters`) are refused first, since the model
+    never saw them either.
 
     >>> encode_query("Ab!", Vocab("ab "))[:2] == Vocab("ab ")[["a", "b"]]
     True
+    >>> encode_query("ab!", Vocab("ab "), unknown="error")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: text has characters the model never saw (...): '!' (at 2); ...
     """
+    if unknown == "error":
+        _refuse_erased(text, text_mode)
     return encode_text(normalize_text(text, text_mode), vocab, unknown=unknown)
+
+
+def _refuse_erased(text: str, text_mode: str, keep: str = "") -> None:
+    erased = {ch: pos for ch, pos in erased_characters(text, text_mode).items() if ch not in keep}
+    if erased:
+        listed = ", ".join(f"{ch!r} (at {pos})" for ch, pos in erased.items())
+        raise ValueError(
+            f"text has characters the model never saw ({text_mode!r} text keeps only "
+            f"letters and spaces): {listed}; remove them, or drop --strict "
+            "(unknown='error') to let normalisation replace them"
+        )
 
 
 def encode_cloze_query(
@@ -431,6 +461,8 @@ def encode_cloze_query(
             f"cloze query {query!r} has no blank: mark each missing character with {blank!r}, "
             f"e.g. 'the time tr{blank * 3}ller'"
         )
+    if unknown == "error":
+        _refuse_erased(query, text_mode, keep=blank)  # positions in the whole query
     ids: list[int] = []
     gaps: list[int] = []
     for is_blank, run in itertools.groupby(query, key=lambda ch: ch == blank):

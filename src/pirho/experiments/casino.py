@@ -121,12 +121,12 @@ def plot_decoding(decoding: CasinoDecoding, path: str | Path, plot_steps: int = 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--rolls`` and ``--plot-steps`` (defaults from FULL / QUICK)."""
-    from pirho.cli._options import positive_int  # the CLI's option types, at the CLI boundary
+    from pirho.cli._options import MAX_ROLLS, int_in_range, positive_int  # the CLI boundary
 
     parser.add_argument(
         "--rolls",
         dest="n_rolls",
-        type=positive_int,
+        type=int_in_range(1, MAX_ROLLS),
         default=None,
         metavar="N",
         help=f"number of rolls (default {FULL['n_rolls']}; {QUICK['n_rolls']} with --quick)",

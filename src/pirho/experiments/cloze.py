@@ -87,7 +87,7 @@ QUICK = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options overriding the (full or quick) configuration, checked while parsing."""
-    from pirho.cli._options import existing_file, output_file  # the CLI boundary
+    from pirho.cli._options import checkpoint_file, existing_file  # the CLI boundary
 
     add_config_arguments(
         parser,
@@ -108,7 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
     )
     parser.add_argument(
-        "--checkpoint", type=output_file, help="also save the trained model here (for cloze fill)"
+        "--checkpoint",
+        type=checkpoint_file,
+        help="also save the trained model here (for cloze fill)",
     )
     from pirho.cli._training import add_device_arguments  # the CLI boundary
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from pirho._atomic import atomic_open
-from pirho._checks import check_float, check_positive_int
+from pirho._checks import check_float, check_int, check_positive_int
 
 
 def to_jsonable(value: Any) -> Any:
@@ -107,6 +107,10 @@ def resolve_config(
     return config
 
 
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+"""The most torch threads a run may ask for: four per CPU."""
+
+
 def set_threads(threads: int | None) -> None:
     """The one way an experiment sets torch's thread count: ``threads`` (None: leave torch's).
 
@@ -120,7 +124,8 @@ def set_threads(threads: int | None) -> None:
     """
     if threads is None:
         return
-    threads = check_positive_int("threads", threads)
+    # far more threads than CPUs only slows torch down, and ~100,000 crash it (segfault)
+    threads = check_int("threads", threads, minimum=1, maximum=MAX_THREADS)
     import torch  # only experiments that train call this with a number; keep hmm ones torch-free
 
     torch.set_num_threads(threads)
@@ -177,10 +182,12 @@ def add_config_arguments(
     >>> parser.parse_args(["--epochs", "3"])
     Namespace(epochs=3, lr=None)
     """
-    from pirho.cli._options import positive_float, positive_int  # the CLI boundary
+    from pirho.cli._options import positive_float, positive_int, thread_count  # CLI boundary
 
     for key, text in helps.items():
         kind = positive_float if isinstance(full[key], float) else positive_int
+        if key == "threads":
+            kind = thread_count
         shown = f"full {full[key]}, quick {quick[key]}" if full[key] != quick[key] else full[key]
         parser.add_argument(
             "--" + key.replace("_", "-"), type=kind, metavar="N", help=f"{text} ({shown})"

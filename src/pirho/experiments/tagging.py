@@ -46,6 +46,7 @@ import torch
 from pirho._checks import check_choice, check_positive_int, check_seed
 from pirho.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from pirho.data.corpora import (
+    SPLIT_PERIOD,
     TAGSETS,
     CorpusSplit,
     EncodedSentence,
@@ -65,7 +66,7 @@ from pirho.experiments.common import (
 )
 from pirho.hmm import CategoricalHMM
 from pirho.nn.taggers import Tagger, pad_batch
-from pirho.train import TrainConfig, seed_everything, train
+from pirho.train import TrainConfig, loss_limit, seed_everything, train
 
 NAME = "tagging"
 DESCRIPTION = (
@@ -458,6 +459,7 @@ def train_tagger(
         seed=seed,
         progress=progress,
         desc=model,
+        max_loss=loss_limit(max(len(vocab.tags), 2)),
     )
     result = train(tagger, batches, loss_fn, train_config, evaluate=evaluate)
     tagger.load_state_dict(best["state"])
@@ -641,6 +643,28 @@ def word_dropout_rates(
 # The experiment
 
 
+def check_split(split: CorpusSplit, corpus: str | os.PathLike) -> None:
+    """ValueError when a part of ``split`` (train, dev, test) holds no sentence: the corpus
+    is too small to split, so a tagger could be neither trained nor measured.
+
+    >>> from pirho.data.corpora import TaggedCorpus, TaggedSentence
+    >>> one = TaggedCorpus("one", "file", (("d", (TaggedSentence(("a",), ("X",)),)),))
+    >>> check_split(split_by_document(one), "one.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: corpus one.txt is too small to split: 1 sentence in all gives ...
+    """
+    sizes = {part: len(getattr(split, part)) for part in ("train", "dev", "test")}
+    if all(sizes.values()):
+        return
+    total = sum(sizes.values())
+    shown = ", ".join(f"{part} {n}" for part, n in sizes.items())
+    raise ValueError(
+        f"corpus {corpus} is too small to split: {total} sentence{'s' * (total != 1)} in all "
+        f"gives {shown} (about 80/10/10); give at least {SPLIT_PERIOD} sentences"
+    )
+
+
 def prepare(
     corpus: str | os.PathLike,
     tagset: str,
@@ -652,8 +676,13 @@ def prepare(
     to its first ``max_train_sentences``) and the vocabulary built on its training part (the
     tag set: every tag of the corpus)."""
     check_choice("split_by", split_by, SPLIT_BY)
+    if str(corpus) != "hkcancor" and tagset != "hkcancor":
+        raise ValueError(
+            f"--tagset {tagset} applies to --corpus hkcancor; {corpus} keeps its own tags"
+        )
     tagged = load_corpus(corpus, tagset)
     split = split_by_document(tagged) if split_by == "document" else split_by_utterance(tagged)
+    check_split(split, corpus)
     if max_train_sentences is not None:
         n_train = check_positive_int("max_train_sentences", max_train_sentences)
         split = split._replace(

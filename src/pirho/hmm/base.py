@@ -333,12 +333,9 @@ class HiddenMarkovModel(ABC):
     @classmethod
     def load(cls, path: str | os.PathLike):
         """Read a model written by :meth:`save`; ValueError if the file is not a valid model."""
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{os.fspath(path)}: malformed model JSON: {exc}") from None
+        from pirho._files import read_json
+
+        d = read_json(path, "model")  # errors name the file: missing, not UTF-8, truncated
         try:
             return cls.from_dict(d)
         except ValueError as exc:

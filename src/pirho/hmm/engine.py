@@ -249,13 +249,17 @@ def smoothed_posterior(
     ...                    np.array([0, 2]), False).round(4).tolist()
     [[0.767, 0.233], [0.6676, 0.3324]]
     """
-    announce_compilation(
-        smoothing.posterior, smoothing.posterior_two_state_paired, smoothing.posterior_lockstep
-    )
     post = np.empty((lik.rows.shape[0], start.shape[0]))
     n_states = start.shape[0]
     if method == "auto":
         method = smoothing.choose_posterior_method(trans, lik.table, offsets.shape[0] - 1)
+    # only the kernel about to run may compile: a cold one that is not used says nothing
+    announce_compilation(
+        {
+            "paired": smoothing.posterior_two_state_paired,
+            "lockstep": smoothing.posterior_lockstep,
+        }.get(method, smoothing.posterior)
+    )
     if method == "paired":  # no state is ever ruled out: every sequence is possible
         smoothing.posterior_two_state_paired(start, trans, lik.table, lik.rows, offsets, post)
         return post

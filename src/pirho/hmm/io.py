@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from pirho._atomic import atomic_open
+from pirho._files import read_json, read_text
 from pirho.hmm.model import CategoricalHMM
 
 __all__ = [
@@ -66,15 +67,7 @@ def read_token_file(path: str | os.PathLike) -> TokenFile:
     TokenFile(sequences=[['a', 'b'], ['b', 'c', 'a']], line_numbers=[1, 3])
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"cannot read {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
-            f"at offset {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = read_text(path)  # errors name the file: missing, folder, binary, not UTF-8
     sequences, line_numbers = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split()
@@ -177,13 +170,7 @@ class TokenHMM:
         Raises ValueError naming the file and the problem.
         """
         path = Path(path)
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or exc
-            raise ValueError(f"cannot read model {path}: {reason}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"model {path} is not valid JSON: {exc}") from None
+        document = read_json(path, "model")  # errors name the file
         if not isinstance(document, dict):
             raise ValueError(
                 f"model {path} must hold a JSON object, found {type(document).__name__}"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -40,7 +41,7 @@ from torch import Tensor, nn
 from pirho._checks import check_choice, check_float, check_int, check_positive_int, check_seed
 from pirho.checkpoint import CheckpointError, load_checkpoint
 from pirho.data import Vocab
-from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_text, normalize_text
+from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_query
 from pirho.lm_defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
@@ -240,10 +241,12 @@ class RNNLM(_MetaMixin, nn.Module):
         Each character is predicted from the text so far only — the same view as the causal
         perplexity. ``temperature=0``: greedy (argmax, deterministic); ``temperature>0``:
         sampling from softmax(logits / temperature) with a ``torch.Generator`` seeded by
-        ``seed``. ``<unk>`` is never generated. The prefix is normalised like the training text
+        ``seed`` (computed stably, so a tiny temperature is greedy and a huge one uniform).
+        ``<unk>`` is never generated. The prefix is normalised like the training text
         (see the module docstring; unknown characters → ``<unk>`` with a warning, or ValueError
-        with ``unknown="error"``); the prefix comes back as the model read it (normalised, unknown
-        characters shown as ``<unk>``).
+        with ``unknown="error"``, which also refuses characters normalisation would erase); the
+        prefix comes back as the model read it (normalised, unknown characters shown as
+        ``<unk>``). :meth:`stream` yields the same text piece by piece.
 
         The unidirectional model carries its state forward one character at a time; the
         bidirectional one re-reads the whole text at every step (its backward direction has to
@@ -254,35 +257,69 @@ class RNNLM(_MetaMixin, nn.Module):
         >>> len(lm.generate("ab", 4))
         6
         """
+        return "".join(self.stream(prefix, n_chars, temperature, seed, unknown))
+
+    def stream(
+        self,
+        prefix: str,
+        n_chars: int,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        unknown: str = "warn",
+    ) -> Iterator[str]:
+        """:meth:`generate` one piece at a time: the prefix as read, then each new character
+        as soon as it is chosen (for printing a long generation as it goes). Arguments are
+        checked before the first piece.
+
+        >>> from pirho.data import Vocab
+        >>> lm = RNNLM(4, hidden_size=8, num_layers=1, vocab=Vocab("ab "))
+        >>> pieces = list(lm.stream("ab", 3))
+        >>> pieces[0], len(pieces)
+        ('ab', 4)
+        """
         vocab = self._require_vocab()
         check_int("n_chars", n_chars, minimum=0)
         check_float("temperature", temperature, minimum=0)
         check_seed("seed", seed)
-        text = normalize_text(prefix, self.text_mode)
-        ids = encode_text(text, vocab, unknown=unknown)
+        ids = encode_query(prefix, vocab, self.text_mode, unknown=unknown)
         if not ids:
             raise ValueError(f"prefix {prefix!r} is empty after normalisation; give a character")
+        return self._stream(ids, n_chars, temperature, seed)
+
+    def _stream(self, ids: list[int], n_chars: int, temperature: float, seed) -> Iterator[str]:
+        vocab = self._require_vocab()
         generator = torch.Generator().manual_seed(seed if seed is not None else 0)
         out_ids = list(ids)
+        yield "".join(vocab.to_tokens(out_ids))
         with evaluating(self):
             logits, state = self(torch.tensor([ids], dtype=torch.long))
             for _ in range(n_chars):
                 next_id = _pick(logits[0, -1], temperature, generator, vocab.unk)
                 out_ids.append(next_id)
+                yield vocab.to_tokens([next_id])[0]
                 if self.bidirectional:
                     logits, _ = self(torch.tensor([out_ids], dtype=torch.long))
                 else:
                     logits, state = self(torch.tensor([[next_id]], dtype=torch.long), state)
-        return "".join(vocab.to_tokens(out_ids))
 
 
 def _pick(logits: Tensor, temperature: float, generator: torch.Generator, unk: int) -> int:
-    """Greedy (temperature 0) or sampled next index from logits (V,), never ``unk``."""
-    logits = logits.clone()
+    """Greedy (temperature 0) or sampled next index from logits (V,), never ``unk``.
+
+    Where softmax(logits / temperature) is not finite (a temperature so small or large that
+    the division overflows), the logits are first shifted so that their maximum is 0: a tiny
+    temperature then puts all mass on the maxima, a huge one spreads it evenly.
+    """
+    logits = logits.detach().clone()
     logits[unk] = -math.inf
     if temperature == 0:
         return int(logits.argmax())
     probs = torch.softmax(logits / temperature, dim=-1)
+    if not bool(torch.isfinite(probs).all()):
+        scaled = (logits - logits.max()) / temperature
+        scaled = torch.nan_to_num(scaled, nan=0.0, posinf=0.0)  # 0 / 0 at the maxima
+        scaled[unk] = -math.inf
+        probs = torch.softmax(scaled, dim=-1)
     return int(torch.multinomial(probs, 1, generator=generator))
 
 

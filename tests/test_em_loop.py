@@ -234,3 +234,59 @@ def test_poisson_log_pmf_of_a_huge_count_needs_no_table():
     count = 2.0**31  # log x! by lgamma: a table up to x would need 16 GiB
     expected = count * np.log(3.0) - 3.0 - __import__("math").lgamma(count + 1.0)
     assert model.log_likelihood([[count]]) == pytest.approx(expected, rel=1e-12)
+
+
+# -- the semi-Markov model runs the same iteration (iterate_em) ------------------------------
+def test_semi_markov_em_with_geometric_durations_takes_the_hmms_steps():
+    # Geometric durations (negative binomial n = 1, D = 600 >> T) make the semi-Markov model
+    # the ordinary HMM, so with start and emissions free (trans and durations frozen) both
+    # EMs take the same steps: the same history, stopping point and verdict, through the one
+    # loop (n_iter, tol, history and monitor mean the same).
+    from pirho.hmm import SemiMarkovHMM, semi_markov_em
+
+    hmm = family_models()["categorical"]
+    xs = [hmm.sample(60, seed=s)[1] for s in range(3)]
+    semi = SemiMarkovHMM.from_hmm(hmm, 600, "nbinom")
+    for n_iter, tol in [(0, 1e-4), (4, 0.0), (200, 1e-3)]:
+        ref = em(hmm, xs, params="se", n_iter=n_iter, tol=tol)
+        monitor = EMMonitor(tol)
+        got = semi_markov_em(semi, xs, params="se", n_iter=n_iter, monitor=monitor)
+        np.testing.assert_allclose(got.history, ref.history, rtol=1e-11)
+        assert (got.n_iter, got.converged) == (ref.n_iter, ref.converged)
+        assert monitor.history == got.history.tolist()
+        np.testing.assert_allclose(got.model.emissions.emit, ref.model.emit, atol=1e-11)
+        np.testing.assert_allclose(got.model.start, ref.model.start, atol=1e-11)
+    assert 4 < ref.n_iter < 200 and ref.converged  # the tol rule stopped both
+
+
+def test_semi_markov_guard_stops_a_decrease_and_without_it_the_decrease_shows():
+    from pirho.hmm import SemiMarkovHMM, semi_markov_em
+
+    semi = SemiMarkovHMM.from_hmm(casino(), 50, "poisson")
+    _, rolls = semi.sample(400, seed=4)
+    mle = semi_markov_em(semi, rolls, n_iter=300, tol=1e-10).model
+    prior = EMPrior(start=50.0, emission=50.0)  # the MAP step leaves the maximum
+    free = semi_markov_em(mle, rolls, prior=prior, n_iter=3,
+                          monitor=EMMonitor(-np.inf, guard=False))  # fmt: skip
+    assert free.history[1] < free.history[0]
+    guarded = semi_markov_em(mle, rolls, prior=prior, n_iter=3, monitor=EMMonitor(-np.inf))
+    assert guarded.history.tolist() == [free.history[0]] and guarded.converged
+    assert guarded.model is mle
+
+
+def test_semi_markov_warns_about_an_unused_state_as_the_hmm_does():
+    # symbol 2 comes only from state 2 and appears only at the end: state 2 is never left
+    from pirho.hmm import SemiMarkovHMM, semi_markov_em
+
+    hmm = CategoricalHMM([0.5, 0.5, 0.0], [[0.6, 0.3, 0.1], [0.3, 0.6, 0.1], [0.25, 0.25, 0.5]],
+                         [[0.7, 0.3, 0.0], [0.2, 0.8, 0.0], [0.0, 0.0, 1.0]])  # fmt: skip
+    x = np.array([0, 0, 1, 1, 0, 1, 2])
+    caught = {}
+    for name, run in [("hmm", lambda: em(hmm, x, n_iter=2)),
+                      ("semi", lambda: semi_markov_em(SemiMarkovHMM.from_hmm(hmm, 20), x,
+                                                      n_iter=2))]:  # fmt: skip
+        with pytest.warns(RuntimeWarning, match=r"state\(s\) \[2\] have no expected") as w:
+            run()
+        caught[name] = w[0]
+    assert str(caught["semi"].message) == str(caught["hmm"].message)
+    assert caught["semi"].filename == __file__  # it points at the caller's line

@@ -23,6 +23,7 @@ from pirho.hmm import (
     casino,
     semi_markov_em,
 )
+from pirho.hmm.em_loop import EMMonitor
 from pirho.hmm.semi_markov import duration_m_step, expected_statistics, segments_of
 
 
@@ -195,7 +196,9 @@ def test_every_family_matches_brute_force_and_missing_steps_count_as_likelihood_
     assert model.log_likelihood(x) == pytest.approx(ref["log_likelihood"], abs=1e-12)
     np.testing.assert_allclose(model.posterior(x), ref["posterior"], atol=1e-12)
     assert model.viterbi(x).states.tolist() == ref["best_path"].tolist()
-    result = semi_markov_em(model, [x, model.sample(30, seed=4)[1]], n_iter=3, tol=0.0)
+    # the guard off (EMMonitor(guard=False)): a decrease shows in the history
+    result = semi_markov_em(model, [x, model.sample(30, seed=4)[1]], n_iter=3,
+                            monitor=EMMonitor(0.0, guard=False))  # fmt: skip
     assert np.diff(result.history).min() >= -1e-9
     assert type(result.model.emissions) is type(emissions)
 
@@ -357,7 +360,7 @@ def test_em_never_decreases_the_likelihood(family):
     guess = SemiMarkovHMM([1 / 3] * 3, [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]], start_law,
                           PoissonHMM([1 / 3] * 3, np.full((3, 3), 1 / 3),
                                      [[2.0], [4.0], [8.0]]))  # fmt: skip
-    result = semi_markov_em(guess, xs, n_iter=25, tol=0.0)
+    result = semi_markov_em(guess, xs, n_iter=25, monitor=EMMonitor(0.0, guard=False))
     gains = np.diff(result.history)
     assert result.n_iter == 25
     assert gains.min() >= -1e-8 * abs(result.history[-1])

@@ -2,7 +2,8 @@
 
 :func:`run_em` serves :func:`~pirho.hmm.learn.baum_welch`, :func:`~pirho.hmm.fitting.em`,
 ``fit``, ``fit_supervised``, the hmmlearn estimators of :mod:`pirho.hmm.sklearn` and
-:func:`~pirho.hmm.dask.fit_distributed`.
+:func:`~pirho.hmm.dask.fit_distributed`; its iteration, :func:`iterate_em`, also runs the
+semi-Markov model's EM (:func:`pirho.hmm.semi_markov.semi_markov_em`, its own E- and M-step).
 
 - E-step (:func:`expected_statistics`): the family's likelihoods, the compiled
   forward–backward of :func:`pirho.hmm.engine.expected_counts`, then the family's sufficient
@@ -52,6 +53,10 @@ __all__ = [
     "add_statistics",
     "maximise",
     "run_em",
+    "EMTrace",
+    "iterate_em",
+    "clamp_to_labels",
+    "warn_unused_states",
 ]
 
 
@@ -130,10 +135,20 @@ def labelled_likelihoods(
     if labels is None:
         return model._likelihoods(observations)
     log_lik = model.log_emission(observations)  # type: ignore[attr-defined]
+    return Likelihoods.from_log(clamp_to_labels(log_lik, labels))
+
+
+def clamp_to_labels(log_emission: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(N, K) log-likelihoods with −inf where step t is labelled (``labels[t] >= 0``) with
+    another state than k; unlabelled steps (−1) unchanged. labels: (N,) int64.
+
+    >>> clamp_to_labels(np.zeros((2, 2)), np.array([-1, 1])).tolist()
+    [[0.0, 0.0], [-inf, 0.0]]
+    """
     known = labels >= 0
-    clamp = np.zeros(log_lik.shape, dtype=bool)
-    clamp[known] = np.arange(model.n_states)[None, :] != labels[known, None]
-    return Likelihoods.from_log(np.where(clamp, -np.inf, log_lik))
+    clamp = np.zeros(log_emission.shape, dtype=bool)
+    clamp[known] = np.arange(log_emission.shape[1])[None, :] != labels[known, None]
+    return np.where(clamp, -np.inf, log_emission)
 
 
 def maximise(
@@ -259,7 +274,6 @@ def run_em(
     """
     params = "st" + model.PARAM_LETTERS if params is None else params  # type: ignore[attr-defined]
     monitor = EMMonitor(tol) if monitor is None else monitor
-    monitor._reset()  # a monitor serves one run (hmmlearn's has the same method)
     if callable(data) and not isinstance(data, np.ndarray | list | tuple | ObservationBatch):
         if labels is not None:
             raise ValueError("labels cannot be given with a distributed E-step")
@@ -270,35 +284,112 @@ def run_em(
         def e_step(current):
             return expected_statistics(current, batch.observations, batch.offsets, labels)
 
-    stats = e_step(model)
-    history = [stats.log_likelihood]
-    monitor.report(stats.log_likelihood)
-    guard = bool(getattr(monitor, "guard", False))
-    stopped = False
-    for _ in range(n_iter):
-        if monitor.converged:
-            break
-        candidate = maximise(model, stats, params, prior, min_covar)
-        candidate_stats = e_step(candidate)
-        if guard and candidate_stats.log_likelihood < history[-1]:
-            stopped = True  # keep the better model: see EMMonitor.guard
-            break
-        model, stats = candidate, candidate_stats
-        history.append(stats.log_likelihood)
-        monitor.report(stats.log_likelihood)
+    trace = iterate_em(
+        model,
+        e_step,
+        lambda current, stats: maximise(current, stats, params, prior, min_covar),
+        n_iter=n_iter,
+        monitor=monitor,
+    )
+    model, stats = trace.model, trace.statistics
     unused = (
         np.flatnonzero(stats.trans.sum(axis=1) == 0) if "t" in params and model.n_states > 1
         else np.zeros(0, dtype=np.int64)
     )  # fmt: skip
     if warn_unused and unused.size and _has_steps_after_first(stats):
-        warnings.warn(
-            f"state(s) {unused.tolist()} have no expected transitions out of them: their "
-            "transition rows kept their previous values (too few data for "
-            f"{model.n_states} states?)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return EMResult(model, np.array(history), stopped or bool(monitor.converged), stats, unused)
+        warn_unused_states(unused, model.n_states)
+    return EMResult(model, trace.history, trace.converged, stats, unused)
+
+
+class EMTrace(NamedTuple):
+    """Outcome of :func:`iterate_em`.
+
+    model: the last accepted model. history: (n + 1,) total log-likelihood of the starting
+    model and after each accepted M-step. converged: the monitor's verdict at the end, or the
+    guard stopped a decrease. statistics: the E-step statistics of ``model``.
+    """
+
+    model: Any
+    history: np.ndarray
+    converged: bool
+    statistics: Any
+
+
+def iterate_em(
+    model,
+    e_step: Callable[[Any], Any],
+    m_step: Callable[[Any, Any], Any],
+    *,
+    n_iter: int,
+    monitor,
+) -> EMTrace:
+    """The EM iteration of every fit in pirho (HMMs through :func:`run_em`, the semi-Markov
+    model through :func:`pirho.hmm.semi_markov.semi_markov_em`): E-step, then up to
+    ``n_iter`` times M-step → E-step, history, monitor, guard.
+
+    e_step(model) -> statistics with a ``log_likelihood`` field: the total log-likelihood
+        (a float) or per-sequence values (an array), summed here.
+    m_step(model, statistics) -> the next model.
+    monitor: ``_reset()``, ``report(log_prob)``, ``converged`` and optionally ``guard``
+        (see :class:`EMMonitor`); a monitor serves one run, so it is reset first. The loop
+        stops before an M-step when ``monitor.converged``; with ``guard`` a candidate whose
+        log-likelihood is lower than the last accepted one is dropped and the run stops.
+
+    The meaning of ``n_iter`` and ``history`` is docs/conventions.md's ("EM: n_iter, tol,
+    history"): at most ``n_iter`` M-steps; ``history[0]`` is the starting model's.
+
+    >>> def e_step(m):  # a toy "model": a number climbing towards 0 by halving its distance
+    ...     return Statistics(np.zeros(1), np.zeros((1, 1)), {}, -abs(m))
+    >>> trace = iterate_em(-8.0, e_step, lambda m, s: m / 2, n_iter=10, monitor=EMMonitor(1.0))
+    >>> trace.history.tolist(), trace.converged
+    ([-8.0, -4.0, -2.0, -1.0, -0.5], True)
+    """
+    monitor._reset()  # a monitor serves one run (hmmlearn's has the same method)
+    stats = e_step(model)
+    total = _total_log_likelihood(stats)
+    history = [total]
+    monitor.report(total)
+    guard = bool(getattr(monitor, "guard", False))
+    stopped = False
+    for _ in range(n_iter):
+        if monitor.converged:
+            break
+        candidate = m_step(model, stats)
+        candidate_stats = e_step(candidate)
+        total = _total_log_likelihood(candidate_stats)
+        if guard and total < history[-1]:
+            stopped = True  # keep the better model: see EMMonitor.guard
+            break
+        model, stats = candidate, candidate_stats
+        history.append(total)
+        monitor.report(total)
+    return EMTrace(model, np.array(history), stopped or bool(monitor.converged), stats)
+
+
+def _total_log_likelihood(stats) -> float:
+    value = stats.log_likelihood
+    return float(value) if np.ndim(value) == 0 else float(np.sum(value))
+
+
+def warn_unused_states(unused: np.ndarray, n_states: int) -> None:
+    """The RuntimeWarning of a fit that ends with states without expected transitions out of
+    them (``unused``, state indices): their transition rows were kept, not re-estimated.
+    Called by a fitting function, it points at the line that called that function.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unused_states(np.array([2]), 3)
+    >>> str(caught[0].message)[:50]
+    'state(s) [2] have no expected transitions out of t'
+    """
+    warnings.warn(
+        f"state(s) {np.asarray(unused).tolist()} have no expected transitions out of them: "
+        "their transition rows kept their previous values (too few data for "
+        f"{n_states} states?)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def _has_steps_after_first(stats: Statistics) -> bool:

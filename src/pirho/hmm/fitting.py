@@ -47,6 +47,7 @@ __all__ = [
     "SelectionRow",
     "select_n_states",
     "FAMILIES",
+    "as_labels",
 ]
 
 FAMILIES = {
@@ -117,8 +118,19 @@ def _batch(model_class, x, n_features_or_symbols) -> ObservationBatch:
     return model_class.observation_batch(x, n_features_or_symbols)
 
 
-def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
-    """Labels shaped like the observations → (N,) int64 in [−1, K); −1 = unknown."""
+def as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
+    """Labels shaped like the observations (one (T,) integer array, or a list of them for a
+    batch) → (N,) int64 in [−1, K) aligned with ``batch``'s concatenated steps; −1 = unknown.
+    ValueError naming the sequence and position of a label of the wrong shape, type or range.
+
+    >>> batch = CategoricalHMM.observation_batch([[0, 1], [1]], 2)
+    >>> as_labels([[-1, 0], [1]], batch, 2).tolist()
+    [-1, 0, 1]
+    >>> as_labels(np.array([0, 2, 0]), CategoricalHMM.observation_batch([0, 1, 1], 2), 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: labels: label 2 at position 1 is outside [-1, 2)
+    """
     items = list(labels) if batch.batched else [labels]
     n_seq = batch.offsets.shape[0] - 1
     if len(items) != n_seq:
@@ -206,7 +218,7 @@ def em(
                             model_class)  # fmt: skip
     n_iter, tol, min_covar = _check_em_options(n_iter, tol, min_covar)
     batch = _batch(model_class, x, _data_size(model))
-    label_rows = None if labels is None else _as_labels(labels, batch, model.n_states)
+    label_rows = None if labels is None else as_labels(labels, batch, model.n_states)
     fitted, history, converged = _run_em(
         model, batch.observations, batch.offsets, label_rows, params, n_iter, tol, min_covar,
         monitor,
@@ -334,7 +346,7 @@ def fit(
     else:
         size = init.n_features if init is not None else _n_features_of(x)
     batch = _batch(model_class, x, size)
-    label_rows = None if labels is None else _as_labels(labels, batch, n_states)
+    label_rows = None if labels is None else as_labels(labels, batch, n_states)
     runs = []
     for _ in range(n_restarts if init_params else 1):
         start_model = initial_model(
@@ -417,7 +429,7 @@ def fit_supervised(
         size = int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
     options["n_symbols"] = size
     batch = _batch(model_class, x, size)
-    label_rows = _as_labels(labels, batch, n_states)
+    label_rows = as_labels(labels, batch, n_states)
     rng = np.random.default_rng(_checks.check_seed("seed", seed))
     start_model = initial_model(
         model_class, batch.observations, n_states, rng, options, None, letters, min_covar

@@ -16,16 +16,20 @@ Conventions, the same for every method, the brute force and the tests:
   over 1..D, and the mass it had beyond D is reported as :attr:`Durations.truncated_mass`
   (with it, segments longer than D are impossible: choose D well above the longest regime).
 
-The math is in pure functions — :func:`expected_statistics` (E-step), :func:`m_step`
-(M-step), :mod:`pirho.hmm.semi_markov_kernels` (recursions) — and :func:`semi_markov_em`
-is only the loop. The emission family is reached through one adapter,
-:func:`emission_hooks`.
+The math is in pure functions — :func:`expected_statistics` (the counts of the recursions in
+:mod:`pirho.hmm.semi_markov_kernels`), :func:`e_step`, :func:`m_step` — and
+:func:`semi_markov_em` runs them in pirho's one EM iteration,
+:func:`pirho.hmm.em_loop.iterate_em` (the HMMs' :func:`~pirho.hmm.em_loop.run_em` runs the
+same code), so ``n_iter``, ``tol``, ``history``, ``monitor`` and the decrease guard mean what
+docs/conventions.md says. The emissions are reached through the family protocol of
+:mod:`pirho.hmm.em_loop` (``log_emission``, ``emission_statistics``, ``emission_m_step``,
+``with_parameters``); start and trans are updated by
+:func:`pirho.hmm.priors.dirichlet_update`, which keeps structural zeros.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -35,6 +39,9 @@ from pirho import _checks
 from pirho.hmm import semi_markov_kernels as kernels
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch, split_rows
 from pirho.hmm.compile_notice import announce_compilation
+from pirho.hmm.em_loop import EMMonitor, clamp_to_labels, iterate_em, warn_unused_states
+from pirho.hmm.fitting import FAMILIES, as_labels, fit
+from pirho.hmm.priors import EMPrior, dirichlet_update
 from pirho.hmm.validation import check_distribution
 
 __all__ = [
@@ -46,9 +53,8 @@ __all__ = [
     "SegmentBoundaries",
     "SemiMarkovStatistics",
     "SemiMarkovFit",
-    "EmissionHooks",
-    "emission_hooks",
     "expected_statistics",
+    "e_step",
     "m_step",
     "semi_markov_em",
     "fit_semi_markov",
@@ -247,75 +253,16 @@ def _check_positive_vector(name: str, value, high: float | None = None) -> np.nd
     return arr
 
 
-# -- the emission adapter ------------------------------------------------------------------------
-class EmissionHooks(NamedTuple):
-    """What the semi-Markov model needs from an emission family (one place to re-point).
-
-    as_batch(x) -> ObservationBatch; log_emission(observations) -> (N, K) log P(x_t | k), 0
-    on missing steps; m_step(observations, posterior (N, K), params, min_covar) -> a new
-    family model; sample(states, rng) -> observations; letters: the family's parameter
-    letters (hmmlearn's); n_parameters() -> free emission parameters.
-    """
-
-    as_batch: Callable
-    log_emission: Callable
-    m_step: Callable
-    sample: Callable
-    letters: str
-    n_parameters: Callable
-
-
-def emission_hooks(emissions: HiddenMarkovModel) -> EmissionHooks:
-    """The family hooks of ``emissions`` (a pirho HMM; its start and trans are ignored).
-
-    >>> from pirho.hmm import PoissonHMM
-    >>> hooks = emission_hooks(PoissonHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[1.0], [5.0]]))
-    >>> hooks.letters, hooks.log_emission(np.array([[0.0]])).round(3).tolist()
-    ('l', [[-1.0, -5.0]])
-    """
-    from pirho.hmm.emissions.family import VectorEmissionHMM
-    from pirho.hmm.fitting import _categorical_m_step
-    from pirho.hmm.model import CategoricalHMM
-
-    if isinstance(emissions, CategoricalHMM):
-        # the appended row of zeros is what a missing symbol −1 reads: likelihood 1
-        table = np.vstack([_log(emissions.emit.T), np.zeros((1, emissions.n_states))])
-
-        def categorical_m_step(observations, posterior, params, min_covar):
-            if "e" not in params:
-                return emissions
-            emit = _categorical_m_step(emissions, observations, posterior)["emit"]
-            return CategoricalHMM(emissions.start, emissions.trans, emit)
-
-        return EmissionHooks(
-            emissions._as_batch,
-            lambda observations: table[observations],
-            categorical_m_step,
-            emissions._sample_emissions,
-            "e",
-            lambda: int((np.count_nonzero(emissions.emit, axis=1) - 1).sum()),
+# -- the emission family ------------------------------------------------------------------------
+def _check_emissions(emissions) -> HiddenMarkovModel:
+    """``emissions`` if it is a model of a pirho family with the EM protocol, else TypeError."""
+    if not isinstance(emissions, HiddenMarkovModel) or not hasattr(emissions, "emission_m_step"):
+        raise TypeError(
+            "emissions must be a model of a pirho emission family (GaussianHMM, GMMHMM, "
+            "PoissonHMM, BernoulliHMM, MultinomialHMM, CategoricalHMM), got "
+            f"{type(emissions).__name__}"
         )
-    if isinstance(emissions, VectorEmissionHMM):
-
-        def vector_m_step(observations, posterior, params, min_covar):
-            letters = "".join(c for c in params if c in emissions.PARAM_LETTERS)
-            if not letters:
-                return emissions
-            new = emissions._m_step(observations, posterior, letters, min_covar)
-            return emissions._with_parameters(emissions.start, emissions.trans, new)
-
-        return EmissionHooks(
-            emissions._as_batch,
-            emissions.log_emission,
-            vector_m_step,
-            emissions._sample_emissions,
-            emissions.PARAM_LETTERS,
-            emissions.n_emission_parameters,
-        )
-    raise TypeError(
-        "emissions must be a model of a pirho emission family (GaussianHMM, GMMHMM, "
-        f"PoissonHMM, BernoulliHMM, CategoricalHMM), got {type(emissions).__name__}"
-    )
+    return emissions
 
 
 # -- result types ------------------------------------------------------------------------------
@@ -386,6 +333,8 @@ class SemiMarkovStatistics(NamedTuple):
     duration_counts: (K, D) expected number of segments of k lasting d (``[k, d-1]``); the
         censored last segment's true duration d' ≥ its observed d is spread over d' in
         proportion to p_k(d') (exact EM for right-censored data).
+    emission: the family's sufficient statistics (its ``emission_statistics`` of
+        ``posterior``), filled by :func:`e_step`; None from :func:`expected_statistics`.
     """
 
     log_likelihood: np.ndarray
@@ -393,6 +342,7 @@ class SemiMarkovStatistics(NamedTuple):
     start_counts: np.ndarray
     trans_counts: np.ndarray
     duration_counts: np.ndarray
+    emission: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -400,8 +350,9 @@ class SemiMarkovFit:
     """Outcome of :func:`semi_markov_em` / :func:`fit_semi_markov`.
 
     model: the fitted :class:`SemiMarkovHMM`. history: (n_iter + 1,) total log-likelihood
-    of the starting model and after each M-step. converged: the last gain fell below tol.
-    n_iter: M-steps taken.
+    of the starting model and after each accepted M-step (docs/conventions.md, "EM: n_iter,
+    tol, history"). converged: the last gain fell below tol, or the monitor's guard stopped a
+    decrease. n_iter: M-steps taken.
     """
 
     model: SemiMarkovHMM
@@ -472,7 +423,7 @@ class SemiMarkovHMM:
                 f"durations has {durations.n_states} rows, expected K = {n_states} to match start"
             )
         self._durations = durations
-        self._hooks = emission_hooks(emissions)
+        _check_emissions(emissions)
         if emissions.n_states != n_states:
             raise ValueError(
                 f"emissions has K = {emissions.n_states} states, expected {n_states} to match start"
@@ -537,11 +488,9 @@ class SemiMarkovHMM:
         return SemiMarkovHMM(**parts)
 
     # -- inference -------------------------------------------------------------------------------
-    def _prepared(self, x, labels=None) -> tuple[ObservationBatch, np.ndarray]:
-        batch = self._hooks.as_batch(x)
-        log_lik = self._hooks.log_emission(batch.observations)
-        if labels is not None:
-            log_lik = _clamp_to_labels(log_lik, _as_labels(labels, batch, self.n_states))
+    def _prepared(self, x) -> tuple[ObservationBatch, np.ndarray]:
+        batch = self._emissions._as_batch(x)
+        log_lik = self._emissions.log_emission(batch.observations)  # type: ignore[attr-defined]
         return batch, np.ascontiguousarray(log_lik.T)
 
     def _forward(self, log_emission_t, offsets):
@@ -550,9 +499,9 @@ class SemiMarkovHMM:
             self._kernel_start, self._kernel_trans, self._dur, self._surv, log_emission_t, offsets
         )
 
-    def _smoothed(self, x, labels=None):
+    def _smoothed(self, x):
         """(batch, log_lik (B,), begin marginals (K, N), end marginals (K, N))."""
-        batch, log_emission_t = self._prepared(x, labels)
+        batch, log_emission_t = self._prepared(x)
         log_lik, begin, end, scaled = self._forward(log_emission_t, batch.offsets)
         _raise_if_impossible(log_lik, batch)
         begin_back, end_back, _, _ = kernels.backward(
@@ -636,7 +585,7 @@ class SemiMarkovHMM:
         rng = _rng(seed)
         cum = [_cumulative(a) for a in (self._start, self._trans, self._dur)]
         states = kernels.sample_prior(*cum, n_steps, rng.random(2 * n_steps + 1))
-        return states, self._hooks.sample(states, rng)
+        return states, self._emissions._sample_emissions(states, rng)
 
     def sample_posterior(self, x, n_samples: int, seed=None):
         """Exact draws of the whole path from P(h_1..h_T | x) (forward filtering, backward
@@ -719,8 +668,6 @@ class SemiMarkovHMM:
         ...
         ValueError: model JSON must be an object with format 'pirho.SemiMarkovHMM'
         """
-        from pirho.hmm.fitting import FAMILIES
-
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ValueError(f"model JSON must be an object with format {FORMAT!r}")
         missing = [k for k in ("start", "trans", "durations", "emissions") if k not in d]
@@ -766,24 +713,6 @@ def segments_of(states: np.ndarray) -> np.ndarray:
     firsts = np.concatenate([[0], np.flatnonzero(np.diff(states)) + 1])
     lengths = np.diff(np.concatenate([firsts, [states.size]]))
     return np.stack([firsts, lengths, states[firsts]], axis=1).astype(np.int64)
-
-
-def _as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
-    """Labels shaped like x → (N,) int64 in [−1, K), −1 = unknown; ValueError otherwise
-    (pirho.hmm.fit's own check, so both read labels alike)."""
-    from pirho.hmm.fitting import _as_labels as labels_of
-
-    return labels_of(labels, batch, n_states)
-
-
-def _clamp_to_labels(log_lik: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(N, K) log-likelihoods with −inf where a step is labelled with another state."""
-    known = labels >= 0
-    if not known.any():
-        return log_lik
-    other = np.zeros(log_lik.shape, dtype=bool)
-    other[known] = np.arange(log_lik.shape[1])[None, :] != labels[known, None]
-    return np.where(other, -np.inf, log_lik)
 
 
 # -- E-step ------------------------------------------------------------------------------------
@@ -835,12 +764,41 @@ def expected_statistics(
     return SemiMarkovStatistics(log_lik, posterior, start_counts, trans_counts, duration_counts)
 
 
+def e_step(
+    model: SemiMarkovHMM, observations: np.ndarray, offsets: np.ndarray, labels=None
+) -> SemiMarkovStatistics:
+    """The E-step of :func:`semi_markov_em` for one validated, concatenated batch: the
+    counts of :func:`expected_statistics` under ``model`` plus the emission family's
+    sufficient statistics (``emission``) of the state posterior.
+
+    observations: (N, ·) in the family's format; offsets: (B + 1,); labels: None or (N,)
+    int64, each step's state or −1 (a labelled step is clamped to its state and the
+    log-likelihood is log P(x, labels respected)). ValueError when a sequence has probability
+    0 under the model (and labels).
+
+    >>> from pirho.hmm import casino
+    >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]], casino())
+    >>> stats = e_step(m, np.array([5, 5, 0]), np.array([0, 3]))
+    >>> bool(np.isclose(stats.log_likelihood.sum(), m.log_likelihood([5, 5, 0])))
+    True
+    >>> round(float(stats.emission["counts"].sum()), 12)   # one unit of posterior per step
+    3.0
+    """
+    emissions = model.emissions
+    log_lik = emissions.log_emission(observations)  # type: ignore[attr-defined]
+    if labels is not None:
+        log_lik = clamp_to_labels(log_lik, labels)
+    stats = expected_statistics(model._kernel_start, model._kernel_trans, model._dur, log_lik,
+                                offsets)  # fmt: skip
+    impossible = np.flatnonzero(np.isneginf(stats.log_likelihood))
+    if impossible.size:
+        given = " given its labels" if labels is not None else ""
+        raise ValueError(f"sequence {int(impossible[0])} has probability 0 under the model{given}")
+    emission = emissions.emission_statistics(observations, stats.posterior)  # type: ignore
+    return stats._replace(emission=emission)
+
+
 # -- M-step ------------------------------------------------------------------------------------
-def _normalise(counts: np.ndarray, old: np.ndarray) -> np.ndarray:
-    total = counts.sum(axis=-1, keepdims=True)
-    return np.where(total > 0, counts / np.where(total > 0, total, 1.0), old)
-
-
 def _solve_mean(log_base: np.ndarray, target: float, low: float, high: float) -> float:
     """θ in [low, high] with E[n] = target under exp(θ n + base(n)) on n = 0..D−1: the
     maximum-likelihood natural parameter of a truncated exponential family (the mean is
@@ -891,7 +849,7 @@ def duration_m_step(durations: Durations, counts: np.ndarray) -> Durations:
     """
     total = counts.sum(axis=1)
     if durations.family == "table":
-        return Durations.from_table(_normalise(counts, np.array(durations.table)))
+        return Durations.from_table(dirichlet_update(counts, np.array(durations.table)))
     max_d = durations.max_duration
     n = np.arange(max_d)
     means = np.where(total > 0, (counts * n).sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
@@ -941,50 +899,61 @@ def _golden_max(profile, low: float, high: float, n_steps: int = 60) -> tuple[fl
 
 def m_step(
     model: SemiMarkovHMM,
-    observations: np.ndarray,
     stats: SemiMarkovStatistics,
     params: str,
+    prior: EMPrior | None = None,
     min_covar: float = 1e-3,
 ) -> SemiMarkovHMM:
-    """The model maximising the expected complete-data log-likelihood (a pure function):
-    start ``s``, trans ``t`` (the zero diagonal stays zero: its counts are 0), durations
-    ``d`` (:func:`duration_m_step`), emissions by the family's letters; letters not in
-    ``params`` keep their values. A state without counts keeps its row.
+    """The model maximising the expected complete-data log-likelihood (plus the log-prior)
+    given the statistics of :func:`e_step` (a pure function): start ``s`` and trans ``t`` by
+    :func:`~pirho.hmm.priors.dirichlet_update` (entries of probability 0 stay 0, so the zero
+    diagonal does; a state without counts keeps its row), durations ``d``
+    (:func:`duration_m_step`), the emissions by the family's ``emission_m_step`` on its
+    letters; letters not in ``params`` keep their values exactly.
+
+    prior: an :class:`~pirho.hmm.priors.EMPrior` (Dirichlet on start and trans, the family's
+    emission prior) or None (maximum likelihood); durations have no prior.
 
     >>> from pirho.hmm import casino
     >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]], casino())
     >>> x = np.array([5, 5, 0, 1, 5, 5])
-    >>> stats = expected_statistics(m.start, m.trans, m.durations.table,
-    ...                             np.log(m.emissions.emit[:, x].T), np.array([0, 6]))
-    >>> new = m_step(m, x, stats, params="sd")
+    >>> stats = e_step(m, x, np.array([0, 6]))
+    >>> new = m_step(m, stats, params="sd")
     >>> new.trans.tolist(), bool((new.emissions.emit == m.emissions.emit).all())
     ([[0.0, 1.0], [1.0, 0.0]], True)
     """
-    start = _normalise(stats.start_counts, np.array(model.start)) if "s" in params else model.start
-    trans = _normalise(stats.trans_counts, np.array(model.trans)) if "t" in params else model.trans
+    prior = prior if prior is not None else EMPrior()
+    start = model.start
+    if "s" in params:
+        start = dirichlet_update(stats.start_counts, np.array(model.start), prior.start)
+    trans = model.trans
+    if "t" in params:
+        trans = dirichlet_update(stats.trans_counts, np.array(model.trans), prior.trans)
     durations = model.durations
     if "d" in params:
         durations = duration_m_step(durations, stats.duration_counts)
-    emissions = model._hooks.m_step(observations, stats.posterior, params, min_covar)
+    emissions = model.emissions
+    letters = "".join(c for c in params if c in emissions.PARAM_LETTERS)  # type: ignore
+    if letters:
+        if stats.emission is None:
+            raise ValueError("stats has no emission statistics: take them with e_step")
+        new = emissions.emission_m_step(stats.emission, letters, prior.emission, min_covar)  # type: ignore
+        emissions = emissions.with_parameters(emissions.start, emissions.trans, new)  # type: ignore
     return SemiMarkovHMM(start, trans, durations, emissions)
 
 
-# -- EM loop -----------------------------------------------------------------------------------
-def _e_step(model: SemiMarkovHMM, observations, offsets, labels) -> SemiMarkovStatistics:
-    log_lik = model._hooks.log_emission(observations)
-    if labels is not None:
-        log_lik = _clamp_to_labels(log_lik, labels)
-    stats = expected_statistics(model._kernel_start, model._kernel_trans, model._dur, log_lik,
-                                offsets)  # fmt: skip
-    impossible = np.flatnonzero(np.isneginf(stats.log_likelihood))
-    if impossible.size:
-        given = " given its labels" if labels is not None else ""
-        raise ValueError(f"sequence {int(impossible[0])} has probability 0 under the model{given}")
-    return stats
-
-
+# -- EM ----------------------------------------------------------------------------------------
 def _param_letters(model: SemiMarkovHMM) -> str:
-    return "std" + model._hooks.letters
+    return "std" + model.emissions.PARAM_LETTERS  # type: ignore[attr-defined]
+
+
+def _unused_states(model: SemiMarkovHMM, stats: SemiMarkovStatistics, params: str) -> np.ndarray:
+    """States whose trans row has a free choice (two or more next states possible) but no
+    expected segment transitions out of them: their rows were kept, not re-estimated."""
+    if "t" not in params or not stats.trans_counts.sum() > 0:
+        return np.zeros(0, dtype=np.int64)
+    free = np.count_nonzero(model.trans, axis=1) >= 2
+    return np.flatnonzero(free & (stats.trans_counts.sum(axis=1) == 0))
 
 
 def semi_markov_em(
@@ -996,16 +965,25 @@ def semi_markov_em(
     tol: float = 1e-4,
     labels=None,
     min_covar: float = 1e-3,
+    prior: EMPrior | None = None,
+    monitor=None,
 ) -> SemiMarkovFit:
-    """EM (Baum–Welch for segments) from ``model``: at most ``n_iter`` M-steps, stopping
-    once an iteration gains less than ``tol`` in total log-likelihood.
+    """EM (Baum–Welch for segments) from ``model``, on pirho's one EM iteration
+    (:func:`pirho.hmm.em_loop.iterate_em`): at most ``n_iter`` M-steps, stopping after the
+    first that gains less than ``tol`` in total log-likelihood (docs/conventions.md, "EM:
+    n_iter, tol, history").
 
     params: letters of the parameters to update — ``s`` start, ``t`` trans, ``d`` durations,
     and the emission family's (``mc``, ``l``, ``e``, …); default all. labels: shaped like x,
     each step's state or −1 (unknown); a labelled step is clamped to its state and the history
-    is then log P(x, labels respected). Every M-step is exact except the negative binomial's
-    (a generalised EM step, see :func:`duration_m_step`), so the history never decreases
-    beyond round-off; nothing here hides a decrease.
+    is then log P(x, labels respected). prior: an :class:`~pirho.hmm.priors.EMPrior` or None
+    (maximum likelihood). monitor: the stopping rule, default
+    :class:`~pirho.hmm.em_loop.EMMonitor` ``(tol)`` with the decrease guard on (an M-step
+    that lowers the likelihood is not taken); ``EMMonitor(tol, guard=False)`` runs on through
+    a decrease. Every M-step is exact except the negative binomial's (a generalised EM step,
+    see :func:`duration_m_step`), so without a prior the history never decreases beyond
+    round-off. Warns (RuntimeWarning) when a state whose trans row has a choice ends without
+    expected segment transitions out of it (its row was kept), as :func:`pirho.hmm.em` does.
 
     >>> from pirho.hmm import PoissonHMM
     >>> emissions = PoissonHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[1.0], [6.0]])
@@ -1016,6 +994,8 @@ def semi_markov_em(
     >>> result = semi_markov_em(guess, x, params="d", n_iter=50)
     >>> result.model.durations.params["rates"].round(0).tolist()
     [4.0, 9.0]
+    >>> result.n_iter == len(result.history) - 1
+    True
     """
     if not isinstance(model, SemiMarkovHMM):
         raise TypeError(f"model must be a SemiMarkovHMM, got {type(model).__name__}")
@@ -1029,34 +1009,21 @@ def semi_markov_em(
     n_iter = _checks.check_int("n_iter", n_iter, minimum=0)
     tol = _checks.check_float("tol", tol, minimum=0.0)
     min_covar = _checks.check_float("min_covar", min_covar, minimum=0.0)
-    batch = model._hooks.as_batch(x)
-    label_rows = None if labels is None else _as_labels(labels, batch, model.n_states)
-    return run_em(model, batch.observations, batch.offsets, label_rows, params, n_iter, tol,
-                  min_covar)  # fmt: skip
-
-
-def run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar) -> SemiMarkovFit:
-    """The iteration: E-step, M-step, until ``n_iter`` M-steps or a gain below ``tol``.
-
-    observations, offsets: a validated concatenated batch; labels: (N,) int64 or None.
-
-    >>> from pirho.hmm import casino
-    >>> m = SemiMarkovHMM([0.5, 0.5], [[0, 1], [1, 0]], [[0.5, 0.5], [0.5, 0.5]], casino())
-    >>> fit = run_em(m, np.array([5, 5, 0, 1]), np.array([0, 4]), None, "d", 3, 0.0, 1e-3)
-    >>> fit.n_iter, len(fit.history)
-    (3, 4)
-    """
-    stats = _e_step(model, observations, offsets, labels)
-    history = [float(stats.log_likelihood.sum())]
-    converged = False
-    for _ in range(n_iter):
-        model = m_step(model, observations, stats, params, min_covar)
-        stats = _e_step(model, observations, offsets, labels)
-        history.append(float(stats.log_likelihood.sum()))
-        if history[-1] - history[-2] < tol:
-            converged = True
-            break
-    return SemiMarkovFit(model, np.array(history), converged, len(history) - 1)
+    if prior is not None and not isinstance(prior, EMPrior):
+        raise TypeError(f"prior must be a pirho.hmm.priors.EMPrior or None, got {prior!r}")
+    batch = model.emissions._as_batch(x)
+    label_rows = None if labels is None else as_labels(labels, batch, model.n_states)
+    trace = iterate_em(
+        model,
+        lambda current: e_step(current, batch.observations, batch.offsets, label_rows),
+        lambda current, stats: m_step(current, stats, params, prior, min_covar),
+        n_iter=n_iter,
+        monitor=EMMonitor(tol) if monitor is None else monitor,
+    )
+    unused = _unused_states(trace.model, trace.statistics, params)
+    if unused.size:
+        warn_unused_states(unused, model.n_states)
+    return SemiMarkovFit(trace.model, trace.history, trace.converged, len(trace.history) - 1)
 
 
 def fit_semi_markov(
@@ -1086,8 +1053,6 @@ def fit_semi_markov(
     >>> sorted(result.model.durations.mean().round(0).tolist())
     [7.0, 13.0]
     """
-    from pirho.hmm.fitting import fit
-
     family_name = _checks.check_choice("durations", durations, DURATION_FAMILIES)
     max_duration = _checks.check_positive_int("max_duration", max_duration)
     hmm = fit(x, n_states, family, seed=seed, n_iter=n_iter, tol=tol, labels=labels,

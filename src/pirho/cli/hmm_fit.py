@@ -398,7 +398,8 @@ def semi_markov_fit_command(args: argparse.Namespace) -> int:
                             "log_likelihood": result.log_likelihood,
                             "iterations": result.n_iter}  # fmt: skip
     out = Path(args.output)
-    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    with atomic_open(out, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document, indent=1) + "\n")
     print(f"wrote {out}: semi-Markov, K = {args.states}")
     return 0
 

@@ -121,6 +121,9 @@ def run_command(command: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+    # Documented numbers are float32 training: without this, precision "auto" trains in
+    # bfloat16 on CPUs with native BF16 and the last digits differ from machine to machine.
+    env["PIRHO_PRECISION"] = "fp32"
     return subprocess.run(
         ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
@@ -132,7 +135,8 @@ def all_marked_blocks() -> list[Block]:
 
 @pytest.mark.docs
 @pytest.mark.parametrize("block", all_marked_blocks(), ids=lambda block: block.name)
-def test_documented_output_is_what_the_code_prints(block, tmp_path):
+def test_documented_output_is_what_the_code_prints(block, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIRHO_PRECISION", "fp32")  # as run_command does, for python blocks
     if block.language == "console":
         for command, expected in console_steps(block.lines):
             done = run_command(command, tmp_path)

@@ -31,6 +31,7 @@ def no_cuda(monkeypatch):
 
 def test_auto_precision_follows_the_cpu_bf16_flags(monkeypatch):
     cpu = torch.device("cpu")
+    monkeypatch.delenv("PIRHO_PRECISION", raising=False)
     monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
     assert resolve_precision("auto", cpu) == "fp32"
     monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
@@ -39,6 +40,20 @@ def test_auto_precision_follows_the_cpu_bf16_flags(monkeypatch):
     assert resolve_precision("bf16", cpu) == "bf16"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("fp16", cpu)
+
+
+def test_pirho_precision_fixes_what_auto_means_and_nothing_else(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setenv("PIRHO_PRECISION", "fp32")
+    assert resolve_precision("auto", cpu) == "fp32"
+    assert resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(precision_module, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setenv("PIRHO_PRECISION", "bf16")
+    assert resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setenv("PIRHO_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="PIRHO_PRECISION='fp16'"):
+        resolve_precision("auto", cpu)
 
 
 def test_auto_device_is_the_cpu_without_cuda(no_cuda):

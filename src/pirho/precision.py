@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +45,9 @@ PRECISIONS = ("fp32", "bf16", "auto")
 
 # CPU flags (Linux /proc/cpuinfo names) under which oneDNN runs bfloat16 natively.
 _NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+PRECISION_ENV = "PIRHO_PRECISION"
+"""Environment variable that fixes what ``precision="auto"`` resolves to (fp32 or bf16)."""
 
 
 @functools.cache
@@ -91,8 +95,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """``"fp32" | "bf16" | "auto"`` → ``"fp32"`` or ``"bf16"`` for ``device``.
 
-    ``auto`` is bf16 only with native hardware support (see the module docstring).
-    Asking for bf16 explicitly is allowed everywhere (it may be slow on emulating CPUs).
+    ``auto`` is bf16 only with native hardware support (see the module docstring), unless
+    the environment variable ``PIRHO_PRECISION`` (``fp32`` or ``bf16``) says what ``auto``
+    means: the docs check sets ``PIRHO_PRECISION=fp32`` so that documented numbers are the
+    same on every CPU. Asking for bf16 explicitly is allowed everywhere (it may be slow on
+    emulating CPUs).
 
     >>> resolve_precision("fp32", torch.device("cpu"))
     'fp32'
@@ -100,6 +107,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
         return precision
+    forced = os.environ.get(PRECISION_ENV)
+    if forced:
+        return check_choice(f"${PRECISION_ENV}", forced, ("fp32", "bf16"))
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if cpu_has_native_bf16() else "fp32"

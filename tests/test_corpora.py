@@ -207,4 +207,3 @@ def test_ctcpc_reads_every_sentence_of_the_shipped_file_as_words():
     assert not any(unicodedata.category(c) == "Cc" for s in sentences for w in s for c in w)
     assert ["我個女住喺土瓜灣欣榮花園"] in sentences  # unsegmented: one word
     assert ["主角", "︰", "所以", "，", "我哋要唔要", "AA", "制啊", "？"] in sentences
-

@@ -37,7 +37,12 @@ def test_titles_built_by_the_experiments_are_translated_by_pattern():
     assert plots.set_language("zh") == "zh"
     title = "Dishonest casino: P(loaded | rolls), first 300 of 1,000 rolls (seed 0)"
     assert plots.tr(title) == "不诚实的赌场：P(灌铅 | 掷骰)，前 300 次掷骰（共 1,000 次，种子 0）"
-    assert plots.tr("casino: one test sequence") == "casino：一条测试序列"
+    assert plots.tr("casino: one test sequence") == "赌场：一条测试序列"
+    assert plots.tr("hmm.json: how much future helps") == "hmm.json：未来有多大帮助"
+    assert (
+        plots.tr_name("probe", "both") == "两者拼接"
+        and plots.tr_name("evidence", "both") == "两侧都有"
+    )
     assert plots.tr("BiLSTM") == "BiLSTM"  # names stay
     assert plots.set_language("en") == "en" and plots.tr("accuracy") == "accuracy"
 

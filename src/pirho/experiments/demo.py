@@ -98,6 +98,8 @@ PAGE_TEXT = {
         "intro": "Two-way sequence inference: exact HMM forward–backward (π and ρ) beside learned "
         "bidirectional RNNs, each claim measured.",
         "configurations": "{mode} configurations",
+        "quick": "quick",
+        "full": "full",
         "in_all": "{seconds:.1f} s in all",
         "section": "section",
         "time": "time",
@@ -112,7 +114,9 @@ PAGE_TEXT = {
         "heading": "pirho 演示",
         "intro": "双向序列推断：精确的隐马尔可夫模型前向-后向算法（π 与 ρ），与学习得到的双向"
         "循环神经网络并排比较，每个论断都经过测量。",
-        "configurations": "{mode} 配置",
+        "configurations": "{mode}配置",
+        "quick": "快速",
+        "full": "完整",
         "in_all": "共 {seconds:.1f} 秒",
         "section": "部分",
         "time": "时间",
@@ -380,7 +384,7 @@ def render_html(
         for s in sections
     )
     html_lang = "zh-CN" if lang == "zh" else "en"
-    configurations = words["configurations"].format(mode=mode)
+    configurations = words["configurations"].format(mode=words.get(mode, mode))
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{html_lang}"><head><meta charset="utf-8">',

@@ -112,15 +112,18 @@ ZH = {
     "lookahead L (symbols after t that the tagger may read)": (
         "向前看 L（标注器可读的 t 之后的符号数）"
     ),
-    "majority": "多数类",
-    "static": "静态词向量",
-    "forward": "前向隐状态",
-    "backward": "后向隐状态",
-    "bayes": "贝叶斯最优",
-    "all": "全部",
-    "none": "无线索",
-    "before": "线索在前",
-    "after": "线索在后",
+    "casino": "赌场",
+    "probe: majority": "多数类",
+    "probe: static": "静态词向量",
+    "probe: forward": "前向隐状态",
+    "probe: backward": "后向隐状态",
+    "probe: both": "两者拼接",
+    "probe: bayes": "贝叶斯最优",
+    "evidence: all": "全部",
+    "evidence: none": "无线索",
+    "evidence: before": "线索在前",
+    "evidence: after": "线索在后",
+    "evidence: both": "两侧都有",
     "where the disambiguating evidence is": "消歧线索的位置",
     "sense accuracy at 'bank' (%)": "“bank” 处的词义准确率（%）",
     "Sense of 'bank' read off each representation by a linear probe": (
@@ -134,8 +137,8 @@ ZH_PATTERNS = (
         r"first ([\d,]+) of ([\d,]+) rolls \(seed (\d+)\)$",
         r"不诚实的赌场：P(灌铅 | 掷骰)，前 \1 次掷骰（共 \2 次，种子 \3）",
     ),
-    (r"^(.+): one test sequence$", r"\1：一条测试序列"),
-    (r"^(.+): how much future helps$", r"\1：未来有多大帮助"),
+    (r"^(.+): one test sequence$", lambda m: f"{tr(m[1])}：一条测试序列"),
+    (r"^(.+): how much future helps$", lambda m: f"{tr(m[1])}：未来有多大帮助"),
 )
 
 _state = {"language": "en"}
@@ -183,6 +186,18 @@ def set_language(language: str) -> str:
     return language
 
 
+def tr_name(kind: str, name: str) -> str:
+    """A name (a probe, an evidence position, …) in the current language: the :data:`ZH`
+    entry ``"kind: name"``, or ``name`` itself — the kind keeps apart names that read the
+    same in English ("both" representations against "both" sides of the evidence).
+
+    >>> tr_name("probe", "both")
+    'both'
+    """
+    translated = tr(f"{kind}: {name}")
+    return name if translated == f"{kind}: {name}" else translated
+
+
 def current_language() -> str:
     """The language figures are drawn in now (``"en"`` unless :func:`set_language` changed it).
 
@@ -209,6 +224,7 @@ def tr(text: str) -> str:
         return text
     if text in ZH:
         return ZH[text]
+    # (re.subn takes a string or a function of the match: a function translates a name in it)
     for pattern, replacement in ZH_PATTERNS:
         translated, n = re.subn(pattern, replacement, text)
         if n:

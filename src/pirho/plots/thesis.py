@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pirho.plots import plt, save_figure, tr
+from pirho.plots import plt, save_figure, tr, tr_name
 
 # One colour per curve kind, so the same method looks the same in every figure.
 _STYLES = (
@@ -158,10 +158,12 @@ def plot_probe_accuracy(
     for i, method in enumerate(methods):
         values = [100 * float(by_position[p].get(f"{method}_acc", np.nan)) for p in positions]
         x = np.arange(len(positions)) + (i - (len(methods) - 1) / 2) * width
-        ax.bar(x, values, width, label=tr(method), color=colors(i))
+        ax.bar(x, values, width, label=tr_name("probe", method), color=colors(i))
     ax.set_xticks(np.arange(len(positions)))
     labels = [
-        f"{tr(p)}\n(n={int(by_position[p]['n'])})" if "n" in by_position[p] else tr(p)
+        f"{tr_name('evidence', p)}\n(n={int(by_position[p]['n'])})"
+        if "n" in by_position[p]
+        else tr_name("evidence", p)
         for p in positions
     ]
     ax.set_xticklabels(labels)

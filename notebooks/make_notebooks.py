@@ -270,7 +270,7 @@ terminal, `pirho explore --open` writes it and opens a browser.
 ## 看 π 和 ρ 怎样变化
 
 `write_explorer` 写出一个独立的 HTML 页面（无需联网），在浏览器里运行前向-后向算法：输入
-掷骰结果，就能看到每条消息怎样更新；页面右上角可以切换到中文。在终端里，
+掷骰结果，就能看到每条消息怎样更新；页面可以切换到中文。在终端里，
 `pirho explore --open` 会写出页面并打开浏览器。
 """,
     ),
@@ -551,7 +551,9 @@ plt.show()
     ),
     md(
         """
-The trained model fills blanks of your own: one `_` per missing character.
+The trained model fills blanks of your own: one `_` per missing character. (It has read one
+English novel; a model of Chinese text: `pirho experiment cloze --corpus ctcpc`, in
+docs/lm.md.)
 """,
         """
 训练好的模型也能填你自己写的句子：每个缺失的字符写一个 `_`。（这个模型只读过英文小说；

@@ -71,3 +71,14 @@ def test_chinese_figure_is_drawn_with_the_cjk_font(tmp_path):
     assert out.stat().st_size > 0
     font = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
     assert "CJK" in font or "Hei" in font or "Han" in font
+
+
+def test_english_again_restores_matplotlib_fonts():
+    import matplotlib
+
+    before = list(matplotlib.rcParams["font.sans-serif"]), list(matplotlib.rcParams["font.family"])
+    plots.set_language("zh")
+    plots.set_language("zh")  # twice: the fonts from before the first call are kept
+    plots.set_language("en")
+    after = list(matplotlib.rcParams["font.sans-serif"]), list(matplotlib.rcParams["font.family"])
+    assert after == before

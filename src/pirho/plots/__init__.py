@@ -179,9 +179,12 @@ def set_language(language: str) -> str:
             )
             language = "en"
         else:
+            _state.setdefault("fonts", _font_settings())
             families = [f for f in matplotlib.rcParams["font.sans-serif"] if f != font]
             matplotlib.rcParams["font.sans-serif"] = [font, *families]
             matplotlib.rcParams["font.family"] = "sans-serif"
+    if language == "en" and "fonts" in _state:  # English again: matplotlib's fonts as they were
+        matplotlib.rcParams.update(_state.pop("fonts"))
     _state["language"] = language
     return language
 
@@ -196,6 +199,10 @@ def tr_name(kind: str, name: str) -> str:
     """
     translated = tr(f"{kind}: {name}")
     return name if translated == f"{kind}: {name}" else translated
+
+
+def _font_settings() -> dict:
+    return {key: list(matplotlib.rcParams[key]) for key in ("font.sans-serif", "font.family")}
 
 
 def current_language() -> str:

@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.pirho-installed
 TORCH  ?= torch==2.13.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install demo test test-slow docs-check lint format bench clean-cache
+.PHONY: install demo test test-slow docs-check notebooks lint format bench clean-cache
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,6 +39,11 @@ test-slow: $(STAMP)
 # <!-- docs-check -->) and compare what it prints with the docs (tests/test_docs.py).
 docs-check: $(STAMP)
 	$(PY) -m pytest -m docs tests/test_docs.py -v
+
+# Execute notebooks/*-en.ipynb and *-zh.ipynb from a clean kernel (tests/test_notebooks.py);
+# a few minutes on 2 cores.
+notebooks: $(STAMP)
+	$(PY) -m pytest -m notebooks tests/test_notebooks.py -v
 
 bench: $(STAMP)
 	$(PY) benchmarks/hmm_vs_hmmlearn.py

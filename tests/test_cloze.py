@@ -102,3 +102,94 @@ def test_cloze_on_a_tiny_trained_model_beats_chance_and_either_side(time_machine
     assert scores["both_acc"] > max(scores["left_acc"], scores["right_acc"]) + 0.05
     # measured: both 0.45, left 0.33, right 0.33, chance 0.18
     assert "the time traveller" in [text for text, _ in model.fill("the time tr_veller", top_k=3)]
+
+
+def _forward_prefix_log_prob(model, tokens):
+    """Σ_{t≥1} log P_f(x_t | x_<t) of each row, from full passes (the reference)."""
+    logits = model.bilm.lm_logits(tokens)[:, :-1]
+    return torch.log_softmax(logits, -1).gather(-1, tokens[:, 1:, None]).sum((1, 2))
+
+
+def test_beam_keeps_the_partial_fillings_the_forward_lm_ranks_best(small_model):
+    vocab = small_model.vocab
+    ids, gaps = encode_cloze_query("ab_d_a", vocab, "raw")
+    candidates = small_model._candidate_tokens()
+    with torch.no_grad():
+        beam = small_model._beam(ids, gaps, candidates, beam_size=3)
+
+        def ranked(partials, upto):
+            tokens = torch.tensor([ids] * len(partials))
+            tokens[:, gaps[: len(partials[0])]] = torch.tensor(partials)
+            scores = _forward_prefix_log_prob(small_model, tokens[:, : upto + 1])
+            order = torch.argsort(scores, descending=True)[:3].tolist()
+            return [partials[i] for i in order]
+
+        first = ranked([(c,) for c in candidates], gaps[0])
+        expected = ranked([f + (c,) for f in first for c in candidates], gaps[1])
+    assert beam == expected
+
+
+def test_fill_with_a_large_vocabulary_scores_partial_fillings_in_one_pass_per_blank():
+    torch.manual_seed(0)
+    vocab = Vocab([chr(0x4E00 + i) for i in range(2500)])  # 2,500 CJK characters
+    model = ClozeModel(
+        len(vocab), embedding_dim=8, hidden_size=16, num_layers=1, vocab=vocab, text_mode="raw"
+    )
+    calls = []
+    original = model.bilm.lm_logits
+    model.bilm.lm_logits = lambda tokens: calls.append(tuple(tokens.shape)) or original(tokens)
+    query = "".join(vocab.idx_to_token[1:4]) + "___" + "".join(vocab.idx_to_token[5:8])
+    results = model.fill(query, top_k=3, beam_size=8)
+    assert len(results) == 3 and sum(p for _, p in results) <= 1.0 + 1e-6
+    # one forward-LM call per blank, on at most beam_size rows (not beam_size × 2,500)
+    assert calls == [(1, 3), (8, 4), (8, 5)]
+
+
+def test_examples_are_drawn_from_the_heldout_text_in_its_own_language(tmp_path):
+    from pirho.experiments import cloze
+    from pirho.lm import load_lm_text
+
+    sentences = ["我好肚餓", "佢食咗飯未", "我哋一齊去飲茶啦", "今日天氣好好", "你去邊度呀"] * 40
+    path = tmp_path / "yue.txt"
+    path.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    data = load_lm_text(str(path), None, 100)
+    cfg = {**cloze.QUICK, "text": str(path)}
+    queries = cloze.example_queries(cfg, data, seed=0)
+    heldout = "".join(data.vocab.to_tokens(data.heldout))
+    assert len(queries) == cfg["n_examples"] == 3
+    for query in queries:
+        assert query.count("_") == 1 and " " not in query  # one blank, within one sentence
+        left, right = query.split("_")
+        assert any(left + c + right in heldout for c in data.vocab.idx_to_token[1:])
+        assert all(c in data.vocab.token_to_idx for c in left + right)  # nothing becomes <unk>
+    # the note's English queries belong to The Time Machine only; --example replaces them all
+    assert not any(q in queries for q in cloze.NOTE_QUERIES["timemachine"])
+    assert cloze.example_queries({**cfg, "queries": ["我_肚餓"]}, data, 0) == ["我_肚餓"]
+
+
+def test_ctcpc_text_file_is_written_once_shuffled_one_sentence_per_line(tmp_path):
+    pytest.importorskip("pycantonese")
+    from pirho.data.corpora import ctcpc
+    from pirho.experiments.cloze import ctcpc_text_file
+
+    path = ctcpc_text_file(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    sentences = ["".join(words) for words in ctcpc()]
+    assert len(lines) == len(sentences) == 121137
+    assert sorted(lines) == sorted(sentences) and lines != sentences  # shuffled, nothing lost
+    stamp = path.stat().st_mtime_ns
+    assert ctcpc_text_file(tmp_path) == path and path.stat().st_mtime_ns == stamp  # reused
+
+
+def test_cloze_cli_takes_a_corpus_or_a_text_not_both(tmp_path, capsys):
+    from pirho.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("abc " * 100, encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        main(["experiment", "cloze", "--quick", "--text", str(text), "--corpus", "ctcpc"])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["experiment", "cloze", "--quick", "--corpus", "hkcancor"])
+    assert "invalid choice: 'hkcancor'" in capsys.readouterr().err

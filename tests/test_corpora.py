@@ -1,6 +1,7 @@
 """pirho.data.corpora: HKCanCor through pycantonese, CoNLL-U and word/TAG files, the split."""
 
 import builtins
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -187,3 +188,22 @@ def test_missing_extra_names_the_pip_command(monkeypatch):
     assert "pirho[corpora]" in corpora.corpora_available()
     with pytest.raises(ValueError, match="tagset"):
         corpora.hkcancor("penn")
+
+
+def test_ctcpc_reads_every_sentence_of_the_shipped_file_as_words():
+    pytest.importorskip("pycantonese")
+    import importlib.resources
+    import json
+
+    sentences = corpora.ctcpc()
+    shipped = importlib.resources.files("pycantonese") / "data" / "ctcpc" / "sents.json"
+    raw = json.loads(shipped.read_text(encoding="utf-8"))
+    # one entry of the file is a lone control character (ESC); every other one is kept
+    assert len(raw) == 121138 and len(sentences) == 121137
+    assert all(isinstance(w, str) and w and not w.isspace() for s in sentences for w in s)
+    characters = sum(len(w) for s in sentences for w in s)
+    whole = sum(len("".join(line.split())) for line in raw)
+    assert characters == 1850735 and whole - characters == 2  # two control characters dropped
+    assert not any(unicodedata.category(c) == "Cc" for s in sentences for w in s for c in w)
+    assert ["我個女住喺土瓜灣欣榮花園"] in sentences  # unsegmented: one word
+    assert ["主角", "︰", "所以", "，", "我哋要唔要", "AA", "制啊", "？"] in sentences

@@ -172,3 +172,51 @@ def test_cli_registers_demo():
     args = build_parser().parse_args(["demo", "--out", "x", "--seed", "3", "--no-text"])
     assert (args.out, args.seed, args.include_text, args.full) == ("x", 3, False, False)
     assert args.func.__module__ == "pirho.cli.demo"
+
+
+def test_every_experiment_has_a_chinese_title_and_explanation():
+    assert set(demo.ZH_SECTIONS) == set(EXPERIMENTS)
+    for key, (title, explanation) in demo.ZH_SECTIONS.items():
+        assert re.search(r"[\u4e00-\u9fff]", title) and len(explanation) > 40, key
+
+
+def test_chinese_report_has_chinese_words_titles_and_figure_labels(tmp_path):
+    from pirho.plots import cjk_font, current_language
+
+    lines = []
+    result = demo.run_demo(
+        tmp_path,
+        seed=1,
+        include_text=False,
+        sizes=SIZES,
+        progress=False,
+        echo=lines.append,
+        lang="zh",
+    )
+    assert current_language() == "en"  # the figure language is restored afterwards
+    page = result.report.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "pirho 演示" in page and "复现：" in page
+    for key in ("casino", "brute-vs-dp", "hmm-vs-rnn", "polysemy"):
+        assert f"<h2 id='{key}'>{demo.ZH_SECTIONS[key][0]}</h2>" in page
+    english = demo.run_demo(
+        tmp_path / "en",
+        seed=1,
+        include_text=False,
+        sizes=SIZES,
+        progress=False,
+        echo=lambda line: None,
+    )
+    # the same measurements in both languages; only the words differ
+    assert [s.metrics for s in english.sections if s.key != "brute-vs-dp"] == [
+        s.metrics for s in result.sections if s.key != "brute-vs-dp"
+    ]
+    if cjk_font() is not None:  # Chinese labels drawn: the figures differ from the English ones
+        zh_png = (tmp_path / "casino_decoding.png").read_bytes()
+        assert zh_png != (tmp_path / "en" / "casino_decoding.png").read_bytes()
+
+
+def test_cli_demo_rejects_an_unknown_language(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--lang", "fr"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """The docs print what the code prints: documented commands re-run, their output compared.
 
-A fenced block in README.md or docs/*.md is checked when the line before its opening fence is
-``<!-- docs-check -->``:
+A fenced block in README.md, docs/*.md, README.zh-CN.md or docs/zh/*.md is checked when the line
+before its opening fence is ``<!-- docs-check -->``:
 
 - a ``console`` block: each ``$ command`` line runs in bash, in a fresh temporary folder (one
   per block, so a later command sees an earlier one's files), with this checkout's ``pirho``
@@ -33,7 +33,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 MARKER = "<!-- docs-check -->"
 ANY = "…"
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+ENGLISH = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+# the Chinese docs: the same check, so that a changed number fails in both languages
+CHINESE = [REPO / "README.zh-CN.md", *sorted((REPO / "docs" / "zh").glob("*.md"))]
+DOCS = ENGLISH + CHINESE
 
 
 @dataclass
@@ -174,6 +177,30 @@ def test_every_doc_has_checked_blocks_and_each_parses():
     for block in blocks:
         if block.language == "console":
             assert console_steps(block.lines), block.name
+
+
+def test_chinese_docs_exist_and_are_checked():
+    names = {path.relative_to(REPO).as_posix() for path in CHINESE}
+    assert {"README.zh-CN.md", "docs/zh/thesis.md", "docs/zh/hmm_api.md"} <= names
+    assert {"docs/zh/tagging.md"} <= names
+    assert all(path.is_file() for path in CHINESE)
+    assert any(marked_blocks(path) for path in CHINESE)
+
+
+def test_chinese_checked_blocks_are_english_checked_blocks():
+    """A command checked in Chinese prints exactly what its English twin documents (the outputs
+    are English: pirho's terminal output is not translated), so the two cannot drift apart."""
+    english = {tuple(b.lines) for path in ENGLISH for b in marked_blocks(path)}
+    for path in CHINESE:
+        for block in marked_blocks(path):
+            assert tuple(block.lines) in english, f"{block.name} has no English twin"
+
+
+def test_readmes_link_each_other():
+    english = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    chinese = (REPO / "README.zh-CN.md").read_text(encoding="utf-8").splitlines()
+    assert any("README.zh-CN.md" in line for line in english[:5])
+    assert any("(README.md)" in line for line in chinese[:5])
 
 
 def test_a_changed_number_or_a_missing_line_fails_the_match():

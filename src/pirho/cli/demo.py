@@ -1,4 +1,5 @@
-"""``pirho demo [--out DIR] [--seed S] [--full] [--no-text]``: the main job, no arguments needed."""
+"""``pirho demo [--out DIR] [--seed S] [--full] [--no-text] [--lang en|zh]``: the main job, no
+arguments needed."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide training progress bars"
     )
+    parser.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default="en",
+        help="language of the report and its figures: en (default) or zh (Chinese; needs a CJK "
+        "font such as Debian's fonts-noto-cjk for the figures)",
+    )
     parser.set_defaults(func=run_command)
 
 
@@ -54,5 +62,6 @@ def run_command(args: argparse.Namespace) -> int:
         full=args.full,
         include_text=args.include_text,
         progress=args.progress,
+        lang=args.lang,
     )
     return 0

@@ -7,6 +7,13 @@ forward LM), the right context only (the backward LM) and both (the head). None 
 reads the masked character, so nothing leaks; the gain of "both" over either side is what the
 future is worth when it is really there.
 
+Any UTF-8 text works (``--text FILE``, Chinese included), and ``--corpus ctcpc`` trains on the
+Cantonese side of CTCPC (:func:`pirho.data.corpora.ctcpc`, written once as a text file, the
+sentences shuffled with a fixed seed so that the held-out tail is a sample of the corpus, not
+its alphabetical end). The example fills come from the text itself: a few sentences drawn from
+its held-out part, one character blanked in each (:func:`heldout_examples`), plus the note's
+own queries for The Time Machine and CTCPC; ``--example "..."`` replaces them all.
+
 JSON: ``left_acc``, ``right_acc``, ``both_acc``, ``n_masked`` (+ ``chance_acc``, the
 majority-character baseline, ``examples`` of ``fill`` on sample queries, ``history``, ``config``).
 """
@@ -14,13 +21,17 @@ majority-character baseline, ``examples`` of ``fill`` on sample queries, ``histo
 from __future__ import annotations
 
 import argparse
+import random
 import time
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
 import torch
 
+from pirho._atomic import atomic_open
 from pirho._checks import check_positive_int, check_seed
+from pirho.data.text import BLANK, cache_dir
 from pirho.experiments.common import (
     ExperimentResult,
     add_config_arguments,
@@ -69,7 +80,9 @@ FULL = {
     "device": "auto",
     "precision": "auto",
     "checkpoint": None,
-    "queries": ("the time tr___ller", "i ___ hungry", "he put his hand on the le_er"),
+    "corpus": None,
+    "queries": None,
+    "n_examples": 3,
 }
 #: A few minutes on 2 cores.
 QUICK = {
@@ -83,6 +96,28 @@ QUICK = {
     "heldout_tokens": 3_000,
     "eval_every": 2,
 }
+
+
+#: Corpora ``--corpus`` can name (instead of ``--text FILE``).
+CORPORA = ("ctcpc",)
+#: The note's queries, for the text each is written for; ``n_examples`` held-out sentences are
+#: added to them. The note's Chinese sentences ("我___。", "我___饿了。", "我___饿了，我可以吃
+#: 半头猪。") are written here by hand in CTCPC's traditional script, with one "_" per missing
+#: character, and beside them in Cantonese (我好肚餓: "I am very hungry").
+NOTE_QUERIES = {
+    "timemachine": ("the time tr___ller", "i ___ hungry", "he put his hand on the le_er"),
+    "ctcpc": (
+        "我_。",
+        "我_餓了。",
+        "我_餓了，我可以吃半頭豬。",
+        "我_肚餓。",
+        "我_肚餓，我可以食半隻豬。",
+    ),
+}
+#: The shuffled CTCPC text is written once into the cache under this name.
+CTCPC_FILENAME = "ctcpc-yue-shuffled.txt"
+#: Seed of the sentence shuffle that makes the CTCPC text (fixed: one file for every run).
+CTCPC_SHUFFLE_SEED = 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,10 +137,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "max_tokens": "training tokens, None = all",
             "heldout_tokens": "held-out tokens",
             "threads": "torch threads, None = torch's choice",
+            "n_examples": "held-out sentences filled as examples",
         },
     )
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
+    )
+    source.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        help="a corpus instead of --text: ctcpc = CTCPC's Cantonese sentences (pirho[corpora])",
+    )
+    parser.add_argument(
+        "--example",
+        dest="queries",
+        action="append",
+        metavar="TEXT",
+        help="a query to fill after training, one '_' per missing character (repeatable; "
+        "default: sentences drawn from the held-out text)",
     )
     parser.add_argument(
         "--checkpoint",
@@ -138,6 +188,75 @@ def requirements() -> str | None:
     return time_machine_requirement()
 
 
+def ctcpc_text_file(folder: str | Path | None = None) -> Path:
+    """CTCPC's Cantonese sentences as one UTF-8 text file, one sentence per line (words joined
+    without spaces), shuffled with :data:`CTCPC_SHUFFLE_SEED`; written once into ``folder``
+    (default: pirho's cache folder) and reused. Needs ``pirho[corpora]``.
+
+    >>> path = ctcpc_text_file()  # doctest: +SKIP
+    >>> path.read_text(encoding="utf-8").count("\\n")  # doctest: +SKIP
+    121137
+    """
+    from pirho.data.corpora import ctcpc
+
+    path = Path(folder if folder is not None else cache_dir()) / CTCPC_FILENAME
+    if not path.is_file():
+        sentences = ["".join(words) for words in ctcpc()]
+        random.Random(CTCPC_SHUFFLE_SEED).shuffle(sentences)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(sentences) + "\n")
+    return path
+
+
+def _is_letter(character: str) -> bool:
+    return unicodedata.category(character)[0] in "LN"
+
+
+def heldout_examples(text: str, n: int, seed: int = 0, width: int = 12) -> list[str]:
+    """``n`` cloze queries cut from ``text`` (held-out text), each with one letter blanked.
+
+    The blanked characters are spread over the text (one drawn from each of ``n`` equal parts,
+    seeded). Around each, up to ``width`` characters of context on each side, cut at a space:
+    in text written with spaces between words (most letters have case, as in English) the
+    outermost spaces, so no word is cut; in text without them (most letters are caseless, as
+    Chinese characters are, and a space only separates sentences) the innermost, so the query
+    stays within one sentence. Fewer than ``n`` when the text has too few candidates.
+
+    >>> heldout_examples("the time traveller was telling us of it", 2, seed=0)
+    ['the time _raveller', 'telling u_ of']
+    >>> heldout_examples("我好肚餓 佢食咗飯未 我哋一齊去飲茶啦", 2, seed=1)
+    ['佢食_飯未', '我哋_齊去飲茶啦']
+    """
+    check_positive_int("n", n)
+    letters = [c for c in text if _is_letter(c)]
+    # "Lo": letters without case — Chinese characters, kana, … — written without spaces
+    spaced = sum(unicodedata.category(c) == "Lo" for c in letters) * 2 < len(letters)
+    part = len(text) / n
+    rng = random.Random(seed)
+    examples: list[str] = []
+    for k in range(n):
+        positions = list(range(int(k * part), int((k + 1) * part)))
+        rng.shuffle(positions)
+        for pos in positions:
+            if not _is_letter(text[pos]):
+                continue
+            left = text[max(0, pos - width) : pos]
+            right = text[pos + 1 : pos + 1 + width]
+            if spaced:  # drop the partial words at both ends
+                left = left[left.find(" ") + 1 :] if pos - width > 0 else left
+                right = right[: right.rfind(" ")] if " " in right else right
+            else:  # stay within the sentence
+                left = left[left.rfind(" ") + 1 :]
+                right = right.split(" ", 1)[0]
+            left, right = left.lstrip(), right.rstrip()
+            query = f"{left}{BLANK}{right}"
+            if len(left) >= 2 and len(right) >= 2 and query.count(BLANK) == 1:
+                examples.append(query)
+                break
+    return examples
+
+
 def run(
     *, quick: bool = False, seed: int = 0, out=None, progress: bool = True, **overrides
 ) -> ExperimentResult:
@@ -154,9 +273,16 @@ def run(
     cfg = resolve_config(NAME, FULL, QUICK, quick, overrides, positive=POSITIVE)
     if cfg["max_tokens"] is not None:  # None: the whole text
         check_positive_int("max_tokens", cfg["max_tokens"])
+    check_positive_int("n_examples", cfg["n_examples"])
+    if cfg["corpus"] is not None:
+        if cfg["text"] is not None:
+            raise ValueError(f"give text or corpus, not both (text={cfg['text']!r})")
+        if cfg["corpus"] not in CORPORA:
+            raise ValueError(f"corpus must be one of {CORPORA}, got {cfg['corpus']!r}")
     set_threads(cfg["threads"])
     started = time.perf_counter()
-    data = load_lm_text(cfg["text"], cfg["max_tokens"], cfg["heldout_tokens"])
+    text = ctcpc_text_file() if cfg["corpus"] == "ctcpc" else cfg["text"]
+    data = load_lm_text(text, cfg["max_tokens"], cfg["heldout_tokens"])
     torch.manual_seed(seed)
     model = ClozeModel(
         len(data.vocab),
@@ -192,9 +318,10 @@ def run(
     # chance: always guess the held-out text's most frequent character
     counts = Counter(data.heldout)
     chance = counts.most_common(1)[0][1] / len(data.heldout)
+    queries = example_queries(cfg, data, seed)
     examples = {}
-    for query in cfg["queries"]:
-        examples[query] = [[text, prob] for text, prob in model.cpu().fill(query, top_k=3)]
+    for query in queries:
+        examples[query] = [[filled, prob] for filled, prob in model.cpu().fill(query, top_k=3)]
     metrics = {
         **scores,
         "chance_acc": chance,
@@ -203,7 +330,7 @@ def run(
         "train_seconds": train_seconds,
         "seconds": time.perf_counter() - started,
         "history": result.history,
-        "config": {**cfg, "quick": quick, "seed": seed, "source": data.source},
+        "config": {**cfg, "queries": queries, "quick": quick, "seed": seed, "source": data.source},
     }
     figures = []
     if out is not None:
@@ -211,6 +338,21 @@ def run(
         figures.append(plot_cloze_accuracy(metrics, out / "cloze_accuracy.png"))
         figures.append(plot_cloze_curves(result.history, out / "cloze_curves.png"))
     return ExperimentResult(NAME, metrics, figures, summary(metrics))
+
+
+def example_queries(cfg: dict, data, seed: int) -> list[str]:
+    """The queries filled after training: ``cfg["queries"]`` when given; else the note's queries
+    for The Time Machine or CTCPC (:data:`NOTE_QUERIES`) and ``cfg["n_examples"]`` sentences
+    of the held-out text (:func:`heldout_examples`), so every text gets examples in its own
+    language."""
+    if cfg["queries"] is not None:
+        return list(cfg["queries"])
+    if cfg["corpus"] is not None:
+        own = NOTE_QUERIES[cfg["corpus"]]
+    else:
+        own = NOTE_QUERIES["timemachine"] if cfg["text"] is None else ()
+    heldout = "".join(data.vocab.to_tokens(data.heldout))
+    return [*own, *heldout_examples(heldout, cfg["n_examples"], seed)]
 
 
 def headline(metrics: dict) -> str:

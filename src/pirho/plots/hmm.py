@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pirho.plots import new_figure, plt, save_figure
+from pirho.plots import new_figure, plt, save_figure, tr
 
 
 def plot_casino_posterior(
@@ -52,7 +52,7 @@ def plot_casino_posterior(
         alpha=0.18,
         linewidth=0,
         transform=ax.get_xaxis_transform(),
-        label="loaded die (truth)",
+        label=tr("loaded die (truth)"),
     )
     if filter_loaded is not None:
         ax.plot(
@@ -60,15 +60,17 @@ def plot_casino_posterior(
             np.asarray(filter_loaded, dtype=float),
             color="tab:gray",
             linewidth=0.9,
-            label="filter P(loaded | rolls 1..t)",
+            label=tr("filter P(loaded | rolls 1..t)"),
         )
-    ax.plot(steps, posterior_loaded, color="tab:blue", linewidth=1.4, label="P(loaded | all rolls)")
+    ax.plot(
+        steps, posterior_loaded, color="tab:blue", linewidth=1.4, label=tr("P(loaded | all rolls)")
+    )
     ax.axhline(0.5, color="black", linewidth=0.5, linestyle=":")
     ax.set_xlim(steps[0] - 0.5, steps[-1] + 0.5)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("roll")
-    ax.set_ylabel("P(loaded)")
-    ax.set_title(title or "Dishonest casino: posterior probability of the loaded die")
+    ax.set_xlabel(tr("roll"))
+    ax.set_ylabel(tr("P(loaded)"))
+    ax.set_title(tr(title or "Dishonest casino: posterior probability of the loaded die"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     return save_figure(fig, path)
 
@@ -104,18 +106,24 @@ def plot_brute_vs_dp(rows: Sequence[dict], path: str | os.PathLike, *, k: int = 
 
     fig, (ax_count, ax_time) = plt.subplots(1, 2, figsize=(11.0, 4.2))
 
-    ax_count.semilogy(steps, n_paths, "o-", color="tab:red", label=rf"brute force: ${k}^T$ paths")
     ax_count.semilogy(
-        steps, dp_ops, "s-", color="tab:blue", label=rf"DP: $T \cdot {k}^2$ operations"
+        steps, n_paths, "o-", color="tab:red", label=tr("brute force: ${k}^T$ paths").format(k=k)
     )
-    ax_count.set_xlabel("sequence length T")
-    ax_count.set_ylabel("count")
-    ax_count.set_title("Work: paths enumerated vs DP operations")
+    ax_count.semilogy(
+        steps,
+        dp_ops,
+        "s-",
+        color="tab:blue",
+        label=tr(r"DP: $T \cdot {k}^2$ operations").format(k=k),
+    )
+    ax_count.set_xlabel(tr("sequence length T"))
+    ax_count.set_ylabel(tr("count"))
+    ax_count.set_title(tr("Work: paths enumerated vs DP operations"))
     ax_count.legend(fontsize=8)
     ax_count.grid(True, which="major", alpha=0.3)
 
     ax_time.semilogy(
-        steps[measured], brute_seconds[measured], "o-", color="tab:red", label="brute force"
+        steps[measured], brute_seconds[measured], "o-", color="tab:red", label=tr("brute force")
     )
     if (~measured).any():
         # Join the last measured point to the extrapolation so the dashed line continues it.
@@ -127,16 +135,16 @@ def plot_brute_vs_dp(rows: Sequence[dict], path: str | os.PathLike, *, k: int = 
             "o--",
             color="tab:red",
             mfc="white",
-            label="brute force (extrapolated)",
+            label=tr("brute force (extrapolated)"),
         )
-    ax_time.semilogy(steps, dp_seconds, "s-", color="tab:blue", label="DP (measured)")
+    ax_time.semilogy(steps, dp_seconds, "s-", color="tab:blue", label=tr("DP (measured)"))
     for seconds, label in ((1.0, "1 s"), (3.156e7, "1 year"), (4.35e17, "age of universe")):
         if np.nanmax(brute_seconds) >= seconds:
             ax_time.axhline(seconds, color="black", linewidth=0.5, linestyle=":")
-            ax_time.annotate(label, (steps[0], seconds), fontsize=7, va="bottom")
-    ax_time.set_xlabel("sequence length T")
-    ax_time.set_ylabel("CPU seconds")
-    ax_time.set_title("Time for P(X), posterior and best path")
+            ax_time.annotate(tr(label), (steps[0], seconds), fontsize=7, va="bottom")
+    ax_time.set_xlabel(tr("sequence length T"))
+    ax_time.set_ylabel(tr("CPU seconds"))
+    ax_time.set_title(tr("Time for P(X), posterior and best path"))
     ax_time.legend(fontsize=8)
     ax_time.grid(True, which="major", alpha=0.3)
     return save_figure(fig, path)

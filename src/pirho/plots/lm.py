@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pirho.plots import new_figure, save_figure
+from pirho.plots import new_figure, save_figure, tr
 
 _STYLES = {
     "train_ppl": ("-", "train"),
@@ -36,7 +36,7 @@ def plot_perplexity_curves(metrics: dict, path: str | os.PathLike) -> Path:
                 color=_COLORS[name],
                 marker=marker,
                 markersize=3,
-                label=f"{name}: {label}",
+                label=f"{name}: {tr(label)}",
             )
         final = metrics[name]
         ax.plot(
@@ -45,17 +45,19 @@ def plot_perplexity_curves(metrics: dict, path: str | os.PathLike) -> Path:
             "*",
             color=_COLORS[name],
             markersize=10,
-            label=f"{name}: final, whole held-out text",
+            label=f"{name}: {tr('final, whole held-out text')}",
         )
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity (log scale)")
+    ax.set_xlabel(tr("epoch"))
+    ax.set_ylabel(tr("perplexity (log scale)"))
     curve_tokens = metrics.get("config", {}).get("curve_tokens")
-    shown = f"first {curve_tokens:,}" if curve_tokens else "the"
-    ax.set_title(
-        f"Character LMs (curves: {shown} held-out characters; stars: final, all of them)",
-        fontsize=10,
-    )
+    if curve_tokens:
+        title = tr(
+            "Character LMs (curves: first {n} held-out characters; stars: final, all of them)"
+        ).format(n=f"{curve_tokens:,}")
+    else:
+        title = tr("Character LMs (curves: the held-out characters; stars: final, all of them)")
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     return save_figure(fig, path)
@@ -79,13 +81,13 @@ def plot_leak_bars(metrics: dict, path: str | os.PathLike) -> Path:
                 va="bottom",
                 fontsize=8,
             )
-    ax.set_xticks(range(len(keys)), [_STYLES[k][1] for k in keys])
+    ax.set_xticks(range(len(keys)), [tr(_STYLES[k][1]) for k in keys])
     ax.set_yscale("log")
     # head-room above the tallest bar, so the legend (upper left) covers no bar and no label
     tallest = max(metrics[name][k] for name in ("uni", "bi") for k in keys)
     ax.set_ylim(top=tallest * 8)
-    ax.set_ylabel("perplexity (log scale)")
-    ax.set_title("Teacher-forced vs causal perplexity: the bidirectional model's leak")
+    ax.set_ylabel(tr("perplexity (log scale)"))
+    ax.set_title(tr("Teacher-forced vs causal perplexity: the bidirectional model's leak"))
     ax.legend(loc="upper left", ncol=2)
     return save_figure(fig, path)
 
@@ -93,7 +95,7 @@ def plot_leak_bars(metrics: dict, path: str | os.PathLike) -> Path:
 def plot_cloze_accuracy(metrics: dict, path: str | os.PathLike) -> Path:
     """Bars of the cloze accuracies: left context only, right only, both."""
     fig, ax = new_figure(5.5, 4.0)
-    labels = ["left only", "right only", "both"]
+    labels = [tr("left only"), tr("right only"), tr("both")]
     values = [metrics["left_acc"], metrics["right_acc"], metrics["both_acc"]]
     bars = ax.bar(labels, values, color=["tab:blue", "tab:orange", "tab:green"])
     for bar, value in zip(bars, values, strict=True):
@@ -104,8 +106,10 @@ def plot_cloze_accuracy(metrics: dict, path: str | os.PathLike) -> Path:
             va="bottom",
         )
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"One masked character in held-out text (n = {metrics['n_masked']})")
+    ax.set_ylabel(tr("accuracy"))
+    ax.set_title(
+        tr("One masked character in held-out text (n = {n})").format(n=metrics["n_masked"])
+    )
     return save_figure(fig, path)
 
 
@@ -119,11 +123,11 @@ def plot_cloze_curves(history: list[dict], path: str | os.PathLike) -> Path:
         ("both_acc", "both"),
     ):
         if all(key in h for h in history):
-            ax.plot(epochs, [h[key] for h in history], marker="o", label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("held-out accuracy")
+            ax.plot(epochs, [h[key] for h in history], marker="o", label=tr(label))
+    ax.set_xlabel(tr("epoch"))
+    ax.set_ylabel(tr("held-out accuracy"))
     ax.set_ylim(0, 1)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    ax.set_title("Cloze accuracy while training")
+    ax.set_title(tr("Cloze accuracy while training"))
     return save_figure(fig, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pirho.plots import plt, save_figure
+from pirho.plots import plt, save_figure, tr
 
 # (label, metrics key, key prefix) per tagger, in the order of the table.
 TAGGERS = (
@@ -44,17 +44,17 @@ def plot_accuracy_by_model(metrics: dict, path: str | os.PathLike) -> Path:
             scores = metrics[key]
             heights.append(100 * scores[f"{prefix}{kind}_acc"])
             errors.append(100 * scores.get(f"{prefix}{kind}_acc_std", 0.0))
-        label = "known words" if kind == "known" else "unknown words"
+        label = tr("known words") if kind == "known" else tr("unknown words")
         bars = ax.bar(positions + offset, heights, width, yerr=errors, label=label, color=color)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
     names = [
-        f"{label}\n{100 * metrics[key][prefix + 'acc']:.1f} %" for label, key, prefix in TAGGERS
+        f"{tr(label)}\n{100 * metrics[key][prefix + 'acc']:.1f} %" for label, key, prefix in TAGGERS
     ]
     ax.set_xticks(positions, names, fontsize=8)
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(tr("accuracy (%)"))
     ax.set_ylim(0, 105)
     ax.legend(loc="lower left", fontsize=8)
-    ax.set_title("test accuracy per tagger (overall under each name)")
+    ax.set_title(tr("test accuracy per tagger (overall under each name)"))
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, path)
 
@@ -80,25 +80,31 @@ def plot_tagging_lookahead(metrics: dict, path: str | os.PathLike) -> Path:
         "bicrf": metrics["bicrf"]["acc"],
     }
     for (label, key), color in zip(_LOOKAHEAD, ("tab:blue", "tab:green", "tab:red"), strict=True):
-        ax.plot(lags, 100 * np.asarray(lookahead[key]), "o-", color=color, label=f"{label}, lag L")
+        ax.plot(
+            lags,
+            100 * np.asarray(lookahead[key]),
+            "o-",
+            color=color,
+            label=tr("{name}, lag L").format(name=tr(label)),
+        )
         ax.axhline(
             100 * full[key],
             color=color,
             linestyle=":",
             linewidth=1.0,
-            label=f"{label}, whole sentence",
+            label=tr("{name}, whole sentence").format(name=tr(label)),
         )
     ax.axhline(
         100 * lookahead["uni"][0],
         color="tab:gray",
         linestyle="--",
-        label="uni-LSTM (reads no future)",
+        label=tr("uni-LSTM (reads no future)"),
     )
-    ax.set_xlabel("lookahead L (words after t the tagger may read)")
+    ax.set_xlabel(tr("lookahead L (words after t the tagger may read)"))
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(tr("test accuracy (%)"))
     ax.margins(y=0.2)
     ax.legend(loc="lower right", fontsize=7)
     ax.grid(alpha=0.3)
-    ax.set_title("how much of the future each tagger uses")
+    ax.set_title(tr("how much of the future each tagger uses"))
     return save_figure(fig, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pirho.plots import plt, save_figure
+from pirho.plots import plt, save_figure, tr, tr_name
 
 # One colour per curve kind, so the same method looks the same in every figure.
 _STYLES = (
@@ -55,30 +55,36 @@ def plot_tagger_sequence(
         raise ValueError(f"state_names has {len(state_names)} names, expected {n_states}")
     steps = np.arange(1, states.size + 1)
     if n_states == 2:
-        one = "1" if state_names is None else f"{state_names[1]} (1)"
+        one = "1" if state_names is None else f"{tr(state_names[1])} (1)"
         fig, ax = plt.subplots(figsize=(10, 3.6))
         ax.fill_between(
-            steps, 0, 1, where=states == 1, step="mid", color="0.85", label=f"true state = {one}"
+            steps,
+            0,
+            1,
+            where=states == 1,
+            step="mid",
+            color="0.85",
+            label=tr("true state = {one}").format(one=one),
         )
         for style, (name, array) in zip(_cycle(len(arrays)), arrays.items(), strict=True):
-            ax.plot(steps, array[:, 1], label=name, **style)
+            ax.plot(steps, array[:, 1], label=tr(name), **style)
         ax.set_ylabel(f"P(h_t = {one})")
     else:
         fig, (strip, ax) = plt.subplots(
             2, 1, figsize=(10, 4.4), sharex=True, gridspec_kw={"height_ratios": [1, 3]}
         )
         strip.step(steps, states, where="mid", color="black", linewidth=1.0)
-        strip.set_ylabel("true h_t")
+        strip.set_ylabel(tr("true h_t"))
         strip.set_yticks(range(n_states))
         for style, (name, array) in zip(_cycle(len(arrays)), arrays.items(), strict=True):
-            ax.plot(steps, array[np.arange(states.size), states], label=name, **style)
-        ax.set_ylabel("P(true state)")
+            ax.plot(steps, array[np.arange(states.size), states], label=tr(name), **style)
+        ax.set_ylabel(tr("P(true state)"))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlim(steps[0], steps[-1])
     ax.set_xlabel("t")
     ax.legend(loc="upper right", fontsize=8, ncol=3, framealpha=0.9)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(tr(title))
     return save_figure(fig, path)
 
 
@@ -106,22 +112,24 @@ def plot_lookahead(
     if lags.shape != accuracies.shape:
         raise ValueError(f"lags {lags.shape} and accuracies {accuracies.shape} differ in shape")
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(lags, 100 * accuracies, "o-", color="tab:blue", label="exact, lag L (L = 0: filter)")
+    ax.plot(
+        lags, 100 * accuracies, "o-", color="tab:blue", label=tr("exact, lag L (L = 0: filter)")
+    )
     if smooth_acc is not None:
-        ax.axhline(100 * smooth_acc, color="tab:orange", label="exact smoother (L = ∞)")
+        ax.axhline(100 * smooth_acc, color="tab:orange", label=tr("exact smoother (L = ∞)"))
     for style, (name, acc) in zip(
         _cycle(len(learned or {}), offset=2), (learned or {}).items(), strict=True
     ):
-        ax.axhline(100 * acc, label=name, **style)
-    ax.set_xlabel("lookahead L (symbols after t that the tagger may read)")
+        ax.axhline(100 * acc, label=tr(name), **style)
+    ax.set_xlabel(tr("lookahead L (symbols after t that the tagger may read)"))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.margins(y=0.15)
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(tr("accuracy (%)"))
     # beside the axes: inside, it would sit on a horizontal line (the uni tagger's, near L = 0)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
     if title:
-        ax.set_title(title)
+        ax.set_title(tr(title))
     return save_figure(fig, path)
 
 
@@ -150,20 +158,23 @@ def plot_probe_accuracy(
     for i, method in enumerate(methods):
         values = [100 * float(by_position[p].get(f"{method}_acc", np.nan)) for p in positions]
         x = np.arange(len(positions)) + (i - (len(methods) - 1) / 2) * width
-        ax.bar(x, values, width, label=method, color=colors(i))
+        ax.bar(x, values, width, label=tr_name("probe", method), color=colors(i))
     ax.set_xticks(np.arange(len(positions)))
     labels = [
-        f"{p}\n(n={int(by_position[p]['n'])})" if "n" in by_position[p] else p for p in positions
+        f"{tr_name('evidence', p)}\n(n={int(by_position[p]['n'])})"
+        if "n" in by_position[p]
+        else tr_name("evidence", p)
+        for p in positions
     ]
     ax.set_xticklabels(labels)
-    ax.set_xlabel("where the disambiguating evidence is")
-    ax.set_ylabel("sense accuracy at 'bank' (%)")
+    ax.set_xlabel(tr("where the disambiguating evidence is"))
+    ax.set_ylabel(tr("sense accuracy at 'bank' (%)"))
     ax.set_ylim(0, 118)
     ax.set_yticks(range(0, 101, 20))
     ax.legend(fontsize=8, ncol=len(methods), loc="upper center", frameon=False)
     ax.grid(axis="y", alpha=0.3)
     if title:
-        ax.set_title(title)
+        ax.set_title(tr(title))
     return save_figure(fig, path)
 
 

@@ -9,6 +9,11 @@ scattered them would let the test set leak into training.
   inside the ``pycantonese`` wheel (read offline): 58 conversation files, 16,160 utterances,
   125,394 tokens with one of 94 HKCanCor tags, or of 15 Universal Dependencies tags
   (``tagset="ud"``, pycantonese's own mapping). Punctuation (untagged in the corpus) is left out.
+- :func:`ctcpc`: the Cantonese side of the Cantonese–Traditional Chinese Parallel Corpus (CC0
+  1.0), also inside the ``pycantonese`` wheel: 121,137 untagged sentences as lists of words, raw
+  text for character language models. It contains HKCanCor utterances (punctuated):
+  :func:`ctcpc_overlap` measures that against held-out text and :func:`drop_overlapping` removes
+  them before pretraining.
 - :func:`read_conllu`: any CoNLL-U file (Universal Dependencies), through the ``conllu`` library.
 - :func:`read_word_tag`: one sentence per line, tokens ``word/TAG`` separated by whitespace.
 - :func:`split_by_document`: the deterministic ~80/10/10 split; :func:`split_by_utterance`: a
@@ -23,7 +28,10 @@ loaders raise :class:`MissingExtraError` saying how to install it.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
+import json
 import os
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +61,9 @@ __all__ = [
     "TaggedSentence",
     "TaggingVocab",
     "corpora_available",
+    "ctcpc",
+    "ctcpc_overlap",
+    "drop_overlapping",
     "document_frequencies",
     "hkcancor",
     "load_corpus",
@@ -411,12 +422,14 @@ def _blocks(corpus: TaggedCorpus) -> list[tuple[str, tuple[TaggedSentence, ...]]
 
 class EncodedSentence(NamedTuple):
     """A sentence as indices: ``words`` (T,), ``chars`` (T, L) padded with 0 beyond each word's
-    ``char_lengths`` (T,), ``tags`` (T,); all int64 arrays."""
+    ``char_lengths`` (T,), ``tags`` (T,); all int64 arrays. ``context`` (T, D) float32: each
+    word's contextual vector (:class:`pirho.nn.ContextualStringEmbeddings`), or None."""
 
     words: np.ndarray
     chars: np.ndarray
     char_lengths: np.ndarray
     tags: np.ndarray
+    context: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -484,3 +497,132 @@ class TaggingVocab:
 def word_counts(sentences: list[TaggedSentence]) -> Counter:
     """How often each word occurs in ``sentences``."""
     return Counter(word for s in sentences for word in s.words)
+
+
+# ---------------------------------------------------------------------------------------------
+# CTCPC: raw Cantonese text (untagged), for character language models.
+# (Kept apart from the tagged readers above; the cloze work adds a ctcpc() of the same
+# signature and return value, so the two reconcile into one at merge.)
+
+#: Sentences in ``pycantonese/data/ctcpc/sents.json`` (one holds only a control character).
+CTCPC_RAW_SENTENCES = 121_138
+
+
+def ctcpc(segment: bool = False) -> list[list[str]]:
+    """The Cantonese sentences of the Cantonese–Traditional Chinese Parallel Corpus (CTCPC).
+
+    Read offline through ``importlib.resources`` from the ``pycantonese`` wheel (5.0 or later:
+    ``pycantonese/data/ctcpc/sents.json``, CC0 1.0, from the Hugging Face data set
+    raptorkwok/cantonese-traditional-chinese-parallel-corpus), in the file's order (sorted by
+    text). Traditional characters. Control characters are dropped, and the one sentence left
+    empty by that: 121,137 sentences, 1,850,735 characters besides whitespace.
+
+    Each sentence is a list of words, split at the file's own whitespace, which segments only
+    about 11 % of the sentences (the rest come as one "word"); ``segment=True`` runs those
+    through ``pycantonese.segment`` (about 100 s). Needs ``pirho[corpora]``.
+
+    >>> sentences = ctcpc()  # doctest: +SKIP
+    >>> len(sentences), sum(len(w) for s in sentences for w in s)  # doctest: +SKIP
+    (121137, 1850735)
+    """
+    pycantonese = _import_extra("pycantonese")
+    source = importlib.resources.files("pycantonese") / "data" / "ctcpc" / "sents.json"
+    try:
+        lines = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MissingExtraError(
+            f"this pycantonese has no CTCPC data ({source}); it ships from pycantonese 5.0: "
+            "pip install 'pycantonese>=5'"
+        ) from exc
+    sentences = []
+    for line in lines:
+        words = "".join(c for c in line if unicodedata.category(c) != "Cc").split()
+        if segment and len(words) == 1:
+            words = list(pycantonese.segment(words[0]))
+        if words:
+            sentences.append(words)
+    return sentences
+
+
+class Overlap(NamedTuple):
+    """How much of a held-out text a raw corpus contains.
+
+    n_sentences: held-out sentences checked. exact: how many of them (at least ``min_chars``
+    characters, whitespace ignored) occur verbatim as a corpus sentence. ngram: how many share
+    at least one character ``n``-gram with the corpus. n_ngrams: distinct held-out n-grams;
+    shared_ngrams: how many of those occur in the corpus. examples: a few shared n-grams.
+    """
+
+    n_sentences: int
+    exact: int
+    ngram: int
+    n_ngrams: int
+    shared_ngrams: int
+    examples: tuple[str, ...]
+
+
+def _plain(sentence) -> str:
+    words = sentence.words if isinstance(sentence, TaggedSentence) else sentence
+    return "".join("".join(words).split())
+
+
+def _ngrams(text: str, n: int) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
+
+
+def ctcpc_overlap(
+    heldout: list[list[str]] | list[TaggedSentence],
+    corpus: list[list[str]],
+    n: int = 8,
+    min_chars: int = 8,
+) -> Overlap:
+    """Exact-sentence and character ``n``-gram overlap of ``heldout`` with ``corpus``.
+
+    Sentences are compared with whitespace removed (CTCPC is mostly unsegmented). ``exact``
+    counts only held-out sentences of ``min_chars`` characters or more: a one-word utterance
+    such as 係 occurs everywhere and says nothing about leakage.
+
+    >>> ctcpc_overlap([["我哋", "今日", "去", "行山"]], [["我哋今日去行山"]], n=4, min_chars=4)
+    Overlap(n_sentences=1, exact=1, ngram=1, n_ngrams=4, shared_ngrams=4, examples=('今日去行',...))
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    corpus_text = {_plain(words) for words in corpus}
+    corpus_ngrams: set[str] = set()
+    for text in corpus_text:
+        corpus_ngrams |= _ngrams(text, n)
+    exact = ngram = 0
+    heldout_ngrams: set[str] = set()
+    for sentence in heldout:
+        text = _plain(sentence)
+        grams = _ngrams(text, n)
+        heldout_ngrams |= grams
+        exact += len(text) >= min_chars and text in corpus_text
+        ngram += bool(grams & corpus_ngrams)
+    shared = sorted(heldout_ngrams & corpus_ngrams)
+    return Overlap(len(heldout), exact, ngram, len(heldout_ngrams), len(shared), tuple(shared[:5]))
+
+
+def drop_overlapping(
+    corpus: list[list[str]], heldout: list[list[str]] | list[TaggedSentence], n: int = 8
+) -> list[list[str]]:
+    """``corpus`` without every sentence that shares a character ``n``-gram with ``heldout``.
+
+    CTCPC contains HKCanCor utterances (with punctuation added), so a language model
+    pretrained on it for HKCanCor tagging must not see the dev and test conversations:
+    ``drop_overlapping(ctcpc(), split.dev + split.test)``. Afterwards
+    ``ctcpc_overlap(heldout, kept, n)`` finds nothing (a shorter ``n`` drops more).
+
+    >>> drop_overlapping([["今日去行山"], ["食飯"]], [["我", "今日", "去", "行山"]], n=4)
+    [['食飯']]
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    heldout_ngrams: set[str] = set()
+    for sentence in heldout:
+        heldout_ngrams |= _ngrams(_plain(sentence), n)
+    kept = []
+    for words in corpus:
+        if not (_ngrams(_plain(words), n) & heldout_ngrams):
+            kept.append(words)
+    return kept

@@ -130,7 +130,7 @@ QUICK = dict(
     max_lag=2,
     cse_hidden_size=128,
     cse_epochs=1,
-    cse_max_chars=500_000,
+    cse_max_chars=1_200_000,
 )
 
 

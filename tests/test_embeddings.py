@@ -170,3 +170,12 @@ def test_cse_loss_is_the_mean_of_the_two_directions(model):
     )
     torch.testing.assert_close(loss, expected)
     assert n_tokens == 10 and len(state) == 2
+
+
+def test_a_short_text_trains_with_fewer_rows_and_too_short_a_text_is_named(one_torch_thread):
+    sentences = [["我哋", "今日", "去", "行山"]] * 20  # 18 trained on: a 199-character stream
+    config = dict(TOY, batch_size=64, num_steps=20, heldout_fraction=0.1)
+    _, report = train_embeddings(sentences, config, progress=False, precision="fp32")
+    assert report["config"]["batch_size"] == (199 - 21) // 20 and report["steps"] == 1
+    with pytest.raises(ValueError, match="too few for one window"):
+        train_embeddings(sentences[:4], config, progress=False, precision="fp32")

@@ -239,7 +239,8 @@ def train_embeddings(
     """Pretrain :class:`~pirho.nn.ContextualStringEmbeddings` on ``sentences`` with
     ``config`` (keys of :data:`FULL`); Adam, global gradient clipping.
 
-    Returns the model (eval mode, frozen) and a report: ``chars_train``, ``chars_heldout``,
+    A text too short for ``batch_size`` rows of one window gets fewer rows (the report's
+    ``config`` says how many). Returns the model (eval mode, frozen) and a report: ``chars_train``, ``chars_heldout``,
     ``vocab_size``, ``steps``, ``seconds``, ``tokens_per_s`` (training characters per second,
     each read by both LMs), ``forward_bpc``/``backward_bpc`` (held out, bits per character)
     and their perplexities ``forward_ppl``/``backward_ppl``, ``precision``, ``history``.
@@ -259,6 +260,15 @@ def train_embeddings(
         max_chars=config["max_chars"],
         seed=seed,
     )
+    config = dict(config)
+    # rows of one whole window each, after SeqDataLoader's worst-case offset and the target
+    fits = (len(data.train) - config["num_steps"] - 1) // config["num_steps"]
+    if fits < 1:
+        raise ValueError(
+            f"the training text has {len(data.train):,} characters, too few for one window of "
+            f"num_steps={config['num_steps']}; give more text or a smaller num_steps"
+        )
+    config["batch_size"] = min(config["batch_size"], fits)  # a short text: fewer rows
     torch.manual_seed(seed)
     model = ContextualStringEmbeddings(
         data.vocab, config["hidden_size"], config["embedding_dim"], fine_tune=True

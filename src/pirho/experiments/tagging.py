@@ -717,9 +717,6 @@ def pretrained_embeddings(
         epochs=config["cse_epochs"],
         max_chars=config["cse_max_chars"] or None,
     )
-    n_chars = sum(len(w) + 1 for s in sentences for w in s)
-    rows = max(1, min(cse_config["batch_size"], n_chars // (2 * cse_config["num_steps"] + 2)))
-    cse_config["batch_size"] = rows  # a small corpus still gives whole windows
     return cse.train_embeddings(
         sentences, cse_config, seed=seed, progress=progress, source=str(corpus)
     )

@@ -243,7 +243,8 @@ def train_embeddings(
     ``config`` says how many). Returns the model (eval mode, frozen) and a report:
     ``chars_train``, ``chars_heldout``, ``vocab_size``, ``steps``, ``seconds``,
     ``cpu_seconds``, ``tokens_per_s`` (training characters per second, each read by both
-    LMs), ``forward_bpc``/``backward_bpc`` (held out, bits per character) and their perplexities ``forward_ppl``/``backward_ppl``, ``precision``, ``history``.
+    LMs), ``forward_bpc``/``backward_bpc`` (held out, bits per character) and their
+    perplexities ``forward_ppl``/``backward_ppl``, ``precision``, ``history``.
     ``checkpoint`` (with ``resume``): :func:`pirho.train.train`'s atomic checkpoints and exact
     resume; :meth:`ContextualStringEmbeddings.load` reads the file.
 

@@ -179,3 +179,14 @@ def test_a_short_text_trains_with_fewer_rows_and_too_short_a_text_is_named(one_t
     assert report["config"]["batch_size"] == (199 - 21) // 20 and report["steps"] == 1
     with pytest.raises(ValueError, match="too few for one window"):
         train_embeddings(sentences[:4], config, progress=False, precision="fp32")
+
+
+def test_retain_freed_memory_applies_under_glibc():
+    import platform
+
+    from pirho.cse import retain_freed_memory
+
+    applied = retain_freed_memory()
+    assert isinstance(applied, bool)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied

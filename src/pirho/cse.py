@@ -16,6 +16,8 @@ sentence per line, words separated by whitespace (optional).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import os
 import time
@@ -43,6 +45,7 @@ __all__ = [
     "heldout_bits_per_char",
     "prepare_data",
     "pretraining_sentences",
+    "retain_freed_memory",
     "stream_batches",
     "train_embeddings",
 ]
@@ -75,6 +78,35 @@ QUICK = dict(
 )
 #: Cantonese prefixes whose next (forward) and previous (backward) characters are shown.
 PREDICTION_PREFIXES = ("我哋今日", "你食咗飯", "佢好鍾意", "唔該")
+
+
+def retain_freed_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the
+    kernel; True where that was applied (Linux with glibc), False elsewhere (a no-op).
+
+    Every training step allocates and frees the (B·T, V) logits and their gradients — tens of
+    MB, above glibc's default mmap threshold — so each step maps fresh pages and faults them in:
+    measured on the quick configuration, 7.9 s of system time beside 13 s of user time, and
+    1.2 s with this set (40 steps: 8,490 → 13,223 characters/s). A process-wide setting: the
+    command line calls it once, before training, as it sets the thread count.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's malloc.h
+    return all(
+        mallopt(option, value) == 1
+        for option, value in (
+            (m_mmap_threshold, 1 << 30),
+            (m_trim_threshold, 1 << 30),
+            (m_top_pad, 256 << 20),
+        )
+    )
 
 
 def pretraining_sentences(corpus: str | os.PathLike = "ctcpc") -> list[list[str]]:

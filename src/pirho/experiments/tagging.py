@@ -705,6 +705,7 @@ def pretrained_embeddings(
     the pretraining report."""
     from pirho import cse
 
+    cse.retain_freed_memory()
     sentences = (
         cse.pretraining_sentences("ctcpc")
         if str(corpus) == "hkcancor"

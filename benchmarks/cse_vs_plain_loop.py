@@ -12,7 +12,8 @@ autocasts both loops and is only sensible on a CPU with native bfloat16).
 Each round trains a fresh model of each kind for ``--steps`` optimiser steps, interleaved
 (plain, pirho, plain, pirho, …) so that machine drift hits both alike. Printed: the median
 characters/s of each by wall clock and by process CPU time (the machine may be shared), the
-median per-round ratios, and each run's last training loss.
+median per-round ratios, and each run's last training loss. glibc is asked to keep freed
+memory (:func:`pirho.cse.retain_freed_memory`), as ``pirho embed train`` does, for both loops.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/cse_vs_plain_loop.py
     .venv/bin/python benchmarks/cse_vs_plain_loop.py --quick        # a smoke run
@@ -31,7 +32,13 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from pirho.cse import QUICK, cse_loss, prepare_data, stream_batches  # noqa: E402
+from pirho.cse import (  # noqa: E402
+    QUICK,
+    cse_loss,
+    prepare_data,
+    retain_freed_memory,
+    stream_batches,
+)
 from pirho.data.corpora import ctcpc  # noqa: E402
 from pirho.nn import ContextualStringEmbeddings  # noqa: E402
 from pirho.precision import autocast, resolve_precision  # noqa: E402
@@ -125,6 +132,7 @@ def main() -> None:
     if args.quick:
         args.steps, args.rounds = 5, 1
     torch.set_num_threads(args.threads)
+    retained = retain_freed_memory()  # as `pirho embed train` does; both loops gain alike
     precision = resolve_precision(args.precision, torch.device("cpu"))
     config = dict(QUICK, hidden_size=args.hidden)
     data = prepare_data(ctcpc(), min_freq=config["min_freq"], max_chars=config["max_chars"], seed=0)
@@ -135,7 +143,8 @@ def main() -> None:
         f"{config['embedding_dim']}, {vocab_size:,} symbols; batch {config['batch_size']} x "
         f"{config['num_steps']} characters; {args.steps} steps x {args.rounds} rounds; torch "
         f"{torch.__version__}, {torch.get_num_threads()} thread(s), {precision}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, load average "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, freed memory retained "
+        f"{retained}, load average "
         f"{os.getloadavg()[0]:.1f}"
     )
     # warm-up: the first optimiser step imports torch._dynamo (a one-time cost)

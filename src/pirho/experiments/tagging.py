@@ -119,8 +119,8 @@ FULL = dict(
     max_train_sentences=None,
     threads=2,
     # the contextual string embeddings pretrained when no --embeddings file is given
-    cse_hidden_size=256,
-    cse_epochs=2,
+    cse_hidden_size=512,
+    cse_epochs=3,
     cse_max_chars=0,  # 0: all of the text
 )
 QUICK = dict(

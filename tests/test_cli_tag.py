@@ -138,3 +138,36 @@ def test_bad_inputs_exit_2_naming_the_option(argv, message, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "pirho: error:" in err and message in err, err
     assert not (tmp_path / "tagger.pt").exists()
+
+
+def test_embed_train_then_tag_with_embeddings_from_the_tagger_file_alone(capsys, tmp_path):
+    import json
+
+    (tmp_path / "raw.txt").write_text(
+        "".join(line.split("/")[0] + "\n" for line in ["我 食 飯 啊"] * 40)
+        + "佢 飲 茶\n你 買 書 喎\n" * 40,
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "embed", "train", "--corpus", "raw.txt", "--checkpoint", "cse.pt", "--quick",
+            "--hidden-size", "8", "--batch-size", "4", "--num-steps", "10", "--max-steps", "5",
+            "--precision", "fp32", "--json", "cse.json", "--no-progress",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = json.loads((tmp_path / "cse.json").read_text(encoding="utf-8"))
+    assert report["steps"] == 5 and report["tokens_per_s"] > 0
+    assert report["forward_bpc"] > 0 and report["backward_bpc"] > 0
+    assert set(report["predictions"]["我哋今日"]) == {"forward", "backward"}
+    assert "held-out bits per character: forward" in out
+    args = ["tag", "train", "--corpus", "toy.txt", "--model", "bi", "--embeddings", "cse.pt"]
+    assert main([*args, "--checkpoint", "t.pt", "--epochs", "2", "--no-progress"]) == 0
+    assert "bi+cse test accuracy" in capsys.readouterr().out
+    (tmp_path / "cse.pt").unlink()  # the tagger file carries the embeddings
+    assert main(["tag", "predict", "--checkpoint", "t.pt", "in.txt"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [t.rsplit("/", 1)[0] for t in lines[0].split()] == ["佢", "食", "飯", "啊"]
+    assert main(["tag", "train", "--corpus", "toy.txt", "--model", "bicrf+cse"]) == 2
+    assert "needs --embeddings" in capsys.readouterr().err

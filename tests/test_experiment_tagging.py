@@ -172,3 +172,84 @@ def test_split_by_utterance_or_document(small_corpus_file):
     assert np.allclose(rates[1:], 0.5)
     with pytest.raises(ValueError, match="split_by"):
         tagging.prepare(small_corpus_file, "hkcancor", split_by="sentence")
+
+
+CSE_TINY = dict(TINY, cse_hidden_size=16, cse_epochs=1, cse_max_chars=0)
+
+
+def test_quick_run_with_contextual_embeddings_has_every_row_and_ambiguous_accuracy(
+    one_torch_thread, small_corpus_file
+):
+    result = tagging.run(corpus=small_corpus_file, seed=0, progress=False, **CSE_TINY)
+    m = result.metrics
+    for model in ("bi+cse", "bicrf+cse"):
+        assert {"acc", "known_acc", "unk_acc", "amb_acc", "best_epoch"} <= set(m[model])
+        assert 0.0 < m[model]["acc"] <= 1.0
+    for model in ("mft", "uni", "bi", "bicrf", "bi+cse", "bicrf+cse"):
+        assert "amb_acc" in m[model]
+    for decoder in ("filter", "smooth", "viterbi"):
+        assert f"{decoder}_amb_acc" in m["hmm"]
+    assert m["cse"]["forward_bpc"] > 0 and m["cse"]["backward_bpc"] > 0
+    assert "BiLSTM-CRF + CSE" in result.summary and "ambiguous" in result.summary
+
+    # amb_acc of the most-frequent-tag baseline, recounted by hand
+    split = split_by_document(read_word_tag(small_corpus_file))
+    tags_of, counts = {}, Counter()
+    for s in split.train:
+        for w, t in zip(s.words, s.tags, strict=True):
+            tags_of.setdefault(w, set()).add(t)
+            counts[(w, t)] += 1
+    best = {}
+    for (w, t), n in sorted(counts.items(), key=lambda item: item[0][1]):
+        if n > best.get(w, ("", 0))[1]:
+            best[w] = (t, n)
+    ambiguous = [
+        (w, t)
+        for s in split.test
+        for w, t in zip(s.words, s.tags, strict=True)
+        if len(tags_of.get(w, ())) >= 2
+    ]
+    assert m["ambiguous_rate"] == pytest.approx(len(ambiguous) / m["n_test_tokens"])
+    assert m["mft"]["amb_acc"] == pytest.approx(np.mean([best[w][0] == t for w, t in ambiguous]))
+
+
+def test_tagger_with_embeddings_saves_loads_and_tags_identically(
+    one_torch_thread, small_corpus_file, tmp_path
+):
+    import torch
+
+    from pirho.nn import ContextualStringEmbeddings
+
+    corpus = read_word_tag(small_corpus_file)
+    split = split_by_document(corpus)
+    vocab = TaggingVocab.build(split.train, tags=corpus.tags)
+    torch.manual_seed(0)
+    chars = [c for s in split.train for w in s.words for c in w] + [" ", "\n"]
+    from pirho.data import Vocab
+
+    embeddings = ContextualStringEmbeddings(Vocab(chars), hidden_size=8, embedding_dim=4)
+    config = dict(tagging.QUICK, **TINY)
+    fitted = tagging.fit_tagger(
+        "bicrf+cse", split, vocab, config, progress=False, embeddings=embeddings
+    )
+    path = fitted.save(tmp_path / "tagger.pt", corpus="file")
+    loaded = tagging.TrainedTagger.load(path)
+    sentences = [list(s.words) for s in split.test]
+    assert loaded.tag(sentences) == fitted.tag(sentences)
+    # the file alone carries the embeddings: same weights, same vectors
+    assert torch.equal(
+        loaded.tagger.embeddings.embed(sentences[:3]), embeddings.embed(sentences[:3])
+    )
+    # the contextual input matters: other vectors change the scores
+    encoded = [vocab.encode(w) for w in sentences[:4]]
+    with_ctx = tagging.with_contexts(encoded, sentences[:4], loaded.tagger)
+    from pirho.nn.taggers import pad_batch
+
+    batch = pad_batch(with_ctx)
+    scores = loaded.tagger.scores(batch)
+    shifted = batch._replace(context=batch.context + 1.0)
+    assert not torch.allclose(loaded.tagger.scores(shifted), scores)
+    with pytest.raises(ValueError, match="no context"):
+        loaded.tagger.scores(pad_batch(encoded))
+    with pytest.raises(ValueError, match="needs embeddings"):
+        tagging.fit_tagger("bi+cse", split, vocab, config, progress=False)

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "pirho.cli.lm",
     "pirho.cli.experiment",
     "pirho.cli.tag",
+    "pirho.cli.embed",
     "pirho.cli.demo",
     "pirho.cli.explore",
 )

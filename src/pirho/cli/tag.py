@@ -21,7 +21,7 @@ from pirho.cli._options import (
     seed,
 )
 
-MODEL_CHOICES = ("mft", "hmm", "uni", "bi", "bicrf")
+MODEL_CHOICES = ("mft", "hmm", "uni", "bi", "bicrf", "bi+cse", "bicrf+cse")
 TAGSET_CHOICES = ("hkcancor", "ud")
 
 
@@ -58,6 +58,13 @@ def register(subparsers) -> None:
         help="train on the first N sentences",
     )
     train.add_argument("--seed", type=seed, default=0, help="random seed (0)")
+    train.add_argument(
+        "--embeddings",
+        type=existing_file,
+        metavar="PATH",
+        help="contextual string embeddings from 'pirho embed train' as one more input "
+        "(--model bi or bicrf becomes bi+cse or bicrf+cse); the tagger file carries them",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -80,6 +87,14 @@ def register(subparsers) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    model = args.model
+    if args.embeddings is not None:
+        if model not in ("bi", "bicrf", "bi+cse", "bicrf+cse"):
+            raise ValueError(f"--embeddings needs --model bi or bicrf, got {model!r}")
+        model = model if model.endswith("+cse") else f"{model}+cse"
+    elif model.endswith("+cse"):
+        raise ValueError(f"--model {model} needs --embeddings PATH (from 'pirho embed train')")
+
     import torch
 
     from pirho.experiments import tagging
@@ -104,15 +119,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"  {len(vocab.words):,} word types (+<unk>), {len(vocab.chars):,} characters, "
         f"{len(vocab.tags)} tags"
     )
+    embeddings = None
+    if args.embeddings is not None:
+        from pirho.nn import ContextualStringEmbeddings
+
+        embeddings = ContextualStringEmbeddings.load(args.embeddings)
     fitted = tagging.fit_tagger(
-        args.model, split, vocab, config, seed=args.seed, progress=not args.no_progress
+        model,
+        split,
+        vocab,
+        config,
+        seed=args.seed,
+        progress=not args.no_progress,
+        embeddings=embeddings,
     )
     for part in ("dev", "test"):
         sentences = getattr(split, part)
         n_tokens = sum(len(s.words) for s in sentences)
-        print(
-            f"{args.model} {part} accuracy {fitted.accuracy(sentences):.4f} ({n_tokens:,} tokens)"
-        )
+        print(f"{model} {part} accuracy {fitted.accuracy(sentences):.4f} ({n_tokens:,} tokens)")
     fitted.save(args.checkpoint, corpus=str(args.corpus), tagset=args.tagset)
     print(f"wrote {args.checkpoint}")
     return 0

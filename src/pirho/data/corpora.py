@@ -10,8 +10,10 @@ scattered them would let the test set leak into training.
   125,394 tokens with one of 94 HKCanCor tags, or of 15 Universal Dependencies tags
   (``tagset="ud"``, pycantonese's own mapping). Punctuation (untagged in the corpus) is left out.
 - :func:`ctcpc`: the Cantonese side of the Cantonese–Traditional Chinese Parallel Corpus (CC0
-  1.0), also shipped inside the ``pycantonese`` wheel: 121,138 sentences as lists of words
-  (about 1.85 M characters; untagged — for character and word language models, not tagging).
+  1.0), also inside the ``pycantonese`` wheel: 121,137 untagged sentences as lists of words, raw
+  text for character language models. It contains HKCanCor utterances (punctuated):
+  :func:`ctcpc_overlap` measures that against held-out text and :func:`drop_overlapping` removes
+  them before pretraining.
 - :func:`read_conllu`: any CoNLL-U file (Universal Dependencies), through the ``conllu`` library.
 - :func:`read_word_tag`: one sentence per line, tokens ``word/TAG`` separated by whitespace.
 - :func:`split_by_document`: the deterministic ~80/10/10 split; :func:`split_by_utterance`: a
@@ -62,6 +64,8 @@ __all__ = [
     "TaggingVocab",
     "corpora_available",
     "ctcpc",
+    "ctcpc_overlap",
+    "drop_overlapping",
     "document_frequencies",
     "hkcancor",
     "load_corpus",
@@ -453,12 +457,14 @@ def _blocks(corpus: TaggedCorpus) -> list[tuple[str, tuple[TaggedSentence, ...]]
 
 class EncodedSentence(NamedTuple):
     """A sentence as indices: ``words`` (T,), ``chars`` (T, L) padded with 0 beyond each word's
-    ``char_lengths`` (T,), ``tags`` (T,); all int64 arrays."""
+    ``char_lengths`` (T,), ``tags`` (T,); all int64 arrays. ``context`` (T, D) float32: each
+    word's contextual vector (:class:`pirho.nn.ContextualStringEmbeddings`), or None."""
 
     words: np.ndarray
     chars: np.ndarray
     char_lengths: np.ndarray
     tags: np.ndarray
+    context: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -526,3 +532,94 @@ class TaggingVocab:
 def word_counts(sentences: list[TaggedSentence]) -> Counter:
     """How often each word occurs in ``sentences``."""
     return Counter(word for s in sentences for word in s.words)
+
+
+# ---------------------------------------------------------------------------------------------
+# CTCPC: raw Cantonese text (untagged), for character language models.
+#: Sentences in ``pycantonese/data/ctcpc/sents.json`` (one holds only a control character);
+#: :func:`ctcpc` reads them.
+CTCPC_RAW_SENTENCES = 121_138
+
+
+class Overlap(NamedTuple):
+    """How much of a held-out text a raw corpus contains.
+
+    n_sentences: held-out sentences checked. exact: how many of them (at least ``min_chars``
+    characters, whitespace ignored) occur verbatim as a corpus sentence. ngram: how many share
+    at least one character ``n``-gram with the corpus. n_ngrams: distinct held-out n-grams;
+    shared_ngrams: how many of those occur in the corpus. examples: a few shared n-grams.
+    """
+
+    n_sentences: int
+    exact: int
+    ngram: int
+    n_ngrams: int
+    shared_ngrams: int
+    examples: tuple[str, ...]
+
+
+def _plain(sentence) -> str:
+    words = sentence.words if isinstance(sentence, TaggedSentence) else sentence
+    return "".join("".join(words).split())
+
+
+def _ngrams(text: str, n: int) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
+
+
+def ctcpc_overlap(
+    heldout: list[list[str]] | list[TaggedSentence],
+    corpus: list[list[str]],
+    n: int = 8,
+    min_chars: int = 8,
+) -> Overlap:
+    """Exact-sentence and character ``n``-gram overlap of ``heldout`` with ``corpus``.
+
+    Sentences are compared with whitespace removed (CTCPC is mostly unsegmented). ``exact``
+    counts only held-out sentences of ``min_chars`` characters or more: a one-word utterance
+    such as 係 occurs everywhere and says nothing about leakage.
+
+    >>> ctcpc_overlap([["我哋", "今日", "去", "行山"]], [["我哋今日去行山"]], n=4, min_chars=4)
+    Overlap(n_sentences=1, exact=1, ngram=1, n_ngrams=4, shared_ngrams=4, examples=('今日去行',...))
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    corpus_text = {_plain(words) for words in corpus}
+    corpus_ngrams: set[str] = set()
+    for text in corpus_text:
+        corpus_ngrams |= _ngrams(text, n)
+    exact = ngram = 0
+    heldout_ngrams: set[str] = set()
+    for sentence in heldout:
+        text = _plain(sentence)
+        grams = _ngrams(text, n)
+        heldout_ngrams |= grams
+        exact += len(text) >= min_chars and text in corpus_text
+        ngram += bool(grams & corpus_ngrams)
+    shared = sorted(heldout_ngrams & corpus_ngrams)
+    return Overlap(len(heldout), exact, ngram, len(heldout_ngrams), len(shared), tuple(shared[:5]))
+
+
+def drop_overlapping(
+    corpus: list[list[str]], heldout: list[list[str]] | list[TaggedSentence], n: int = 8
+) -> list[list[str]]:
+    """``corpus`` without every sentence that shares a character ``n``-gram with ``heldout``.
+
+    CTCPC contains HKCanCor utterances (with punctuation added), so a language model
+    pretrained on it for HKCanCor tagging must not see the dev and test conversations:
+    ``drop_overlapping(ctcpc(), split.dev + split.test)``. Afterwards
+    ``ctcpc_overlap(heldout, kept, n)`` finds nothing (a shorter ``n`` drops more).
+
+    >>> drop_overlapping([["今日去行山"], ["食飯"]], [["我", "今日", "去", "行山"]], n=4)
+    [['食飯']]
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    heldout_ngrams: set[str] = set()
+    for sentence in heldout:
+        heldout_ngrams |= _ngrams(_plain(sentence), n)
+    kept = []
+    for words in corpus:
+        if not (_ngrams(_plain(words), n) & heldout_ngrams):
+            kept.append(words)
+    return kept

@@ -19,16 +19,27 @@ on the test split — overall, on words seen in training (known) and on the othe
   documents it occurs in), so ``<unk>`` is trained on words like the unknown words of a new
   conversation (:func:`word_dropout_rates`).
 
+Contextual string embeddings (``bi+cse``, ``bicrf+cse``): the BiLSTM and the BiLSTM-CRF with
+each word's vector from a forward and a backward character LM
+(:class:`~pirho.nn.ContextualStringEmbeddings`) as one more input. ``embeddings=PATH`` reuses a
+pretrained model (``pirho embed train``); otherwise one is pretrained first (:mod:`pirho.cse`;
+on HKCanCor: CTCPC without the dev/test utterances plus the training words; on a file corpus:
+its training words only), its size from the ``cse_*`` entries of the configuration.
+
 Lookahead: the HMM's fixed-lag smoother P(y_t | x_1..x_{t+L}) and the bidirectional taggers
 given only x_1..x_{t+L} (their input cut after t+L) show how much of the future each uses.
 
 Metrics (JSON): ``n_train_tokens``, ``n_test_tokens``, ``unknown_rate``, ``n_tags``,
-``mft.{acc, known_acc, unk_acc}``, ``hmm.{filter,smooth,viterbi}_{acc,known_acc,unk_acc}``,
-``uni|bi|bicrf.{acc, known_acc, unk_acc, best_epoch}`` (with ``seeds`` > 1: the mean over seeds,
-``acc_std``, ``unk_acc_std`` and the per-seed ``acc_seeds``, ``unk_acc_seeds``),
+``mft.{acc, known_acc, unk_acc, amb_acc}``,
+``hmm.{filter,smooth,viterbi}_{acc,known_acc,unk_acc,amb_acc}``,
+``uni|bi|bicrf|bi+cse|bicrf+cse.{acc, known_acc, unk_acc, amb_acc, best_epoch}`` (with
+``seeds`` > 1: the mean over seeds, ``acc_std``, ``unk_acc_std``, ``amb_acc_std`` and the
+per-seed ``acc_seeds``, ``unk_acc_seeds``, ``amb_acc_seeds``),
 ``lookahead`` (``lags``, an accuracy list per model and ``whole``: each model's accuracy on whole
 sentences; with ``seeds`` > 1 the taggers behind it are the first seed's), ``sizes``,
-``split_by``, ``config``.
+``split_by``, ``config``, ``ambiguous_rate`` and ``cse`` (the embeddings' source and
+held-out bits per character). ``amb_acc``: accuracy on the test tokens whose word was seen in
+training with two or more tags (:func:`ambiguous_words`) — the real-text "bank".
 """
 
 from __future__ import annotations
@@ -65,6 +76,7 @@ from pirho.experiments.common import (
     set_threads,
 )
 from pirho.hmm import CategoricalHMM
+from pirho.nn.embeddings import ContextualStringEmbeddings
 from pirho.nn.taggers import Tagger, pad_batch
 from pirho.train import TrainConfig, loss_limit, seed_everything, train
 
@@ -81,7 +93,9 @@ EXPLANATION = (
     "on held-out conversations, overall and on words never seen in training."
 )
 NEURAL = ("uni", "bi", "bicrf")
-MODELS = ("mft", "hmm", *NEURAL)
+#: The taggers that also read contextual string embeddings.
+CSE_MODELS = ("bi+cse", "bicrf+cse")
+MODELS = ("mft", "hmm", *NEURAL, *CSE_MODELS)
 CHECKPOINT_KIND = "pos-tagger"
 #: ``word_dropout`` settings besides a probability: ``"document"`` replaces word w by ``<unk>``
 #: with probability 1 / (1 + the number of training documents w occurs in).
@@ -105,12 +119,19 @@ FULL = dict(
     max_lag=4,
     max_train_sentences=None,
     threads=2,
+    # the contextual string embeddings pretrained when no --embeddings file is given
+    cse_hidden_size=512,
+    cse_epochs=3,
+    cse_max_chars=0,  # 0: all of the text
 )
 QUICK = dict(
     FULL,
     epochs=3,
     hidden_size=64,
     max_lag=2,
+    cse_hidden_size=128,
+    cse_epochs=1,
+    cse_max_chars=1_200_000,
 )
 
 
@@ -156,6 +177,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="document",
         help="hold out whole documents (default) or random utterances (easier: a held-out "
         "conversation's names and topic are partly seen in training)",
+    )
+    parser.add_argument(
+        "--embeddings",
+        metavar="PATH",
+        help="contextual string embeddings from 'pirho embed train' for the bi+cse and "
+        "bicrf+cse rows (default: pretrain them first)",
     )
     parser.add_argument(
         "--word-dropout",
@@ -323,23 +350,59 @@ def hmm_decode(
 
 
 def accuracies(
-    predicted: Sequence[np.ndarray], gold: Sequence[np.ndarray], known: np.ndarray, prefix: str = ""
+    predicted: Sequence[np.ndarray],
+    gold: Sequence[np.ndarray],
+    known: np.ndarray,
+    prefix: str = "",
+    ambiguous: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """``acc``, ``known_acc``, ``unk_acc`` of tag sequences (``known``: a flat bool mask).
+    """``acc``, ``known_acc``, ``unk_acc`` of tag sequences (``known``: a flat bool mask), and
+    ``amb_acc`` when ``ambiguous`` (a flat bool mask, see :func:`ambiguous_words`) is given.
 
     >>> accuracies([np.array([1, 2])], [np.array([1, 0])], np.array([True, False]))
     {'acc': 0.5, 'known_acc': 1.0, 'unk_acc': 0.0}
+    >>> accuracies([np.array([1, 2])], [np.array([1, 0])], np.array([True, False]),
+    ...            ambiguous=np.array([True, False]))["amb_acc"]
+    1.0
     """
     correct = np.concatenate(predicted) == np.concatenate(gold)
 
     def mean(mask: np.ndarray) -> float:
         return float(correct[mask].mean()) if mask.any() else float("nan")
 
-    return {
+    scores = {
         f"{prefix}acc": float(correct.mean()),
         f"{prefix}known_acc": mean(known),
         f"{prefix}unk_acc": mean(~known),
     }
+    if ambiguous is not None:
+        scores[f"{prefix}amb_acc"] = mean(np.asarray(ambiguous, dtype=bool))
+    return scores
+
+
+def ambiguous_words(train: Sequence[TaggedSentence]) -> set[str]:
+    """The words seen in ``train`` with two or more different tags.
+
+    >>> s = [TaggedSentence(("係", "佢"), ("v", "r")), TaggedSentence(("係",), ("y",))]
+    >>> sorted(ambiguous_words(s))
+    ['係']
+    """
+    tags_of: dict[str, set[str]] = {}
+    for sentence in train:
+        for word, tag in zip(sentence.words, sentence.tags, strict=True):
+            tags_of.setdefault(word, set()).add(tag)
+    return {word for word, tags in tags_of.items() if len(tags) >= 2}
+
+
+def with_contexts(
+    encoded: Sequence[EncodedSentence], words: Sequence[Sequence[str]], tagger: Tagger
+) -> list[EncodedSentence]:
+    """``encoded`` with each sentence's contextual vectors from ``tagger``'s embeddings (the
+    sentences unchanged when it has none)."""
+    if tagger.embeddings is None:
+        return list(encoded)
+    contexts = tagger.contexts(words)
+    return [s._replace(context=c) for s, c in zip(encoded, contexts, strict=True)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,7 +444,7 @@ def lookahead_tags(
     for i, s in enumerate(encoded):
         for t in range(len(s.words)):
             end = min(t + lag + 1, len(s.words))
-            prefixes.append(EncodedSentence(*(a[:end] for a in s)))
+            prefixes.append(EncodedSentence(*(None if a is None else a[:end] for a in s)))
             owners.append((i, t))
     predicted_prefixes = predict_tags(tagger, prefixes, batch_size)
     tags = [np.empty(len(s.words), dtype=np.int64) for s in encoded]
@@ -400,13 +463,19 @@ def train_tagger(
     seed: int = 0,
     progress: bool = True,
     dropout_rates: np.ndarray | None = None,
+    embeddings=None,
 ) -> tuple[Tagger, list[dict]]:
-    """Train a :class:`Tagger` (``model``: ``"uni"``, ``"bi"`` or ``"bicrf"``) with Adam and
-    return it with the parameters of the epoch of best dev accuracy, and the history.
+    """Train a :class:`Tagger` (``model``: ``"uni"``, ``"bi"``, ``"bicrf"``, ``"bi+cse"`` or
+    ``"bicrf+cse"``) with Adam and return it with the parameters of the epoch of best dev
+    accuracy, and the history.
 
     ``config["word_dropout"]``: a probability, or ``"document"``, which needs
-    ``dropout_rates`` (V,) from :func:`word_dropout_rates`."""
-    check_choice("model", model, NEURAL)
+    ``dropout_rates`` (V,) from :func:`word_dropout_rates`. The ``+cse`` models need
+    ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`) and sentences whose
+    ``context`` holds its vectors (:func:`with_contexts`)."""
+    check_choice("model", model, NEURAL + CSE_MODELS)
+    if model in CSE_MODELS and embeddings is None:
+        raise ValueError(f"model {model!r} needs embeddings (ContextualStringEmbeddings)")
     uniform_dropout = config["word_dropout"]
     if isinstance(uniform_dropout, str):
         check_choice("word_dropout", uniform_dropout, WORD_DROPOUTS)
@@ -426,10 +495,11 @@ def train_tagger(
         char_hidden=config["char_hidden"],
         hidden_size=config["hidden_size"],
         bidirectional=model != "uni",
-        output="crf" if model == "bicrf" else "softmax",
+        output="crf" if model.startswith("bicrf") else "softmax",
         dropout=config["dropout"],
         word_dropout=uniform_dropout,
         word_dropout_rates=dropout_rates,
+        embeddings=embeddings if model in CSE_MODELS else None,
     )
     batch_size = config["batch_size"]
 
@@ -519,7 +589,8 @@ class TrainedTagger:
             symbols = [hmm_symbols(self.vocab, words) for words in sentences]
             predicted = hmm_decode(self.hmm, symbols, "viterbi")
         else:
-            predicted = predict_tags(self.tagger, [self.vocab.encode(w) for w in sentences])
+            encoded = [self.vocab.encode(w) for w in sentences]
+            predicted = predict_tags(self.tagger, with_contexts(encoded, sentences, self.tagger))
         return [[self.vocab.tags[int(k)] for k in tags] for tags in predicted]
 
     def accuracy(self, sentences: Sequence[TaggedSentence]) -> float:
@@ -581,9 +652,13 @@ def fit_tagger(
     *,
     seed: int = 0,
     progress: bool = True,
+    embeddings=None,
 ) -> TrainedTagger:
-    """Fit a tagger of kind ``model`` on ``split.train`` (neural ones: best dev epoch)."""
+    """Fit a tagger of kind ``model`` on ``split.train`` (neural ones: best dev epoch; the
+    ``+cse`` ones read ``embeddings``, a :class:`~pirho.nn.ContextualStringEmbeddings`)."""
     check_choice("model", model, MODELS)
+    if model in CSE_MODELS and embeddings is None:
+        raise ValueError(f"model {model!r} needs embeddings (pirho embed train, then --embeddings)")
     if model == "mft":
         return TrainedTagger(model, vocab, table=fit_mft(split, vocab))
     if model == "hmm":
@@ -592,6 +667,9 @@ def fit_tagger(
         return TrainedTagger(model, hmm_vocab, hmm=hmm, info={"training": training})
     train_data = [vocab.encode(s.words, s.tags) for s in split.train]
     dev_data = [vocab.encode(s.words, s.tags) for s in split.dev]
+    if model in CSE_MODELS:
+        train_data = _contexts_of(train_data, split.train, embeddings)
+        dev_data = _contexts_of(dev_data, split.dev, embeddings)
     tagger, history = train_tagger(
         train_data,
         dev_data,
@@ -601,6 +679,7 @@ def fit_tagger(
         seed=seed,
         progress=progress,
         dropout_rates=word_dropout_rates(split, vocab, config["word_dropout"]),
+        embeddings=embeddings,
     )
     training = {
         **{k: v for k, v in config.items() if isinstance(v, (bool, int, float, str))},
@@ -608,6 +687,42 @@ def fit_tagger(
         "best_epoch": kept_epoch(history),
     }
     return TrainedTagger(model, vocab, tagger=tagger, info={"training": training})
+
+
+def _contexts_of(
+    encoded: list[EncodedSentence], sentences: Sequence[TaggedSentence], embeddings
+) -> list[EncodedSentence]:
+    """``encoded`` with the contextual vectors of ``sentences`` under ``embeddings``."""
+    vectors = embeddings.embed([list(s.words) for s in sentences]).numpy()
+    return [e._replace(context=vectors[i, : len(e.words)].copy()) for i, e in enumerate(encoded)]
+
+
+def pretrained_embeddings(
+    corpus: str | os.PathLike, split: CorpusSplit, config: dict, *, seed: int, progress: bool
+):
+    """Contextual string embeddings for the ``+cse`` rows, pretrained here
+    (:func:`pirho.cse.train_embeddings`; :data:`pirho.cse.QUICK` sizes with the ``cse_*``
+    entries of ``config``): on HKCanCor, CTCPC without the dev/test utterances plus the
+    training words; on any other corpus, its training sentences' words. Returns the model and
+    the pretraining report."""
+    from pirho import cse
+
+    cse.retain_freed_memory()
+    sentences = (
+        cse.pretraining_sentences("ctcpc")
+        if str(corpus) == "hkcancor"
+        else [list(s.words) for s in split.train]
+    )
+    base = cse.QUICK if config["cse_hidden_size"] <= cse.QUICK["hidden_size"] else cse.FULL
+    cse_config = dict(
+        base,
+        hidden_size=config["cse_hidden_size"],
+        epochs=config["cse_epochs"],
+        max_chars=config["cse_max_chars"] or None,
+    )
+    return cse.train_embeddings(
+        sentences, cse_config, seed=seed, progress=progress, source=str(corpus)
+    )
 
 
 def word_dropout_rates(
@@ -701,9 +816,14 @@ def run(
     tagset: str = "hkcancor",
     seeds: int = 1,
     split_by: str = "document",
+    embeddings=None,
     **overrides,
 ) -> ExperimentResult:
     """Run the experiment; ``overrides`` replace entries of :data:`QUICK`/:data:`FULL`.
+
+    ``embeddings``: a path written by ``pirho embed train`` (or a
+    :class:`~pirho.nn.ContextualStringEmbeddings`) for the ``+cse`` rows; None pretrains one
+    (:func:`pretrained_embeddings`).
 
     Returns an :class:`ExperimentResult` with the metrics listed in the module docstring.
     """
@@ -721,18 +841,22 @@ def run(
     dropout_rates = word_dropout_rates(split, vocab, config["word_dropout"])
     gold = [s.tags for s in test_data]
     known = np.array([vocab.is_known(w) for s in split.test for w in s.words])
+    ambiguous_types = ambiguous_words(split.train)
+    ambiguous = np.array([w in ambiguous_types for s in split.test for w in s.words])
     sizes = split.sizes()
     lags = list(range(config["max_lag"] + 1))
 
     mft_table = fit_mft(split, vocab)
-    mft = accuracies([mft_table[s.words] for s in test_data], gold, known)
+    mft = accuracies([mft_table[s.words] for s in test_data], gold, known, ambiguous=ambiguous)
 
     hmm, hmm_vocab = fit_hmm(split, vocab, config["smoothing"], config["hmm_min_count"])
     hmm_test = [hmm_symbols(hmm_vocab, s.words) for s in split.test]
     hmm_metrics: dict[str, float] = {}
     for decoder in HMM_DECODERS:
         predicted = hmm_decode(hmm, hmm_test, decoder)
-        hmm_metrics.update(accuracies(predicted, gold, known, prefix=f"{decoder}_"))
+        hmm_metrics.update(
+            accuracies(predicted, gold, known, prefix=f"{decoder}_", ambiguous=ambiguous)
+        )
     lookahead = {
         "lags": lags,
         "hmm": [
@@ -740,22 +864,40 @@ def run(
         ],
     }
 
-    neural: dict[str, list[dict]] = {model: [] for model in NEURAL}
+    cse_report: dict = {}
+    if embeddings is None:
+        embeddings, report = pretrained_embeddings(
+            corpus, split, config, seed=seed, progress=progress
+        )
+        cse_report = {k: v for k, v in report.items() if k not in ("history", "config")}
+    elif not isinstance(embeddings, ContextualStringEmbeddings):
+        path = embeddings
+        embeddings = ContextualStringEmbeddings.load(path)
+        cse_report = {"source": str(path), **embeddings.checkpoint_meta.get("training", {})}
+    cse_data = {
+        part: _contexts_of(data, getattr(split, part), embeddings)
+        for part, data in (("train", train_data), ("dev", dev_data), ("test", test_data))
+    }
+
+    neural: dict[str, list[dict]] = {model: [] for model in NEURAL + CSE_MODELS}
     for run_seed in range(seed, seed + seeds):
-        for model in NEURAL:
+        for model in NEURAL + CSE_MODELS:
+            uses_cse = model in CSE_MODELS
             tagger, history = train_tagger(
-                train_data,
-                dev_data,
+                cse_data["train"] if uses_cse else train_data,
+                cse_data["dev"] if uses_cse else dev_data,
                 vocab,
                 model=model,
                 config=config,
                 seed=run_seed,
                 progress=progress,
                 dropout_rates=dropout_rates,
+                embeddings=embeddings if uses_cse else None,
             )
-            scores = accuracies(predict_tags(tagger, test_data), gold, known)
+            model_test = cse_data["test"] if uses_cse else test_data
+            scores = accuracies(predict_tags(tagger, model_test), gold, known, ambiguous=ambiguous)
             scores["best_epoch"] = kept_epoch(history)
-            if run_seed == seed:
+            if run_seed == seed and not uses_cse:  # cse vectors have read the whole sentence
                 lookahead[model] = (
                     [
                         accuracies(lookahead_tags(tagger, test_data, lag), gold, known)["acc"]
@@ -768,13 +910,14 @@ def run(
     # the lookahead curves are the first seed's taggers: so are their whole-sentence scores
     lookahead["whole"] = {
         "hmm": hmm_metrics["smooth_acc"],
-        **{model: runs[0]["acc"] for model, runs in neural.items()},
+        **{model: neural[model][0]["acc"] for model in NEURAL},
     }
 
     metrics = {
         "n_train_tokens": sizes["train"]["tokens"],
         "n_test_tokens": sizes["test"]["tokens"],
         "unknown_rate": float(1.0 - known.mean()),
+        "ambiguous_rate": float(ambiguous.mean()),
         "n_tags": len(vocab.tags),
         "mft": mft,
         "hmm": hmm_metrics,
@@ -784,6 +927,7 @@ def run(
         "corpus": str(corpus),
         "tagset": tagset,
         "split_by": split_by,
+        "cse": cse_report,
         "config": {"seed": seed, "seeds": seeds, "quick": quick, **config},
     }
 
@@ -802,7 +946,7 @@ def _over_seeds(runs: list[dict]) -> dict:
     if len(runs) == 1:
         return runs[0]
     merged: dict = {}
-    for key in ("acc", "known_acc", "unk_acc"):
+    for key in ("acc", "known_acc", "unk_acc", "amb_acc"):
         values = np.array([r[key] for r in runs])
         merged[key] = float(values.mean())
         merged[f"{key}_std"] = float(values.std(ddof=1))
@@ -817,24 +961,32 @@ def _rows(metrics: dict) -> list[tuple[str, dict, str]]:
         HMM_DECODERS, ("HMM filter", "HMM smoother", "HMM Viterbi"), strict=True
     ):
         rows.append((label, metrics["hmm"], f"{decoder}_"))
-    for model, label in zip(NEURAL, ("uni-LSTM", "BiLSTM", "BiLSTM-CRF"), strict=True):
-        rows.append((label, metrics[model], ""))
+    labels = ("uni-LSTM", "BiLSTM", "BiLSTM-CRF", "BiLSTM + CSE", "BiLSTM-CRF + CSE")
+    for model, label in zip(NEURAL + CSE_MODELS, labels, strict=True):
+        if model in metrics:
+            rows.append((label, metrics[model], ""))
     return rows
 
 
 def summary(metrics: dict) -> str:
-    """A short table: accuracy overall, on known and on unknown words, per tagger."""
+    """A short table: accuracy overall, on known, unknown and ambiguous words, per tagger."""
     lines = [
         f"tagging {metrics['corpus']} ({metrics['n_tags']} tags, split by "
         f"{metrics.get('split_by', 'document')}): "
         f"{metrics['n_train_tokens']:,} training tokens, {metrics['n_test_tokens']:,} test tokens, "
-        f"{metrics['unknown_rate']:.1%} unknown",
-        f"{'tagger':<20}{'accuracy':>10}{'known':>10}{'unknown':>10}",
+        f"{metrics['unknown_rate']:.1%} unknown"
+        + (
+            f", {metrics['ambiguous_rate']:.1%} ambiguous (seen with 2+ tags)"
+            if "ambiguous_rate" in metrics
+            else ""
+        ),
+        f"{'tagger':<20}{'accuracy':>10}{'known':>10}{'unknown':>10}{'ambiguous':>10}",
     ]
     for label, scores, prefix in _rows(metrics):
         spread = scores.get(f"{prefix}acc_std")
         text = f"{label:<20}{scores[prefix + 'acc']:10.4f}{scores[prefix + 'known_acc']:10.4f}"
         text += f"{scores[prefix + 'unk_acc']:10.4f}"
+        text += f"{scores.get(prefix + 'amb_acc', float('nan')):10.4f}"
         if spread is not None:
             text += f"  (± {spread:.4f} over {len(scores['acc_seeds'])} seeds)"
         lines.append(text)
@@ -850,4 +1002,11 @@ def headline(metrics: dict) -> str:
         f"uni {metrics['uni']['acc']:.3f}, "
         f"bi {metrics['bi']['acc']:.3f}, BiLSTM-CRF {metrics['bicrf']['acc']:.3f} "
         f"(unknown words {metrics['bicrf']['unk_acc']:.3f})"
+        + (
+            f", + contextual string embeddings {metrics['bicrf+cse']['acc']:.3f} "
+            f"(unknown {metrics['bicrf+cse']['unk_acc']:.3f}, "
+            f"ambiguous {metrics['bicrf+cse']['amb_acc']:.3f} vs {metrics['bicrf']['amb_acc']:.3f})"
+            if "bicrf+cse" in metrics
+            else ""
+        )
     )

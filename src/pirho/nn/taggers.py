@@ -7,8 +7,9 @@
   ``hmm-vs-rnn`` experiment (hidden states of an HMM from its symbols).
 - :class:`Tagger` — a part-of-speech tagger for words: word embedding ⊕ a character BiLSTM over
   the word's characters (Cantonese words are built from characters, and most unknown words
-  share characters with known ones) → dropout → uni/bi recurrent layer → ``Linear`` scores →
-  softmax per step, or a :class:`~pirho.nn.LinearChainCRF` over the whole tag sequence.
+  share characters with known ones) [⊕ the word's contextual string embedding] → dropout →
+  uni/bi recurrent layer → ``Linear`` scores → softmax per step, or a
+  :class:`~pirho.nn.LinearChainCRF` over the whole tag sequence.
 
 Batches are :class:`TagBatch` tuples of padded tensors, batch-first, built by
 :func:`pad_batch` from :class:`pirho.data.corpora.EncodedSentence` arrays.
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 from pirho._checks import check_choice, check_float, check_positive_int
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.crf import LinearChainCRF
+from pirho.nn.embeddings import ContextualStringEmbeddings
 from pirho.nn.lm_eval import evaluating
 
 OUTPUTS = ("softmax", "crf")
@@ -139,7 +141,8 @@ class TagBatch(NamedTuple):
 
     words (B, T) int64 (0 = ``<unk>``, also at padding); chars (B, T, L) int64, zero beyond each
     word's char_lengths (B, T) (1 at padding); lengths (B,) int64 sentence lengths; tags (B, T)
-    int64, −1 at padding (and everywhere when unknown).
+    int64, −1 at padding (and everywhere when unknown); context (B, T, D) float32 contextual
+    word vectors, 0 at padding, or None.
     """
 
     words: Tensor
@@ -147,6 +150,7 @@ class TagBatch(NamedTuple):
     char_lengths: Tensor
     lengths: Tensor
     tags: Tensor
+    context: Tensor | None = None
 
 
 def pad_batch(sentences: Sequence) -> TagBatch:
@@ -173,10 +177,20 @@ def pad_batch(sentences: Sequence) -> TagBatch:
         chars[b, :n, : s.chars.shape[1]] = s.chars
         char_lengths[b, :n] = s.char_lengths
         tags[b, :n] = s.tags
+    context = None
+    with_context = [s.context is not None for s in sentences]
+    if any(with_context):
+        if not all(with_context):
+            raise ValueError("some sentences have a context (contextual vectors) and some not")
+        context = np.zeros((size, n_steps, sentences[0].context.shape[1]), dtype=np.float32)
+        for b, s in enumerate(sentences):
+            context[b, : len(s.words)] = s.context
+        context = torch.from_numpy(context)
     return TagBatch(
         *(torch.from_numpy(a) for a in (words, chars, char_lengths)),
         torch.tensor(lengths, dtype=torch.long),
         torch.from_numpy(tags),
+        context,
     )
 
 
@@ -193,6 +207,13 @@ class Tagger(nn.Module):
     characters (unknown words at test time have nothing else). ``word_dropout_rates`` (V,),
     if given, replaces it with one probability per word (e.g. higher for rarer words); it is
     a training setting, not saved in the ``state_dict``.
+
+    ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`, or its ``meta`` to build
+    an untrained one of that shape, as :meth:`load_state_dict` then fills): each word's
+    contextual vector (2H) joins e_w. The tagger carries the embedding model (its weights are
+    in the ``state_dict``, its meta in ``config``), frozen; batches bring the vectors in
+    ``TagBatch.context``, computed once by :meth:`contexts` (the embeddings do not change while
+    the tagger trains).
 
     >>> from pirho.data.corpora import EncodedSentence
     >>> tagger = Tagger(10, 8, 5, word_dim=4, char_dim=3, char_hidden=2, hidden_size=6)
@@ -222,6 +243,7 @@ class Tagger(nn.Module):
         dropout: float = 0.3,
         word_dropout: float = 0.05,
         word_dropout_rates: Tensor | np.ndarray | None = None,
+        embeddings: ContextualStringEmbeddings | dict | None = None,
     ) -> None:
         super().__init__()
         sizes = dict(
@@ -248,6 +270,18 @@ class Tagger(nn.Module):
             dropout=float(dropout),
             word_dropout=float(word_dropout),
         )
+        if isinstance(embeddings, dict):
+            embeddings = ContextualStringEmbeddings.from_meta(embeddings)
+        if embeddings is not None and not isinstance(embeddings, ContextualStringEmbeddings):
+            raise TypeError(
+                "embeddings must be a ContextualStringEmbeddings or its meta, "
+                f"got {type(embeddings).__name__}"
+            )
+        if embeddings is not None:
+            embeddings.requires_grad_(False)
+            self.config["embeddings"] = embeddings.meta
+        self.embeddings = embeddings
+        context_size = embeddings.output_size if embeddings is not None else 0
         self.word_dropout = float(word_dropout)
         self.register_buffer(
             "word_dropout_rates", _dropout_rates(word_dropout_rates, n_words), persistent=False
@@ -257,7 +291,7 @@ class Tagger(nn.Module):
         self.char_encoder = BiRNN(char_dim, char_hidden, cell="lstm", batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.rnn, features = recurrent_layer(
-            word_dim + 2 * char_hidden,
+            word_dim + 2 * char_hidden + context_size,
             hidden_size,
             cell=cell,
             bidirectional=bidirectional,
@@ -271,8 +305,18 @@ class Tagger(nn.Module):
     def n_tags(self) -> int:
         return self.config["n_tags"]
 
+    def contexts(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Each sentence's contextual vectors (T_i, 2H) float32 from the tagger's embeddings
+        (for :class:`~pirho.data.corpora.EncodedSentence`'s ``context``); ValueError for a
+        tagger without embeddings."""
+        if self.embeddings is None:
+            raise ValueError("this tagger has no contextual string embeddings")
+        vectors = self.embeddings.embed([list(words) for words in sentences]).numpy()
+        return [vectors[i, : len(words)] for i, words in enumerate(sentences)]
+
     def word_features(self, batch: TagBatch) -> Tensor:
-        """e (B, T, word_dim + 2·char_hidden): word embedding ⊕ character BiLSTM states."""
+        """e (B, T, word_dim + 2·char_hidden [+ 2H]): word embedding ⊕ character BiLSTM
+        states [⊕ contextual vector]."""
         words = batch.words
         if self.training and (self.word_dropout_rates is not None or self.word_dropout > 0):
             rates = (
@@ -287,7 +331,15 @@ class Tagger(nn.Module):
         _, state = self.char_encoder(char_inputs, lengths=batch.char_lengths.reshape(-1))
         forward_h, backward_h = state.forward[0][0], state.backward[0][0]
         chars = torch.cat([forward_h, backward_h], dim=-1).reshape(size, steps, -1)
-        return torch.cat([self.word_embedding(words), chars], dim=-1)
+        features = [self.word_embedding(words), chars]
+        if self.embeddings is not None:
+            if batch.context is None:
+                raise ValueError(
+                    "this tagger reads contextual string embeddings: the batch has no context "
+                    "(encode the sentences with Tagger.contexts)"
+                )
+            features.append(batch.context.to(chars.dtype))
+        return torch.cat(features, dim=-1)
 
     def scores(self, batch: TagBatch) -> Tensor:
         """Tag scores O (B, T, K): logits for softmax, emission potentials for the CRF."""

@@ -39,6 +39,7 @@ __all__ = [
     "clip_value",
     "existing_file",
     "existing_path",
+    "ctcpc_or_file",
     "input_or_stdin",
     "int_in_range",
     "json_file",
@@ -319,6 +320,16 @@ def corpus_source(text: str) -> str:
     'hkcancor'
     """
     return text if text == "hkcancor" else existing_file(text)
+
+
+@_role("input")
+def ctcpc_or_file(text: str) -> str:
+    """``ctcpc`` (the corpus inside pycantonese) or a text file that exists.
+
+    >>> ctcpc_or_file("ctcpc")
+    'ctcpc'
+    """
+    return text if text == "ctcpc" else existing_file(text)
 
 
 @_role("input")

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from pirho.cli._options import output_file, positive_int, seed
+from pirho.cli._options import (
+    checkpoint_file,
+    ctcpc_or_file,
+    json_file,
+    positive_int,
+    seed,
+    thread_count,
+)
 from pirho.cli._training import add_device_arguments
 
 
@@ -29,12 +35,13 @@ def register(subparsers) -> None:
     )
     train.add_argument(
         "--corpus",
+        type=ctcpc_or_file,
         default="ctcpc",
         metavar="ctcpc|FILE",
         help="ctcpc (default: CTCPC without HKCanCor's dev/test utterances, plus HKCanCor's "
         "training words; needs pirho[corpora]) or a UTF-8 file, one sentence per line",
     )
-    train.add_argument("--checkpoint", type=output_file, default="cse.pt", help="(cse.pt)")
+    train.add_argument("--checkpoint", type=checkpoint_file, default="cse.pt", help="(cse.pt)")
     train.add_argument(
         "--quick",
         action="store_true",
@@ -46,19 +53,16 @@ def register(subparsers) -> None:
     train.add_argument("--max-steps", type=positive_int, help="stop after N optimiser steps")
     train.add_argument("--batch-size", type=positive_int, help="parallel rows of the stream")
     train.add_argument("--num-steps", type=positive_int, help="characters per BPTT window")
-    train.add_argument("--threads", type=positive_int, default=2, help="torch threads (2)")
+    train.add_argument("--threads", type=thread_count, default=2, help="torch threads (2)")
     train.add_argument("--seed", type=seed, default=0, help="(0)")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint")
-    train.add_argument("--json", type=output_file, metavar="PATH", help="write the report")
+    train.add_argument("--json", type=json_file, metavar="PATH", help="write the report")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device_arguments(train)
     train.set_defaults(func=cmd_train, resumable=True)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.corpus != "ctcpc" and not Path(args.corpus).is_file():
-        raise ValueError(f"--corpus {args.corpus}: no such file (or give 'ctcpc')")
-
     import torch
 
     from pirho import cse

@@ -189,3 +189,34 @@ def test_pirho_counts_states_as_n_states():
     for family in FAMILIES:
         assert _hmm(family).n_states == 2
     assert SemiMarkovHMM.from_hmm(casino(), 12).n_states == 2
+
+
+def test_pirho_hmm_fit_writes_its_estimator_json_atomically(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import pirho.cli.hmm_fit as hmm_fit
+    from pirho.cli import main
+
+    counts = np.random.default_rng(0).poisson(np.repeat([1.0, 8.0, 1.0], 30))
+    data = tmp_path / "data" / "counts.npy"
+    data.parent.mkdir()
+    np.save(data, counts)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "m.json"
+    out.write_text("old contents\n", encoding="utf-8")
+    argv = ["hmm", "fit", "--emission", "poisson", "--states", "2", "--iter", "5", "--seed", "1",
+            str(data), "-o", str(out), "--overwrite"]  # fmt: skip
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(hmm_fit, "json", SimpleNamespace(dumps=broken, loads=json.loads))
+    with pytest.raises(RuntimeError, match="disk full"):
+        main(argv)
+    assert out.read_text(encoding="utf-8") == "old contents\n"
+    assert [p.name for p in out_dir.iterdir()] == ["m.json"]
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["training"]["emission"] == "poisson"
+    assert [p.name for p in out_dir.iterdir()] == ["m.json"]

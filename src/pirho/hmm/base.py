@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -324,11 +325,19 @@ class HiddenMarkovModel(ABC):
             raise ValueError(f"model JSON is missing {', '.join(map(repr, missing))}")
         return cls(**{key: d[key] for key in keys})
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the model as JSON (floats round-trip exactly), atomically."""
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model as JSON (floats round-trip exactly), atomically; returns the path.
+
+        >>> import pathlib, tempfile
+        >>> from pirho.hmm import casino
+        >>> path = casino().save(pathlib.Path(tempfile.mkdtemp()) / "casino.json")
+        >>> type(casino()).load(path).n_states
+        2
+        """
         with atomic_open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f, indent=1)
             f.write("\n")
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike):

@@ -21,6 +21,7 @@ last row 0), P(X) = Σ_h π_T(h), and the smoothing posterior is π_t ρ_t / P(X
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -127,9 +128,11 @@ def forward(log_start, log_trans, log_lik, offsets=None) -> np.ndarray:
 def backward(log_start, log_trans, log_lik, offsets=None) -> np.ndarray:
     """Backward messages in log space: log ρ_t.
 
-    Shapes as in :func:`forward` (``log_start`` is accepted for a uniform signature and only
-    its length is used). Returns log_beta (T, K) with
-    ``log_beta[t, k] = log P(x_{t+1}..x_T | h_t = k)``; the last row of each sequence is 0.
+    Shapes as in :func:`forward`. ``log_start`` does not enter ρ_t; it stays the first argument
+    so that every kernel takes ``(log_start, log_trans, log_lik, offsets=None)``, and it is
+    checked like everywhere else (its length is the number of states K). Returns log_beta
+    (T, K) with ``log_beta[t, k] = log P(x_{t+1}..x_T | h_t = k)``; the last row of each
+    sequence is 0.
 
     >>> lb = backward(np.log([0.5, 0.5]), np.log([[0.9, 0.1], [0.2, 0.8]]),
     ...               np.log([[0.5, 0.1], [0.5, 0.9]]))
@@ -185,14 +188,20 @@ def posterior(log_start, log_trans, log_lik, offsets=None) -> np.ndarray:
     return engine.smoothed_posterior(p.start, p.trans, p.lik, p.offsets, p.batched)
 
 
-def fixed_lag_posterior(log_start, log_trans, log_lik, lag: int, offsets=None) -> np.ndarray:
+def fixed_lag_posterior(
+    log_start, log_trans, log_lik, offsets=None, lag: int | None = None
+) -> np.ndarray:
     """Fixed-lag posterior P(h_t = k | x_1..x_{min(t+lag, T)}), shape (T, K) or (N, K).
+
+    ``offsets`` is the fourth argument, as in every other kernel; pass ``lag=…`` by keyword.
+    The older order ``fixed_lag_posterior(log_start, log_trans, log_lik, lag, offsets)`` is
+    still understood (an integer fourth argument is the lag) with a DeprecationWarning.
 
     ``lag = 0`` is the filter; ``lag ≥ T − 1`` is the smoothing posterior (computed by
     :func:`posterior`). Two algorithms, the cheaper one is picked: for ``lag ≤ 2K`` each step
     runs a backward pass over its own window, O(T · lag · K²); above that the window message
     is factored through block pivots, O(T · K³) whatever the lag, with O(lag · K) memory.
-    Raises ValueError if a sequence has probability 0.
+    Raises ValueError if a sequence has probability 0, TypeError if ``lag`` is missing.
 
     >>> p = fixed_lag_posterior(np.log([0.5, 0.5]), np.log([[0.9, 0.1], [0.2, 0.8]]),
     ...                         np.log([[0.5, 0.1], [0.5, 0.9], [0.5, 0.1]]), lag=1)
@@ -201,9 +210,25 @@ def fixed_lag_posterior(log_start, log_trans, log_lik, lag: int, offsets=None) -
            [0.8369, 0.1631],
            [0.9093, 0.0907]])
     """
+    if _is_integer(offsets):  # the order before issue 18: (…, log_lik, lag, offsets=None)
+        if _is_integer(lag):
+            raise TypeError(f"fixed_lag_posterior() got two lags, {offsets} and {lag}")
+        warnings.warn(
+            "fixed_lag_posterior(log_start, log_trans, log_lik, lag, offsets) is deprecated: "
+            "pass lag=… by keyword (offsets is the fourth argument, as in every kernel)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        offsets, lag = lag, offsets
+    if lag is None:
+        raise TypeError("fixed_lag_posterior() missing the keyword argument 'lag'")
     lag = _checks.check_int("lag", lag, minimum=0)
     p = _prepare(log_start, log_trans, log_lik, offsets)
     return engine.fixed_lag_posterior(p.start, p.trans, p.lik, p.offsets, lag, p.batched)
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def viterbi(log_start, log_trans, log_lik, offsets=None) -> ViterbiResult:

@@ -29,13 +29,17 @@ docs/conventions.md says. The emissions are reached through the family protocol 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from pirho import _checks
+from pirho._atomic import atomic_open
 from pirho.hmm import semi_markov_kernels as kernels
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch, split_rows
 from pirho.hmm.compile_notice import announce_compilation
@@ -679,6 +683,32 @@ class SemiMarkovHMM:
             raise ValueError(f"model JSON's emissions have an unknown format {tag!r}")
         return cls(d["start"], d["trans"], Durations.from_dict(d["durations"]),
                    family.from_dict(d["emissions"]))  # fmt: skip
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_dict` as JSON, atomically; returns the path.
+
+        >>> import pathlib, tempfile
+        >>> from pirho.hmm import casino
+        >>> m = SemiMarkovHMM.from_hmm(casino(), 30)
+        >>> path = m.save(pathlib.Path(tempfile.mkdtemp()) / "hsmm.json")
+        >>> SemiMarkovHMM.load(path).durations.max_duration
+        30
+        """
+        with atomic_open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.to_dict(), handle, indent=1)
+            handle.write("\n")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SemiMarkovHMM:
+        """Read a model written by :meth:`save`; ValueError naming the file and the problem."""
+        from pirho._files import read_json
+
+        d = read_json(path, "model")
+        try:
+            return cls.from_dict(d)
+        except ValueError as exc:
+            raise ValueError(f"{os.fspath(path)}: {exc}") from None
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -163,6 +163,27 @@ def test_reduced_run_bayes_majority_and_figure_equal_an_independent_recount(tmp_
         if here.any():
             assert entry["bayes_acc"] == np.sum(sense[here] == bayes[here]) / here.sum()
             assert entry["majority_acc"] == np.sum(sense[here] == majority) / here.sum()
+    # the probes: the same BiLM retrained (same seed), its states at each "bank", and
+    # scikit-learn's logistic regression with the same penalty (l2·n·|w|²/2 is C = 1/(l2·n))
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    preprocessing = pytest.importorskip("sklearn.preprocessing")
+    assert corpus.sense.tolist() == sense.tolist()  # the occurrences in the same order
+    lm_seed, _ = np.random.SeedSequence(2).spawn(2)
+    lm_corpus = sample_polysemy(TINY["n_lm_sequences"], TINY["length"], seed=lm_seed)
+    config = {**exp.QUICK, **TINY}
+    lm, _ = exp.train_bilm(
+        lm_corpus, cell="lstm", seed=2, progress=False,
+        **{k: config[k] for k in ("embedding_dim", "hidden_size", "num_layers", "epochs",
+                                  "batch_size", "lr")},
+    )  # fmt: skip
+    representations = exp.bank_representations(lm, corpus)
+    for name in ("forward", "backward", "both"):
+        scaler = preprocessing.StandardScaler().fit(representations[name][is_train])
+        probe = linear_model.LogisticRegression(
+            C=1 / (config["probe_l2"] * is_train.sum()), tol=1e-10, max_iter=10_000
+        ).fit(scaler.transform(representations[name][is_train]), sense[is_train])
+        guess = probe.predict(scaler.transform(representations[name][test]))
+        assert m[f"{name}_acc"] == np.sum(guess == sense[test]) / test.sum(), name
     # the figure draws every accuracy of the metrics, for "all" and each non-empty position
     shown = [p for p in EVIDENCE if m["by_position"][p]["n"]]
     assert list(drawn["by_position"]) == ["all", *shown] and drawn["methods"] == exp.METHODS

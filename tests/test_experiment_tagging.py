@@ -151,6 +151,9 @@ def test_reduced_run_returns_every_key_with_independent_baselines(
             ("amb_acc", is_ambiguous),
         ):
             assert m["hmm"][f"{decoder}_{name}"] == right[mask].sum() / mask.sum(), (decoder, name)
+    mft_right = np.array([best.get(w, (fallback,))[0] == t for w, t in gold])
+    for name, mask in (("known_acc", is_known), ("unk_acc", ~is_known), ("amb_acc", is_ambiguous)):
+        assert m["mft"][name] == mft_right[mask].sum() / mask.sum(), name
     assert m["lookahead"]["hmm"][0] == m["hmm"]["filter_acc"]  # lag 0: the filter
     lag_one = [p.argmax(1) for p in hand_hmm.posterior(test_symbols, lag=1)]
     assert m["lookahead"]["hmm"][1] == np.sum(np.concatenate(lag_one) == gold_ids) / len(gold)

@@ -171,3 +171,116 @@ def test_full_casino_run_meets_the_targets():
     assert abs(r["bi"]["acc"] - r["bayes"]["smooth_acc"]) < 0.005
     assert abs(r["bi"]["nll"] - r["bayes"]["smooth_nll"]) < 0.01
     assert abs(r["uni"]["acc"] - r["bayes"]["filter_acc"]) < 0.005
+
+
+def _numpy_filter_smoother_viterbi(start, trans, emit, x):
+    """Plain numpy forward–backward (scaled) and log-space Viterbi for one sequence x (T,)."""
+    steps, n_states = len(x), len(start)
+    alpha = np.zeros((steps, n_states))
+    alpha[0] = start * emit[:, x[0]]
+    alpha[0] /= alpha[0].sum()
+    for t in range(1, steps):
+        alpha[t] = (alpha[t - 1] @ trans) * emit[:, x[t]]
+        alpha[t] /= alpha[t].sum()
+    beta = np.ones((steps, n_states))
+    for t in range(steps - 2, -1, -1):
+        beta[t] = trans @ (emit[:, x[t + 1]] * beta[t + 1])
+        beta[t] /= beta[t].sum()
+    smoother = alpha * beta
+    smoother /= smoother.sum(1, keepdims=True)
+    delta = np.log(start) + np.log(emit[:, x[0]])
+    back = np.zeros((steps, n_states), dtype=int)
+    for t in range(1, steps):
+        candidates = delta[:, None] + np.log(trans)
+        back[t] = candidates.argmax(0)
+        delta = candidates.max(0) + np.log(emit[:, x[t]])
+    path = [int(delta.argmax())]
+    for t in range(steps - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return alpha, smoother, np.array(path[::-1])
+
+
+def test_quick_run_numbers_equal_an_independent_recomputation(tmp_path, monkeypatch):
+    """Every number of the reduced run, recomputed from the same sampled data with plain numpy
+    (the Bayes taggers, the lookahead curve) and by retraining the taggers (same seed)."""
+    from pirho.plots import thesis
+
+    plotted = {}
+
+    def keep(name, plot):
+        def wrapper(*args, **kwargs):
+            plotted[name] = (args, kwargs)
+            return plot(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        thesis, "plot_tagger_sequence", keep("sequence", thesis.plot_tagger_sequence)
+    )
+    monkeypatch.setattr(thesis, "plot_lookahead", keep("lookahead", thesis.plot_lookahead))
+    result = exp.run(quick=True, seed=3, out=tmp_path, progress=False, **TINY)
+    m = result.metrics
+
+    model = casino()
+    data = sample_dataset(
+        model, n_train=TINY["n_train"], n_val=TINY["n_val"], n_test=TINY["n_test"],
+        length=TINY["length"], seed=3,
+    )  # fmt: skip
+    states, symbols = data.test.states, data.test.symbols
+    reference = [
+        _numpy_filter_smoother_viterbi(model.start, model.trans, model.emit, x) for x in symbols
+    ]
+    filt = np.array([r[0] for r in reference])
+    smoother = np.array([r[1] for r in reference])
+    viterbi = np.array([r[2] for r in reference])
+    n_steps = states.size
+    assert m["n_test_steps"] == n_steps
+    # hand counts of right guesses
+    assert m["bayes"]["filter_acc"] == np.sum(filt.argmax(-1) == states) / n_steps
+    assert m["bayes"]["smooth_acc"] == np.sum(smoother.argmax(-1) == states) / n_steps
+    assert m["bayes"]["viterbi_acc"] == np.sum(viterbi == states) / n_steps
+    truth = states[..., None]
+    for name, probs in (("filter_nll", filt), ("smooth_nll", smoother)):
+        nll = -np.log(np.take_along_axis(probs, truth, -1)).mean()
+        assert m["bayes"][name] == pytest.approx(nll, rel=1e-9)
+    # fixed lag L: the smoother of the prefix x_1..x_{t+L}, read at t
+    for entry in m["lookahead_acc"]:
+        lag, right = entry["lag"], 0
+        for x, h in zip(symbols, states, strict=True):
+            for t in range(len(x)):
+                prefix = x[: min(t + lag + 1, len(x))]
+                _, posterior, _ = _numpy_filter_smoother_viterbi(
+                    model.start, model.trans, model.emit, prefix
+                )
+                right += int(posterior[t].argmax() == h[t])
+        assert entry["acc"] == right / n_steps, entry
+
+    # the taggers, retrained with the same seed, give the reported numbers exactly
+    sizes = {k: exp.QUICK[k] for k in ("num_layers", "batch_size", "lr")}
+    for direction, bidirectional, exact, tv_key in (
+        ("uni", False, filt, "tv_to_filter"),
+        ("bi", True, smoother, "tv_to_smoother"),
+    ):
+        tagger, _ = exp.train_tagger(
+            data, bidirectional=bidirectional, cell="gru", hidden_size=TINY["hidden_size"],
+            epochs=TINY["epochs"], seed=3, progress=False, **sizes,
+        )  # fmt: skip
+        probs = tagger.predict_proba(symbols)
+        assert m[direction]["acc"] == np.sum(probs.argmax(-1) == states) / n_steps
+        nll = -np.log(np.take_along_axis(probs, truth, -1)).mean()
+        assert m[direction]["nll"] == pytest.approx(nll, rel=1e-9)
+        tv = 0.5 * np.abs(probs - exact).sum(-1).mean()
+        assert m[direction][tv_key] == pytest.approx(tv, rel=1e-9)
+        plotted_probs = plotted["sequence"][0][1][f"{direction}-gru"]
+        np.testing.assert_allclose(plotted_probs, probs[0])
+
+    # what the figures draw: the first test sequence, and the lookahead curve
+    args, kwargs = plotted["sequence"]
+    assert args[0].tolist() == states[0].tolist()
+    np.testing.assert_allclose(args[1]["exact filter"], filt[0], atol=1e-10)
+    np.testing.assert_allclose(args[1]["exact smoother"], smoother[0], atol=1e-10)
+    args, kwargs = plotted["lookahead"]
+    assert list(args[0]) == list(range(TINY["max_lag"] + 1))
+    assert list(args[1]) == [e["acc"] for e in m["lookahead_acc"]]
+    assert kwargs["smooth_acc"] == m["bayes"]["smooth_acc"]
+    assert kwargs["learned"] == {"uni-gru": m["uni"]["acc"], "bi-gru": m["bi"]["acc"]}

@@ -91,3 +91,104 @@ def test_full_run_meets_the_targets():
     after = m["by_position"]["after"]
     assert after["both_acc"] - after["forward_acc"] >= 0.10
     assert m["static_acc"] == m["majority_acc"]
+
+
+def _numpy_smoother(start, trans, emit, x):
+    """P(h_t | x_1..x_T) (T, K) by plain scaled forward–backward."""
+    alpha = np.zeros((len(x), len(start)))
+    alpha[0] = start * emit[:, x[0]]
+    alpha[0] /= alpha[0].sum()
+    for t in range(1, len(x)):
+        alpha[t] = (alpha[t - 1] @ trans) * emit[:, x[t]]
+        alpha[t] /= alpha[t].sum()
+    beta = np.ones_like(alpha)
+    for t in range(len(x) - 2, -1, -1):
+        beta[t] = trans @ (emit[:, x[t + 1]] * beta[t + 1])
+        beta[t] /= beta[t].sum()
+    posterior = alpha * beta
+    return posterior / posterior.sum(1, keepdims=True)
+
+
+def test_reduced_run_bayes_majority_and_figure_equal_an_independent_recount(tmp_path, monkeypatch):
+    """From the same probe corpus: the Bayes guess by plain numpy forward–backward, the true
+    sense and the evidence sides read off the hidden states, the majority by a hand count."""
+    from pirho.data.synthetic import SENSES, polysemy_hmm, sample_polysemy
+    from pirho.plots import thesis
+
+    drawn = {}
+
+    def keep(by_position, path, **kwargs):
+        drawn.update(by_position=by_position, methods=kwargs["methods"])
+        return plot(by_position, path, **kwargs)
+
+    plot = thesis.plot_probe_accuracy
+    monkeypatch.setattr(thesis, "plot_probe_accuracy", keep)
+    m = exp.run(quick=True, seed=2, out=tmp_path, progress=False, **TINY).metrics
+
+    spec = polysemy_hmm()
+    _, probe_seed = np.random.SeedSequence(2).spawn(2)
+    n_probe = TINY["n_probe_sequences"]
+    corpus = sample_polysemy(n_probe, TINY["length"], seed=probe_seed)
+    roles = np.array(spec.state_role)
+    model = spec.model
+    rows = []  # (is_train, true sense, Bayes guess, evidence code) per "bank"
+    for n, (x, h) in enumerate(zip(corpus.symbols, corpus.states, strict=True)):
+        banks = np.flatnonzero(x == spec.bank)
+        if not banks.size:
+            continue
+        posterior = _numpy_smoother(model.start, model.trans, model.emit, x)
+        for t in banks:
+            sense_posterior = [
+                posterior[t, spec.state_sense == s].sum() for s in range(len(SENSES))
+            ]
+            ends = np.flatnonzero(roles[h] == "end")
+            first = ends[ends < t].max() + 1 if (ends < t).any() else 0
+            last = ends[ends > t].min() if (ends > t).any() else len(x)
+            before = "cue_before" in roles[h[first:t]]
+            after = "cue_after" in roles[h[t + 1 : last]]
+            rows.append(
+                (n < n_probe // 2, spec.state_sense[h[t]], int(np.argmax(sense_posterior)),
+                 int(before) + 2 * int(after))
+            )  # fmt: skip
+    is_train, sense, bayes, evidence = (np.array(column) for column in zip(*rows, strict=True))
+    test = ~is_train
+    assert m["n_train_occurrences"] == is_train.sum() and m["n_test_occurrences"] == test.sum()
+    majority = np.bincount(sense[is_train], minlength=2).argmax()
+    assert m["majority_acc"] == np.sum(sense[test] == majority) / test.sum()
+    assert m["bayes_acc"] == np.sum(sense[test] == bayes[test]) / test.sum()
+    for code, position in enumerate(EVIDENCE):
+        here = test & (evidence == code)
+        entry = m["by_position"][position]
+        assert entry["n"] == here.sum(), position
+        if here.any():
+            assert entry["bayes_acc"] == np.sum(sense[here] == bayes[here]) / here.sum()
+            assert entry["majority_acc"] == np.sum(sense[here] == majority) / here.sum()
+    # the probes: the same BiLM retrained (same seed), its states at each "bank", and
+    # scikit-learn's logistic regression with the same penalty (l2·n·|w|²/2 is C = 1/(l2·n))
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    preprocessing = pytest.importorskip("sklearn.preprocessing")
+    assert corpus.sense.tolist() == sense.tolist()  # the occurrences in the same order
+    lm_seed, _ = np.random.SeedSequence(2).spawn(2)
+    lm_corpus = sample_polysemy(TINY["n_lm_sequences"], TINY["length"], seed=lm_seed)
+    config = {**exp.QUICK, **TINY}
+    lm, _ = exp.train_bilm(
+        lm_corpus, cell="lstm", seed=2, progress=False,
+        **{k: config[k] for k in ("embedding_dim", "hidden_size", "num_layers", "epochs",
+                                  "batch_size", "lr")},
+    )  # fmt: skip
+    representations = exp.bank_representations(lm, corpus)
+    for name in ("forward", "backward", "both"):
+        scaler = preprocessing.StandardScaler().fit(representations[name][is_train])
+        probe = linear_model.LogisticRegression(
+            C=1 / (config["probe_l2"] * is_train.sum()), tol=1e-10, max_iter=10_000
+        ).fit(scaler.transform(representations[name][is_train]), sense[is_train])
+        guess = probe.predict(scaler.transform(representations[name][test]))
+        assert m[f"{name}_acc"] == np.sum(guess == sense[test]) / test.sum(), name
+    # the figure draws every accuracy of the metrics, for "all" and each non-empty position
+    shown = [p for p in EVIDENCE if m["by_position"][p]["n"]]
+    assert list(drawn["by_position"]) == ["all", *shown] and drawn["methods"] == exp.METHODS
+    for method in exp.METHODS:
+        key = f"{method}_acc"
+        assert drawn["by_position"]["all"][key] == m[key]
+        for position in shown:
+            assert drawn["by_position"][position][key] == m["by_position"][position][key]

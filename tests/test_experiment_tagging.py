@@ -9,6 +9,7 @@ import pytest
 
 from pirho.data.corpora import TaggedSentence, TaggingVocab, read_word_tag, split_by_document
 from pirho.experiments import tagging
+from pirho.hmm import CategoricalHMM
 
 TINY = dict(
     epochs=1,
@@ -110,6 +111,52 @@ def test_reduced_run_returns_every_key_with_independent_baselines(
     assert m["mft"]["acc"] == pytest.approx(mft)
     assert m["unknown_rate"] == pytest.approx(np.mean([w not in words for w, _ in gold]))
     assert m["n_test_tokens"] == len(gold)
+    # independent supervised HMM: add-0.1 counts by hand, words seen once folded into one
+    # symbol, decoded by CategoricalHMM; accuracies by a hand count over every test token
+    tag_list = list(read_word_tag(small_corpus_file).tags)
+    tag_id = {t: i for i, t in enumerate(tag_list)}
+    frequent = sorted(w for w, n in words.items() if n >= 2)
+    symbol = {w: i + 1 for i, w in enumerate(frequent)}  # 0: every other word
+    n_tags, n_symbols = len(tag_list), len(frequent) + 1
+    start, trans = np.full(n_tags, 0.1), np.full((n_tags, n_tags), 0.1)
+    emit = np.full((n_tags, n_symbols), 0.1)
+    for s in split.train:
+        y = [tag_id[t] for t in s.tags]
+        start[y[0]] += 1
+        for a, b in zip(y[:-1], y[1:], strict=True):
+            trans[a, b] += 1
+        for w, t in zip(s.words, y, strict=True):
+            emit[t, symbol.get(w, 0)] += 1
+    hand_hmm = CategoricalHMM(
+        start / start.sum(), trans / trans.sum(1, keepdims=True), emit / emit.sum(1, keepdims=True)
+    )
+    test_symbols = [np.array([symbol.get(w, 0) for w in s.words]) for s in split.test]
+    decoded = {
+        "filter": [p.argmax(1) for p in hand_hmm.filter(test_symbols)],
+        "smooth": [p.argmax(1) for p in hand_hmm.posterior(test_symbols)],
+        "viterbi": [path for path, _ in hand_hmm.viterbi(test_symbols)],
+    }
+    gold_ids = np.array([tag_id[t] for _, t in gold])
+    is_known = np.array([w in words for w, _ in gold])
+    tags_seen = {}
+    for w, t in seen:
+        tags_seen.setdefault(w, set()).add(t)
+    is_ambiguous = np.array([len(tags_seen.get(w, ())) >= 2 for w, _ in gold])
+    for decoder, paths in decoded.items():
+        right = np.concatenate(paths) == gold_ids
+        for name, mask in (
+            ("acc", np.ones_like(right)),
+            ("known_acc", is_known),
+            ("unk_acc", ~is_known),
+            ("amb_acc", is_ambiguous),
+        ):
+            assert m["hmm"][f"{decoder}_{name}"] == right[mask].sum() / mask.sum(), (decoder, name)
+    mft_right = np.array([best.get(w, (fallback,))[0] == t for w, t in gold])
+    for name, mask in (("known_acc", is_known), ("unk_acc", ~is_known), ("amb_acc", is_ambiguous)):
+        assert m["mft"][name] == mft_right[mask].sum() / mask.sum(), name
+    assert m["lookahead"]["hmm"][0] == m["hmm"]["filter_acc"]  # lag 0: the filter
+    lag_one = [p.argmax(1) for p in hand_hmm.posterior(test_symbols, lag=1)]
+    assert m["lookahead"]["hmm"][1] == np.sum(np.concatenate(lag_one) == gold_ids) / len(gold)
     # JSON round trip with nested keys, and both figures written
     path = result.write_json(tmp_path / "tagging.json")
     loaded = json.loads(path.read_text())

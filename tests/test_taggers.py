@@ -1,5 +1,7 @@
 """pirho.nn.taggers: the Tagger's shapes, padding, outputs, and that it learns real tags."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -71,13 +73,71 @@ def test_the_unidirectional_tagger_never_reads_the_future(one_torch_thread):
     assert not torch.allclose(a[0, 3:], b[0, 3:])
 
 
-def test_recurrent_layer_switch_and_state_tagger_shapes():
+def test_recurrent_layer_switch_and_state_tagger_probabilities():
     uni, uni_size = recurrent_layer(3, 4, cell="gru", bidirectional=False)
     bi, bi_size = recurrent_layer(3, 4, cell="gru", bidirectional=True)
     assert isinstance(uni, torch.nn.GRU) and (uni_size, bi_size) == (4, 8)
-    tagger = StateTagger(6, 2, hidden_size=5, bidirectional=False)
-    probs = tagger.predict_proba(np.zeros((3, 7), dtype=np.int64))
-    assert probs.shape == (3, 7, 2) and np.allclose(probs.sum(-1), 1.0)
+    torch.manual_seed(4)
+    tagger = StateTagger(6, 3, hidden_size=5, bidirectional=False)
+    symbols = np.random.default_rng(4).integers(0, 6, size=(5, 7))
+    probs = tagger.predict_proba(symbols, batch_size=2)  # three chunks, in order
+    with torch.no_grad():
+        logits = tagger(torch.as_tensor(symbols)).double().numpy()
+    by_hand = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    assert probs.shape == (5, 7, 3)
+    np.testing.assert_allclose(probs, by_hand, rtol=1e-6)
+
+
+def test_softmax_marginals_and_predictions_equal_a_hand_softmax_of_the_scores(one_torch_thread):
+    torch.manual_seed(5)
+    tagger = Tagger(20, 12, 5, output="softmax", **SIZES).eval()
+    rng = np.random.default_rng(5)
+    batch = pad_batch([random_sentence(rng, n) for n in (5, 3)])
+    with torch.no_grad():
+        scores = tagger.scores(batch).double().numpy()
+    by_hand = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    by_hand[1, 3:] = 0.0  # padding
+    np.testing.assert_allclose(tagger.marginals(batch).double().numpy(), by_hand, rtol=1e-5)
+    expected = scores.argmax(-1)
+    expected[1, 3:] = -1
+    assert tagger.predict(batch).tolist() == expected.tolist()
+
+
+def _all_paths(emissions, start, end, trans):
+    """Every tag path of one sentence (T, K) scores with its unnormalised log-score."""
+    steps, n_tags = emissions.shape
+    for path in itertools.product(range(n_tags), repeat=steps):
+        score = start[path[0]] + end[path[-1]] + sum(emissions[t, y] for t, y in enumerate(path))
+        score += sum(trans[a, b] for a, b in zip(path[:-1], path[1:], strict=True))
+        yield path, score
+
+
+def test_crf_marginals_and_predictions_equal_brute_force_over_every_path(one_torch_thread):
+    torch.manual_seed(6)
+    tagger = Tagger(20, 12, 3, output="crf", **SIZES).eval()
+    with torch.no_grad():  # transitions far from uniform, so the pairwise terms matter
+        for p in (tagger.crf.transitions, tagger.crf.start_transitions, tagger.crf.end_transitions):
+            p.normal_(0.0, 1.5)
+    rng = np.random.default_rng(6)
+    lengths = (5, 2)
+    batch = pad_batch([random_sentence(rng, n, n_tags=3) for n in lengths])
+    with torch.no_grad():
+        scores = tagger.scores(batch).double().numpy()
+    crf = [p.detach().double().numpy() for p in (tagger.crf.start_transitions,
+           tagger.crf.end_transitions, tagger.crf.transitions)]  # fmt: skip
+    marginals = tagger.marginals(batch).double().numpy()
+    predicted = tagger.predict(batch).tolist()
+    for b, n in enumerate(lengths):
+        paths = list(_all_paths(scores[b, :n], *crf))
+        weights = np.exp(np.array([score for _, score in paths]))
+        weights /= weights.sum()
+        by_hand = np.zeros((n, 3))
+        for (path, _), w in zip(paths, weights, strict=True):
+            by_hand[np.arange(n), path] += w
+        np.testing.assert_allclose(marginals[b, :n], by_hand, atol=1e-5)
+        assert (marginals[b, n:] == 0).all()
+        best = max(paths, key=lambda item: item[1])[0]
+        assert predicted[b] == list(best) + [-1] * (max(lengths) - n)
 
 
 @pytest.mark.parametrize(

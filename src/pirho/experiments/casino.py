@@ -74,8 +74,10 @@ def decode(n_rolls: int, seed: int = 0) -> CasinoDecoding:
     """Sample ``n_rolls`` casino rolls and decode them by Viterbi, smoother and filter.
 
     >>> d = decode(2000, seed=0)
-    >>> d.posterior.shape, sorted(d.metrics["accuracy"])
-    ((2000, 2), ['always_fair', 'filter', 'posterior', 'viterbi'])
+    >>> d.posterior.shape, {k: round(v, 3) for k, v in d.metrics["accuracy"].items()}
+    ((2000, 2), {'viterbi': 0.802, 'posterior': 0.814, 'filter': 0.774, 'always_fair': 0.65})
+    >>> d.metrics["accuracy"]["always_fair"] == 1 - d.metrics["loaded_fraction"]
+    True
     """
     n_rolls = _checks.check_positive_int("n_rolls", n_rolls)
     seed = _checks.check_seed("seed", seed)

@@ -54,8 +54,13 @@ def recurrent_layer(
     needs none: padding at the end cannot reach earlier steps).
 
     >>> layer, size = recurrent_layer(3, 4, bidirectional=False)
-    >>> tuple(layer(torch.zeros(2, 5, 3))[0].shape), size
-    ((2, 5, 4), 4)
+    >>> x = torch.randn(2, 5, 3); y = x.clone(); y[:, 4] += 1.0  # change the last step only
+    >>> out_x, out_y = layer(x)[0], layer(y)[0]
+    >>> tuple(out_x.shape), size, torch.equal(out_x[:, :4], out_y[:, :4])
+    ((2, 5, 4), 4, True)
+    >>> bi, bi_size = recurrent_layer(3, 4, bidirectional=True)
+    >>> bi_size, torch.equal(bi(x)[0][:, :4], bi(y)[0][:, :4])  # the backward half reads it
+    (8, False)
     """
     check_choice("cell", cell, CELLS)
     if bidirectional:
@@ -93,9 +98,11 @@ class StateTagger(nn.Module):
     otherwise torch's unidirectional ``nn.RNN``/``nn.GRU``/``nn.LSTM``, whose state at t has
     read x_1..x_t only.
 
-    >>> tagger = StateTagger(6, 2, hidden_size=8, bidirectional=True)
-    >>> tuple(tagger(torch.zeros(3, 10, dtype=torch.long)).shape)
-    (3, 10, 2)
+    >>> tagger = StateTagger(6, 2, hidden_size=8, bidirectional=False)
+    >>> p = tagger.predict_proba(np.array([[1, 2, 3, 4]]))
+    >>> q = tagger.predict_proba(np.array([[1, 2, 3, 5]]))  # another last symbol
+    >>> p.shape, np.array_equal(p[0, :3], q[0, :3]), np.array_equal(p[0, 3], q[0, 3])
+    ((1, 4, 2), True, False)
     """
 
     def __init__(
@@ -216,12 +223,17 @@ class Tagger(nn.Module):
     the tagger trains).
 
     >>> from pirho.data.corpora import EncodedSentence
-    >>> tagger = Tagger(10, 8, 5, word_dim=4, char_dim=3, char_hidden=2, hidden_size=6)
+    >>> tagger = Tagger(10, 8, 5, word_dim=4, char_dim=3, char_hidden=2, hidden_size=6).eval()
     >>> s = EncodedSentence(np.array([1, 2, 3]), np.ones((3, 2), dtype=np.int64),
     ...                     np.array([2, 1, 2]), np.array([0, 4, 1]))
-    >>> batch = pad_batch([s, s])
-    >>> tuple(tagger.scores(batch).shape), tuple(tagger.predict(batch).shape)
-    ((2, 3, 5), (2, 3))
+    >>> short = EncodedSentence(np.array([4, 5]), np.ones((2, 2), dtype=np.int64),
+    ...                         np.array([1, 2]), np.array([3, 3]))
+    >>> batch = pad_batch([s, short])
+    >>> scores, tags = tagger.scores(batch), tagger.predict(batch)
+    >>> tuple(scores.shape), torch.equal(tags[0], scores[0].argmax(-1)), tags[1, 2].item()
+    ((2, 3, 5), True, -1)
+    >>> tagger.marginals(batch).sum(-1).round(decimals=4).tolist()  # 0 at padding
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]]
     """
 
     kind = "tagger"

@@ -241,7 +241,7 @@ def test_log_space_kernels_match_model_methods(random_hmm):
     np.testing.assert_allclose(K.filter_probs(*args, offsets), np.concatenate(m.filter(seqs)))
     np.testing.assert_allclose(K.posterior(*args, offsets), np.concatenate(m.posterior(seqs)))
     np.testing.assert_allclose(
-        K.fixed_lag_posterior(*args, 2, offsets), np.concatenate(m.posterior(seqs, lag=2))
+        K.fixed_lag_posterior(*args, offsets, lag=2), np.concatenate(m.posterior(seqs, lag=2))
     )
     path, best = K.viterbi(*args, offsets)
     assert np.array_equal(path, np.concatenate([p for p, _ in m.viterbi(seqs)]))

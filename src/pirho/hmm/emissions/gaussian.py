@@ -16,7 +16,13 @@ from pirho.hmm.emissions.covariance import (
 from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.priors import GaussianPrior
 
-__all__ = ["GaussianHMM", "shifted_statistics", "normal_m_step", "covariance_parameter_count"]
+__all__ = [
+    "GaussianHMM",
+    "shifted_statistics",
+    "scatter_about",
+    "normal_m_step",
+    "covariance_parameter_count",
+]
 
 
 def covariance_parameter_count(
@@ -99,6 +105,23 @@ def shifted_statistics(
     return out
 
 
+def scatter_about(scatter, sums, delta, mass):
+    """(K, D, D) Σ_t γ_tk (x_t − μ_k)(x_t − μ_k)ᵀ from moments about a shift c: ``scatter``
+    Σ γ (x − c)(x − c)ᵀ, ``sums`` Σ γ (x − c), ``delta`` = μ − c, ``mass`` Σ γ (K,).
+
+    >>> x = np.array([[1.0], [3.0]]); c = np.array([[0.0]]); mu = x.mean(axis=0, keepdims=True)
+    >>> scatter_about(np.array([x.T @ x]), x.sum(axis=0, keepdims=True), mu - c, np.array([2.0]))
+    array([[[2.]]])
+    """
+    outer = np.einsum("kd,ke->kde", delta, sums)
+    return (
+        scatter
+        - outer
+        - outer.transpose(0, 2, 1)
+        + mass[:, None, None] * np.einsum("kd,ke->kde", delta, delta)
+    )
+
+
 def normal_m_step(
     stats: dict,
     shift: np.ndarray,
@@ -147,13 +170,7 @@ def normal_m_step(
             new = np.where(total > 0, scatter.sum(axis=1) / np.where(total > 0, total, 1.0),
                            covars)  # fmt: skip
         return means, floor_covariances(new, True, min_covar)
-    outer = np.einsum("cd,ce->cde", delta, sums)
-    scatter = (
-        stats["scatter"]
-        - outer
-        - outer.transpose(0, 2, 1)
-        + mass[:, None, None] * (np.einsum("cd,ce->cde", delta, delta))
-    )
+    scatter = scatter_about(stats["scatter"], sums, delta, mass)
     if covariance_type == "tied":
         group_scatter = scatter.reshape(n_groups, -1, *scatter.shape[1:]).sum(axis=1)
         group_mass = mass.reshape(n_groups, -1).sum(axis=1)[:, None, None]
@@ -190,13 +207,7 @@ def _hmmlearn_normal_step(stats, shift, covars, covariance_type, params, prior, 
         new = (prior.covars_prior + c_n) / np.maximum(c_d, 1e-5)
         new = new.mean(axis=1) if covariance_type == "spherical" else new
         return means, repair_covariances(new, True, min_covar)
-    outer = np.einsum("kd,ke->kde", delta, sums)
-    scatter = (
-        stats["scatter"]
-        - outer
-        - outer.transpose(0, 2, 1)
-        + post[:, None, None] * (np.einsum("kd,ke->kde", delta, delta))
-    )
+    scatter = scatter_about(stats["scatter"], sums, delta, post)
     c_n = weight * np.einsum("kd,ke->kde", meandiff, meandiff) + scatter
     cv_weight = max(prior.covars_weight - shift.shape[1], 0)
     if covariance_type == "tied":

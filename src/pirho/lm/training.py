@@ -2,7 +2,7 @@
 defaults — used by ``pirho lm`` / ``pirho cloze`` and by the lm-leak and cloze experiments.
 
 - :data:`RNNLM_DEFAULTS` (d2l's chapter 9 set-up) and :data:`CLOZE_DEFAULTS`, from the
-  torch-free :mod:`pirho.lm_defaults` (the CLI reads them while building its parser).
+  torch-free :mod:`pirho.lm.defaults` (the CLI reads them while building its parser).
 - :func:`load_lm_text`: the training and held-out split of a text.
 - :func:`build_language_model`: a fresh RNNLM / BiLM / ClozeModel for that text.
 - :func:`fit_language_model`: :func:`pirho.train.train` with the held-out perplexity curve.
@@ -23,7 +23,7 @@ from torch import nn
 from pirho._checks import check_choice, check_int, check_positive_int, check_seed
 from pirho.checkpoint import load_checkpoint
 from pirho.data import SeqDataLoader, Vocab, load_text_corpus, load_time_machine
-from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
+from pirho.lm.defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 from pirho.nn.lm_eval import perplexities
 from pirho.nn.lm_losses import loss_for
 from pirho.nn.models import MODEL_CLASSES, RNNLM, BiLM, ClozeModel

@@ -5,15 +5,15 @@ The plain loop (d2l style, written out here): a forward and a backward character
 at 1; sequential windows over the CTCPC character stream and over the reversed stream, the
 two LSTM states carried from window to window (detached), the loss the mean of the two
 cross-entropies. pirho trains the same two LMs (:class:`pirho.nn.ContextualStringEmbeddings`)
-through :func:`pirho.train.train` with :func:`pirho.cse.cse_loss` on the same batches
-(:func:`pirho.cse.stream_batches`). Both run in the same precision (``--precision``; ``bf16``
+through :func:`pirho.train.train` with :func:`pirho.lm.cse.cse_loss` on the same batches
+(:func:`pirho.lm.cse.stream_batches`). Both run in the same precision (``--precision``; ``bf16``
 autocasts both loops and is only sensible on a CPU with native bfloat16).
 
 Each round trains a fresh model of each kind for ``--steps`` optimiser steps, interleaved
 (plain, pirho, plain, pirho, …) so that machine drift hits both alike. Printed: the median
 characters/s of each by wall clock and by process CPU time (the machine may be shared), the
 median per-round ratios, and each run's last training loss. glibc is asked to keep freed
-memory (:func:`pirho.cse.retain_freed_memory`), as ``pirho embed train`` does, for both loops.
+memory (:func:`pirho.lm.cse.retain_freed_memory`), as ``pirho embed train`` does, for both loops.
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/cse_vs_plain_loop.py
     .venv/bin/python benchmarks/cse_vs_plain_loop.py --quick        # a smoke run
@@ -32,14 +32,14 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from pirho.cse import (  # noqa: E402
+from pirho.data.corpora import ctcpc  # noqa: E402
+from pirho.lm.cse import (  # noqa: E402
     QUICK,
     cse_loss,
     prepare_data,
     retain_freed_memory,
     stream_batches,
 )
-from pirho.data.corpora import ctcpc  # noqa: E402
 from pirho.nn import ContextualStringEmbeddings  # noqa: E402
 from pirho.precision import autocast, resolve_precision  # noqa: E402
 from pirho.train import TrainConfig, train  # noqa: E402

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from pirho.cse import QUICK, cse_loss, prepare_data, stream_batches, train_embeddings
 from pirho.data import Vocab
+from pirho.lm.cse import QUICK, cse_loss, prepare_data, stream_batches, train_embeddings
 from pirho.nn import ContextualStringEmbeddings
 from pirho.nn.embeddings import sentence_text
 
@@ -184,7 +184,7 @@ def test_a_short_text_trains_with_fewer_rows_and_too_short_a_text_is_named(one_t
 def test_retain_freed_memory_applies_under_glibc():
     import platform
 
-    from pirho.cse import retain_freed_memory
+    from pirho.lm.cse import retain_freed_memory
 
     applied = retain_freed_memory()
     assert isinstance(applied, bool)

@@ -11,7 +11,7 @@ import pirho.precision as precision_module
 from pirho.cli import main
 from pirho.data import SeqDataLoader
 from pirho.lm import load_lm_text
-from pirho.lm_metrics import LM_TRAIN_METRIC_KEYS
+from pirho.lm.metrics import LM_TRAIN_METRIC_KEYS
 from pirho.nn.models import RNNLM, rnnlm_loss
 from pirho.precision import autocast, resolve_device, resolve_precision
 from pirho.train import TrainConfig, train

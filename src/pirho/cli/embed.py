@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from pirho import cse
+    from pirho.lm import cse
 
     torch.set_num_threads(args.threads)  # once, before any work
     cse.retain_freed_memory()  # likewise process-wide: no page faults for every step's logits

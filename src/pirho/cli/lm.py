@@ -27,7 +27,7 @@ from pirho.cli._options import (
     thread_count,
 )
 from pirho.cli._training import add_device_arguments
-from pirho.lm_defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
+from pirho.lm.defaults import CLOZE_DEFAULTS, HELDOUT_TOKENS, RNNLM_DEFAULTS
 
 LM_KINDS = ("rnnlm", "bilm")
 
@@ -321,7 +321,7 @@ def _train(args, kind: str):
 
 def cmd_lm_train(args) -> int:
     from pirho.experiments.common import write_json
-    from pirho.lm_metrics import lm_train_metrics
+    from pirho.lm.metrics import lm_train_metrics
     from pirho.nn.lm_eval import perplexities
 
     if args.model == "bilm" and args.bidirectional:

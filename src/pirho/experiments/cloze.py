@@ -41,7 +41,7 @@ from pirho.experiments.common import (
     time_machine_requirement,
 )
 from pirho.lm import fit_language_model, load_lm_text
-from pirho.lm_defaults import CLOZE_DEFAULTS
+from pirho.lm.defaults import CLOZE_DEFAULTS
 from pirho.nn.lm_eval import cloze_accuracy
 from pirho.nn.models import ClozeModel
 from pirho.plots.lm import plot_cloze_accuracy, plot_cloze_curves

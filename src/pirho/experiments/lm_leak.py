@@ -36,7 +36,7 @@ from pirho.experiments.common import (
     time_machine_requirement,
 )
 from pirho.lm import fit_language_model, load_lm_text
-from pirho.lm_defaults import RNNLM_DEFAULTS
+from pirho.lm.defaults import RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS
 from pirho.nn.lm_eval import perplexities
 from pirho.nn.models import RNNLM

@@ -22,7 +22,7 @@ on the test split — overall, on words seen in training (known) and on the othe
 Contextual string embeddings (``bi+cse``, ``bicrf+cse``): the BiLSTM and the BiLSTM-CRF with
 each word's vector from a forward and a backward character LM
 (:class:`~pirho.nn.ContextualStringEmbeddings`) as one more input. ``embeddings=PATH`` reuses a
-pretrained model (``pirho embed train``); otherwise one is pretrained first (:mod:`pirho.cse`;
+pretrained model (``pirho embed train``); otherwise one is pretrained first (:mod:`pirho.lm.cse`;
 on HKCanCor: CTCPC without the dev/test utterances plus the training words; on a file corpus:
 its training words only), its size from the ``cse_*`` entries of the configuration.
 
@@ -701,11 +701,11 @@ def pretrained_embeddings(
     corpus: str | os.PathLike, split: CorpusSplit, config: dict, *, seed: int, progress: bool
 ):
     """Contextual string embeddings for the ``+cse`` rows, pretrained here
-    (:func:`pirho.cse.train_embeddings`; :data:`pirho.cse.QUICK` sizes with the ``cse_*``
+    (:func:`pirho.lm.cse.train_embeddings`; :data:`pirho.lm.cse.QUICK` sizes with the ``cse_*``
     entries of ``config``): on HKCanCor, CTCPC without the dev/test utterances plus the
     training words; on any other corpus, its training sentences' words. Returns the model and
     the pretraining report."""
-    from pirho import cse
+    from pirho.lm import cse
 
     cse.retain_freed_memory()
     sentences = (

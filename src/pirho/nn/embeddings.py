@@ -18,7 +18,7 @@ context only the backward half. Both LMs are honest language models: neither rea
 character it predicts (unlike the bidirectional d2l model of the lm-leak experiment).
 
 Training (truncated back-propagation through long character streams, the state carried across
-windows) lives in :mod:`pirho.cse`; this module holds the model, ``embed`` and ``save``/``load``.
+windows) lives in :mod:`pirho.lm.cse`; this module holds the model, ``embed`` and ``save``/``load``.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from pirho._checks import check_choice, check_float, check_int, check_positive_i
 from pirho.checkpoint import CheckpointError, load_checkpoint
 from pirho.data import Vocab
 from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_query
-from pirho.lm_defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
+from pirho.lm.defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
 from pirho.nn.lm_losses import bilm_loss, cloze_loss, loss_for, rnnlm_loss

@@ -1,4 +1,5 @@
-"""The numbers a language-model training run reports, as one JSON-able dict.
+"""The numbers a language-model training run reports: :func:`epoch_train_ppl`, and all of them
+as one JSON-able dict (:func:`lm_train_metrics`).
 
 ``pirho lm train --json PATH`` writes :func:`lm_train_metrics`; so can any script that trains
 with :func:`pirho.train.train` and scores the held-out text with
@@ -11,7 +12,7 @@ import math
 
 from pirho.train import TrainResult
 
-__all__ = ["LM_TRAIN_METRIC_KEYS", "lm_train_metrics"]
+__all__ = ["LM_TRAIN_METRIC_KEYS", "epoch_train_ppl", "lm_train_metrics"]
 
 LM_TRAIN_METRIC_KEYS = (
     "tokens_per_s",
@@ -23,6 +24,15 @@ LM_TRAIN_METRIC_KEYS = (
     "precision",
     "device",
 )
+
+
+def epoch_train_ppl(result: TrainResult) -> float:
+    """The last recorded epoch's training perplexity (d2l's number); nan when none was.
+
+    >>> epoch_train_ppl(TrainResult(history=[{"train_ppl": 9.5}], steps=1, seconds=0.0))
+    9.5
+    """
+    return float(result.history[-1]["train_ppl"]) if result.history else math.nan
 
 
 def lm_train_metrics(result: TrainResult, heldout: dict, tokens_per_step: int) -> dict:
@@ -50,7 +60,7 @@ def lm_train_metrics(result: TrainResult, heldout: dict, tokens_per_step: int) -
         "tokens_per_s": tokens / seconds if seconds > 0 else math.nan,
         "seconds": seconds,
         "steps": int(result.steps),
-        "train_ppl": float(result.history[-1]["train_ppl"]) if result.history else math.nan,
+        "train_ppl": epoch_train_ppl(result),
         "heldout_teacher_forced_ppl": float(heldout["teacher_forced_ppl"]),
         "heldout_causal_ppl": float(heldout["causal_ppl"]),
         "precision": result.precision,

@@ -70,3 +70,14 @@ def _pirho_imports(path: pathlib.Path) -> set[str]:
 def test_lm_imports_neither_experiments_nor_cli(path):
     upward = {name for name in _pirho_imports(path) if name.split(".")[1] in {"experiments", "cli"}}
     assert not upward, f"{path.name} imports {sorted(upward)}"
+
+
+def test_the_models_defaults_are_the_recipes():
+    """nn.models cannot import lm (a layer above): the two copies of the numbers agree."""
+    from pirho.lm.defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
+    from pirho.nn import models
+
+    assert models.DEFAULT_HIDDEN_SIZE == RNNLM_DEFAULTS["hidden_size"]
+    assert models.DEFAULT_NUM_LAYERS == RNNLM_DEFAULTS["num_layers"]
+    assert models.DEFAULT_CELL == RNNLM_DEFAULTS["cell"]
+    assert models.DEFAULT_CLOZE_EMBEDDING_DIM == CLOZE_DEFAULTS["embedding_dim"]

@@ -42,13 +42,20 @@ from pirho._checks import check_choice, check_float, check_int, check_positive_i
 from pirho.checkpoint import CheckpointError, load_checkpoint
 from pirho.data import Vocab
 from pirho.data.text import BLANK, TEXT_MODES, encode_cloze_query, encode_query
-from pirho.lm.defaults import CLOZE_DEFAULTS, RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS, BiRNN
 from pirho.nn.lm_eval import evaluating
 from pirho.nn.lm_losses import bilm_loss, cloze_loss, loss_for, rnnlm_loss
 from pirho.precision import fp32_recurrence
 
 _TORCH_RNN = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+#: The models' own defaults (d2l's chapter-9 network: 2 × 256 LSTM; the cloze model's 64-d
+#: embedding). ``pirho.lm.defaults`` holds the same numbers in its recipes (a layer above:
+#: ``nn`` never imports ``lm``); ``tests/test_lm_package.py`` checks that they agree.
+DEFAULT_HIDDEN_SIZE = 256
+DEFAULT_NUM_LAYERS = 2
+DEFAULT_CELL = "lstm"
+DEFAULT_CLOZE_EMBEDDING_DIM = 64
 
 
 def _as_vocab(vocab) -> Vocab | None:
@@ -148,9 +155,9 @@ class RNNLM(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
-        num_layers: int = RNNLM_DEFAULTS["num_layers"],
-        cell: str = RNNLM_DEFAULTS["cell"],
+        hidden_size: int = DEFAULT_HIDDEN_SIZE,
+        num_layers: int = DEFAULT_NUM_LAYERS,
+        cell: str = DEFAULT_CELL,
         bidirectional: bool = False,
         embedding_dim: int | None = None,
         dropout: float = 0.0,
@@ -353,10 +360,10 @@ class BiLM(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int = CLOZE_DEFAULTS["embedding_dim"],
-        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
-        num_layers: int = RNNLM_DEFAULTS["num_layers"],
-        cell: str = RNNLM_DEFAULTS["cell"],
+        embedding_dim: int = DEFAULT_CLOZE_EMBEDDING_DIM,
+        hidden_size: int = DEFAULT_HIDDEN_SIZE,
+        num_layers: int = DEFAULT_NUM_LAYERS,
+        cell: str = DEFAULT_CELL,
         dropout: float = 0.0,
         *,
         vocab=None,
@@ -512,10 +519,10 @@ class ClozeModel(_MetaMixin, nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int = CLOZE_DEFAULTS["embedding_dim"],
-        hidden_size: int = RNNLM_DEFAULTS["hidden_size"],
-        num_layers: int = RNNLM_DEFAULTS["num_layers"],
-        cell: str = RNNLM_DEFAULTS["cell"],
+        embedding_dim: int = DEFAULT_CLOZE_EMBEDDING_DIM,
+        hidden_size: int = DEFAULT_HIDDEN_SIZE,
+        num_layers: int = DEFAULT_NUM_LAYERS,
+        cell: str = DEFAULT_CELL,
         dropout: float = 0.0,
         *,
         vocab=None,

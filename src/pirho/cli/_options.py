@@ -3,8 +3,9 @@
 argparse calls a ``type=`` function on the text the user typed (and on string defaults), so a
 bad value stops the command with ``pirho ...: error: argument --lr: ...`` and exit code 2
 before any work starts. The types themselves (``positive_int``, ``seed``, ``json_file``, ...)
-live in :mod:`pirho._checks`, below every command, so that other layers can use them without
-importing :mod:`pirho.cli`; they are re-exported here for the commands.
+live in :mod:`pirho._checks`, below every command, so that experiments can declare their
+options as data (:class:`pirho.experiments.options.Option`); they are re-exported here for the
+commands. :func:`add_options` turns such declarations into argparse options.
 
 Files are checked by :mod:`pirho._files`: each output type (``output_file``, ``json_file``,
 ``plot_file``, ``checkpoint_file``, ``output_dir``) checks its own path while parsing, and
@@ -25,6 +26,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pirho._checks import (
     MAX_ROLLS,
@@ -52,12 +54,16 @@ from pirho._checks import (
 )
 from pirho._files import check_outputs, output_path_problem
 
+if TYPE_CHECKING:
+    from pirho.experiments.options import Option
+
 __all__ = [
     "MAX_ROLLS",
     "MAX_THREADS",
     "SEED_LIMIT",
     "ArgumentParser",
     "DefaultsHelpFormatter",
+    "add_options",
     "check_command_files",
     "check_output_paths",
     "checkpoint_file",
@@ -81,6 +87,42 @@ __all__ = [
     "seed",
     "thread_count",
 ]
+
+
+def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
+    """Add declared options (:class:`pirho.experiments.options.Option`) to ``parser``, in order.
+
+    Each becomes one ``parser.add_argument`` call with the fields it sets (flag, ``type``,
+    ``default``, ``help``, ``metavar``, ``choices``, ``action``, ``dest``); the options that
+    share an ``exclusive`` name form one mutually exclusive group.
+
+    >>> from pirho.experiments.options import Option
+    >>> parser = ArgumentParser(prog="demo")
+    >>> add_options(parser, (Option("--epochs", type=positive_int, metavar="N"),
+    ...                      Option("--text", exclusive="source"),
+    ...                      Option("--corpus", choices=("ctcpc",), exclusive="source")))
+    >>> parser.parse_args(["--epochs", "3"])
+    Namespace(epochs=3, text=None, corpus=None)
+    >>> [action.dest for action in parser._mutually_exclusive_groups[0]._group_actions]
+    ['text', 'corpus']
+    """
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for option in options:
+        target: argparse._ActionsContainer = parser
+        if option.exclusive is not None:
+            if option.exclusive not in groups:
+                groups[option.exclusive] = parser.add_mutually_exclusive_group()
+            target = groups[option.exclusive]
+        fields = {
+            "action": None if option.action == "store" else option.action,
+            "type": option.type,
+            "default": option.default,
+            "metavar": option.metavar,
+            "choices": option.choices,
+            "dest": option.dest,
+            "help": option.help,
+        }
+        target.add_argument(option.flag, **{k: v for k, v in fields.items() if v is not None})
 
 
 def _option_name(action: argparse.Action) -> str:

@@ -198,8 +198,10 @@ def test_document_word_dropout_rates_follow_document_counts(small_corpus_file):
 
 
 def test_word_dropout_option_parses_a_probability_or_document():
+    from pirho.cli._options import add_options
+
     parser = argparse.ArgumentParser()
-    tagging.add_arguments(parser)
+    add_options(parser, tagging.OPTIONS)
     assert parser.parse_args(["--word-dropout", "0.1"]).word_dropout == 0.1
     assert parser.parse_args(["--word-dropout", "document"]).word_dropout == "document"
     assert parser.parse_args([]).word_dropout is None  # the configuration's default

@@ -2,8 +2,10 @@
 
 argparse calls a ``type=`` function on the text the user typed (and on string defaults), so a
 bad value stops the command with ``pirho ...: error: argument --lr: ...`` and exit code 2
-before any work starts. Each function here raises :class:`argparse.ArgumentTypeError` with a
-message naming the value; argparse adds the option's name.
+before any work starts. The types themselves (``positive_int``, ``seed``, ``json_file``, ...)
+live in :mod:`pirho._checks`, below every command, so that experiments can declare their
+options as data (:class:`pirho.experiments.options.Option`); they are re-exported here for the
+commands. :func:`add_options` turns such declarations into argparse options.
 
 Files are checked by :mod:`pirho._files`: each output type (``output_file``, ``json_file``,
 ``plot_file``, ``checkpoint_file``, ``output_dir``) checks its own path while parsing, and
@@ -21,17 +23,47 @@ True
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pirho._checks import (
+    MAX_ROLLS,
+    MAX_THREADS,
+    SEED_LIMIT,
+    checkpoint_file,
+    clip_value,
+    corpus_source,
+    ctcpc_or_file,
+    existing_file,
+    existing_path,
+    finite_float,
+    input_or_stdin,
+    int_in_range,
+    json_file,
+    nonnegative_float,
+    nonnegative_int,
+    output_dir,
+    output_file,
+    plot_file,
+    positive_float,
+    positive_int,
+    seed,
+    thread_count,
+)
 from pirho._files import check_outputs, output_path_problem
 
+if TYPE_CHECKING:
+    from pirho.experiments.options import Option
+
 __all__ = [
+    "MAX_ROLLS",
+    "MAX_THREADS",
+    "SEED_LIMIT",
     "ArgumentParser",
     "DefaultsHelpFormatter",
+    "add_options",
     "check_command_files",
     "check_output_paths",
     "checkpoint_file",
@@ -56,290 +88,41 @@ __all__ = [
     "thread_count",
 ]
 
-SEED_LIMIT = 2**32
-# Casino rolls a command accepts: decoding keeps about 150 bytes per roll (states, symbols,
-# messages, posteriors), so this is ~3 GB, and 20 s of CPU.
-MAX_ROLLS = 20_000_000
-# torch threads a command accepts: four per CPU (far more only slows torch; ~100,000 crash it)
-MAX_THREADS = 4 * (os.cpu_count() or 1)
 
+def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
+    """Add declared options (:class:`pirho.experiments.options.Option`) to ``parser``, in order.
 
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    Each becomes one ``parser.add_argument`` call with the fields it sets (flag, ``type``,
+    ``default``, ``help``, ``metavar``, ``choices``, ``action``, ``dest``); the options that
+    share an ``exclusive`` name form one mutually exclusive group.
 
-
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1.
-
-    >>> positive_int("0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected an integer >= 1, got '0'
+    >>> from pirho.experiments.options import Option
+    >>> parser = ArgumentParser(prog="demo")
+    >>> add_options(parser, (Option("--epochs", type=positive_int, metavar="N"),
+    ...                      Option("--text", exclusive="source"),
+    ...                      Option("--corpus", choices=("ctcpc",), exclusive="source")))
+    >>> parser.parse_args(["--epochs", "3"])
+    Namespace(epochs=3, text=None, corpus=None)
+    >>> [action.dest for action in parser._mutually_exclusive_groups[0]._group_actions]
+    ['text', 'corpus']
     """
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def int_in_range(minimum: int, maximum: int):
-    """An option type for integers in [minimum, maximum] (its message names both bounds).
-
-    >>> rolls = int_in_range(1, 1000)
-    >>> rolls("99999999999999999999")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected an integer in [1, 1,000], got '99999999999999999999'
-    """
-
-    def in_range(text: str) -> int:
-        value = _integer(text)
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer in [{minimum:,}, {maximum:,}], got {text!r}"
-            )
-        return value
-
-    in_range.__name__ = f"int_in_range({minimum}, {maximum})"
-    return in_range
-
-
-def thread_count(text: str) -> int:
-    """``--threads``: an integer in [1, 4 × the CPUs].
-
-    >>> thread_count("1")
-    1
-    """
-    return int_in_range(1, MAX_THREADS)(text)
-
-
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0.
-
-    >>> nonnegative_int("0")
-    0
-    """
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def seed(text: str) -> int:
-    """A random seed: an integer in [0, 2**32).
-
-    >>> seed("-1")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a seed in [0, 4294967295], got '-1'
-    """
-    value = _integer(text)
-    if not 0 <= value < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, {SEED_LIMIT - 1}], got {text!r}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (no nan, no inf).
-
-    >>> finite_float("nan")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a finite number, got 'nan'
-    """
-    return _number(text)
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0.
-
-    >>> positive_float("1e-3")
-    0.001
-    """
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0.
-
-    >>> nonnegative_float("0")
-    0.0
-    """
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def clip_value(text: str) -> float | None:
-    """A gradient-norm clip: a number > 0, or ``none`` for no clipping.
-
-    >>> clip_value("0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: expected a number > 0 or 'none', got '0'
-    """
-    if text.strip().lower() == "none":
-        return None
-    try:
-        return positive_float(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'none', got {text!r}") from None
-
-
-def _output(text: str, kind: str) -> str:
-    problem = output_path_problem(text, kind=kind)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return text
-
-
-def _role(role: str, kind: str | None = None):
-    """Mark an option type as an input or output (``kind``) for :func:`check_command_files`."""
-
-    def mark(function):
-        function.file_role = role
-        function.file_kind = kind
-        return function
-
-    return mark
-
-
-@_role("output", "file")
-def output_file(text: str) -> str:
-    """A file pirho will write: not a folder, inside a writable folder (created if missing).
-
-    >>> output_file("results.csv")
-    'results.csv'
-    """
-    return _output(text, "file")
-
-
-@_role("output", "json")
-def json_file(text: str) -> str:
-    """A JSON file pirho will write (an existing file there must be JSON, or ``--overwrite``).
-
-    >>> json_file("results.json")
-    'results.json'
-    """
-    return _output(text, "json")
-
-
-@_role("output", "plot")
-def plot_file(text: str) -> str:
-    """A figure pirho will write: its suffix must be a format matplotlib writes.
-
-    >>> plot_file("fig.txt")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: 'fig.txt': matplotlib cannot write '.txt' files; use .png, ...
-    """
-    return _output(text, "plot")
-
-
-@_role("output", "checkpoint")
-def checkpoint_file(text: str) -> str:
-    """A checkpoint pirho will write; an existing one needs ``--resume`` or ``--overwrite``
-    (checked by :func:`check_command_files`, which sees both options).
-
-    >>> checkpoint_file("lm.pt")
-    'lm.pt'
-    """
-    return _output(text, "checkpoint")
-
-
-@_role("output", "dir")
-def output_dir(text: str) -> str:
-    """A folder pirho will write into: a writable folder, or one it can create.
-
-    >>> output_dir(".")
-    '.'
-    """
-    return _output(text, "dir")
-
-
-@_role("input")
-def existing_file(text: str) -> str:
-    """A file that exists and can be read (a folder is reported as a folder).
-
-    >>> existing_file("/")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: '/' is a directory, not a file
-    """
-    path = Path(text)
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path; give a file name")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
-    if not os.access(path, os.R_OK):
-        raise argparse.ArgumentTypeError(f"{text!r} is not readable")
-    return text
-
-
-@_role("input")
-def existing_path(text: str) -> str:
-    """A file or a folder of files that exists and can be read (DATA of ``hmm fit``).
-
-    >>> existing_path(".")
-    '.'
-    """
-    path = Path(text)
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
-    if not os.access(path, os.R_OK):
-        raise argparse.ArgumentTypeError(f"{text!r} is not readable")
-    return text
-
-
-@_role("input")
-def corpus_source(text: str) -> str:
-    """``hkcancor`` (the bundled corpus) or a corpus file that exists (a folder is refused).
-
-    >>> corpus_source("hkcancor")
-    'hkcancor'
-    """
-    return text if text == "hkcancor" else existing_file(text)
-
-
-@_role("input")
-def ctcpc_or_file(text: str) -> str:
-    """``ctcpc`` (the corpus inside pycantonese) or a text file that exists.
-
-    >>> ctcpc_or_file("ctcpc")
-    'ctcpc'
-    """
-    return text if text == "ctcpc" else existing_file(text)
-
-
-@_role("input")
-def input_or_stdin(text: str) -> str:
-    """A readable file, or ``-`` for standard input.
-
-    >>> input_or_stdin("-")
-    '-'
-    """
-    return text if text == "-" else existing_file(text)
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for option in options:
+        target: argparse._ActionsContainer = parser
+        if option.exclusive is not None:
+            if option.exclusive not in groups:
+                groups[option.exclusive] = parser.add_mutually_exclusive_group()
+            target = groups[option.exclusive]
+        fields = {
+            "action": None if option.action == "store" else option.action,
+            "type": option.type,
+            "default": option.default,
+            "metavar": option.metavar,
+            "choices": option.choices,
+            "dest": option.dest,
+            "help": option.help,
+        }
+        target.add_argument(option.flag, **{k: v for k, v in fields.items() if v is not None})
 
 
 def _option_name(action: argparse.Action) -> str:

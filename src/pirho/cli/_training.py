@@ -1,7 +1,9 @@
 """Options every training command shares: ``--device`` and ``--precision``, defined once.
 
-Each training parser calls :func:`add_device_arguments` (one line per parser); the values are
-checked while parsing, so ``--device cuda`` on a machine without a GPU stops the command with
+They are declared as data in :data:`pirho.experiments.options.DEVICE_OPTIONS` (the lm-leak and
+cloze experiments list them in their ``OPTIONS``); each training parser of the other commands
+calls :func:`add_device_arguments` (one line per parser). The values are checked while
+parsing, so ``--device cuda`` on a machine without a GPU stops the command with
 ``error: argument --device: ...`` and exit code 2 before any data is loaded. torch is imported
 only when ``cuda`` is asked for, so that building the parsers stays light.
 
@@ -17,59 +19,19 @@ from __future__ import annotations
 
 import argparse
 
-DEVICE_CHOICES = ("cpu", "cuda", "auto")
-PRECISION_CHOICES = ("fp32", "bf16", "auto")
+from pirho._checks import DEVICE_CHOICES, PRECISION_CHOICES, device_option, precision_option
+from pirho.cli._options import add_options
+from pirho.experiments.options import DEVICE_OPTIONS
 
-__all__ = ["add_device_arguments", "device_option", "precision_option"]
-
-
-def _one_of(text: str, choices: tuple[str, ...]) -> str:
-    if text not in choices:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(choices)}, got {text!r}")
-    return text
-
-
-def device_option(text: str) -> str:
-    """``--device`` value: cpu, cuda or auto; cuda only where torch sees a GPU.
-
-    >>> device_option("cpu")
-    'cpu'
-    """
-    if _one_of(text, DEVICE_CHOICES) == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise argparse.ArgumentTypeError(
-                f"'cuda' asked for, but torch {torch.__version__} sees no CUDA GPU here; "
-                "use --device cpu or auto"
-            )
-    return text
-
-
-def precision_option(text: str) -> str:
-    """``--precision`` value: fp32, bf16 or auto.
-
-    >>> precision_option("bf16")
-    'bf16'
-    """
-    return _one_of(text, PRECISION_CHOICES)
+__all__ = [
+    "DEVICE_CHOICES",
+    "PRECISION_CHOICES",
+    "add_device_arguments",
+    "device_option",
+    "precision_option",
+]
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--device cpu|cuda|auto`` and ``--precision fp32|bf16|auto`` (both default auto)."""
-    parser.add_argument(
-        "--device",
-        type=device_option,
-        default="auto",
-        metavar="{cpu,cuda,auto}",
-        help="where to train (auto: CUDA when torch sees a GPU, else the CPU)",
-    )
-    parser.add_argument(
-        "--precision",
-        type=precision_option,
-        default="auto",
-        metavar="{fp32,bf16,auto}",
-        help="bf16: bfloat16 autocast with float32 weights and loss; auto: bf16 only on "
-        "hardware with native bfloat16 (a CUDA GPU that has it, an AVX-512-BF16/AMX CPU), "
-        "else fp32. Evaluation is always float32",
-    )
+    add_options(parser, DEVICE_OPTIONS)

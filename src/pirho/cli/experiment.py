@@ -1,16 +1,20 @@
 """``pirho experiment NAME [--quick] [--seed S] [--json PATH] [--out DIR] [--no-progress] ...``.
 
-Parse, call, print: every option is checked while parsing (types from
-:mod:`pirho.cli._options`), so a bad value or an unwritable output path stops the command with
-``pirho: error: ...`` (exit 2) before any work starts.
+Parse, call, print. Each experiment declares its own options as data (its ``OPTIONS``, see
+:mod:`pirho.experiments.options`); this module adds them after :data:`COMMON_OPTIONS` and
+checks every one while parsing (types from :mod:`pirho._checks`), so a bad value or an
+unwritable output path stops the command with ``pirho: error: ...`` (exit 2) before any work
+starts.
 """
 
 from __future__ import annotations
 
 import argparse
+from types import ModuleType
 
 from pirho.cli._options import (
     ArgumentParser,
+    add_options,
     add_overwrite_argument,
     check_command_files,
     json_file,
@@ -18,17 +22,18 @@ from pirho.cli._options import (
     seed,
 )
 from pirho.experiments import EXPERIMENTS, load_experiment
+from pirho.experiments.options import Option
 
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every experiment has: ``--quick --seed --json --out --no-progress``."""
-    parser.add_argument("--quick", action="store_true", help="small configuration (minutes)")
-    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    parser.add_argument("--json", type=json_file, metavar="PATH", help="write the metrics here")
-    parser.add_argument("--out", type=output_dir, metavar="DIR", help="write the plots here")
-    parser.add_argument(
+#: The options every experiment has: ``--quick --seed --json --out --no-progress``.
+COMMON_OPTIONS: tuple[Option, ...] = (
+    Option("--quick", action="store_true", help="small configuration (minutes)"),
+    Option("--seed", type=seed, default=0, help="random seed (default 0)"),
+    Option("--json", type=json_file, metavar="PATH", help="write the metrics here"),
+    Option("--out", type=output_dir, metavar="DIR", help="write the plots here"),
+    Option(
         "--no-progress", dest="progress", action="store_false", help="hide training progress bars"
-    )
+    ),
+)
 
 
 def register(subparsers) -> None:
@@ -49,12 +54,19 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run_command)
 
 
-def build_experiment_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
-    """The parser of ``pirho experiment NAME`` (common options + the module's) and the module."""
+def build_experiment_parser(name: str) -> tuple[argparse.ArgumentParser, ModuleType]:
+    """The parser of ``pirho experiment NAME`` and the experiment's module.
+
+    Its options: :data:`COMMON_OPTIONS`, then the module's ``OPTIONS``, then ``--overwrite``.
+
+    >>> parser, module = build_experiment_parser("casino")
+    >>> parser.parse_args(["--rolls", "500", "--quick"]).n_rolls, module.NAME
+    (500, 'casino')
+    """
     module = load_experiment(name)
     parser = ArgumentParser(prog=f"pirho experiment {name}", description=module.DESCRIPTION)
-    add_common_arguments(parser)
-    module.add_arguments(parser)
+    add_options(parser, COMMON_OPTIONS)
+    add_options(parser, module.OPTIONS)
     add_overwrite_argument(parser)
     return parser, module
 

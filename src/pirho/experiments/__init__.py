@@ -7,8 +7,11 @@ Every experiment module follows one protocol (the demo and ``pirho experiment`` 
 - ``TITLE``: the report's heading; ``EXPLANATION``: the report's paragraph;
 - ``FULL`` and ``QUICK``: configuration dicts (``--quick`` picks ``QUICK``; an experiment that
   trains on text has a ``text`` entry, which ``pirho demo --no-text`` uses to skip it);
-- ``add_arguments(parser)``: options beyond the common ``--quick --seed --json --out
-  --no-progress``, each with a checking type from :mod:`pirho.cli._options`;
+- ``OPTIONS``: its options beyond the common ``--quick --seed --json --out --no-progress``,
+  declared as data — a tuple of :class:`pirho.experiments.options.Option` (flag, checking type
+  from :mod:`pirho._checks`, default, help, ...; :func:`~pirho.experiments.options.config_options`
+  for those overriding ``FULL``/``QUICK``), from which ``pirho experiment NAME`` builds its
+  parser. No experiment imports :mod:`pirho.cli`;
 - ``run(*, quick=False, seed=0, out=None, progress=True, **overrides) -> ExperimentResult``:
   checks every argument before any work starts;
 - ``summary(metrics) -> str``: the table printed by the CLI;

@@ -23,7 +23,6 @@ Metrics (JSON):
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from pirho import _checks
 from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.experiments.options import Option
 from pirho.hmm import brute_force, casino
 from pirho.hmm.brute import DEFAULT_MAX_PATHS, within_path_budget
 
@@ -54,26 +54,23 @@ EXTRAPOLATED_STEPS = (25, 30, 40, 50, 75, 100)
 MIN_TIMING_SECONDS = 0.02
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--max-steps`` and ``--time-budget`` (defaults from FULL / QUICK)."""
-    from pirho.cli._options import positive_float, positive_int  # the CLI boundary
-
-    parser.add_argument(
+#: ``--max-steps`` and ``--time-budget`` (defaults from FULL / QUICK).
+OPTIONS = (
+    Option(
         "--max-steps",
-        type=positive_int,
-        default=None,
+        type=_checks.positive_int,
         metavar="T",
         help=f"longest sequence to enumerate (default {FULL['max_steps']}; "
         f"{QUICK['max_steps']} with --quick)",
-    )
-    parser.add_argument(
+    ),
+    Option(
         "--time-budget",
-        type=positive_float,
-        default=None,
+        type=_checks.positive_float,
         metavar="SECONDS",
         help="stop growing T once brute force takes this many CPU seconds "
         f"(default {FULL['time_budget']:g}; {QUICK['time_budget']:g} with --quick)",
-    )
+    ),
+)
 
 
 def best_time(fn: Callable[[], object], min_seconds: float = MIN_TIMING_SECONDS):

@@ -12,7 +12,6 @@ die), ``log_likelihood`` (log P(X)), ``log_likelihood_per_roll``, ``viterbi_log_
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from pirho import _checks
 from pirho.experiments.common import ExperimentResult, resolve_config
+from pirho.experiments.options import Option
 from pirho.hmm import casino
 from pirho.hmm.examples import FAIR, LOADED
 
@@ -121,25 +121,22 @@ def plot_decoding(decoding: CasinoDecoding, path: str | Path, plot_steps: int = 
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--rolls`` and ``--plot-steps`` (defaults from FULL / QUICK)."""
-    from pirho.cli._options import MAX_ROLLS, int_in_range, positive_int  # the CLI boundary
-
-    parser.add_argument(
+#: ``--rolls`` and ``--plot-steps`` (defaults from FULL / QUICK).
+OPTIONS = (
+    Option(
         "--rolls",
         dest="n_rolls",
-        type=int_in_range(1, MAX_ROLLS),
-        default=None,
+        type=_checks.int_in_range(1, _checks.MAX_ROLLS),
         metavar="N",
         help=f"number of rolls (default {FULL['n_rolls']}; {QUICK['n_rolls']} with --quick)",
-    )
-    parser.add_argument(
+    ),
+    Option(
         "--plot-steps",
-        type=positive_int,
-        default=None,
+        type=_checks.positive_int,
         metavar="N",
         help=f"rolls shown in the plot, from the first (default {FULL['plot_steps']})",
-    )
+    ),
+)
 
 
 def run(

@@ -20,7 +20,6 @@ majority-character baseline, ``examples`` of ``fill`` on sample queries, ``histo
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 import unicodedata
@@ -30,16 +29,16 @@ from pathlib import Path
 import torch
 
 from pirho._atomic import atomic_open
-from pirho._checks import check_positive_int, check_seed
+from pirho._checks import check_positive_int, check_seed, checkpoint_file, existing_file
 from pirho.data.text import BLANK, cache_dir
 from pirho.experiments.common import (
     ExperimentResult,
-    add_config_arguments,
     metric,
     resolve_config,
     set_threads,
     time_machine_requirement,
 )
+from pirho.experiments.options import DEVICE_OPTIONS, Option, config_options
 from pirho.lm import fit_language_model, load_lm_text
 from pirho.lm.defaults import CLOZE_DEFAULTS
 from pirho.nn.lm_eval import cloze_accuracy
@@ -120,12 +119,9 @@ CTCPC_FILENAME = "ctcpc-yue-shuffled.txt"
 CTCPC_SHUFFLE_SEED = 0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration, checked while parsing."""
-    from pirho.cli._options import checkpoint_file, existing_file  # the CLI boundary
-
-    add_config_arguments(
-        parser,
+#: Options overriding the (full or quick) configuration, checked while parsing.
+OPTIONS = (
+    *config_options(
         FULL,
         QUICK,
         {
@@ -139,32 +135,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "threads": "torch threads, None = torch's choice",
             "n_examples": "held-out sentences filled as examples",
         },
-    )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
-    )
-    source.add_argument(
+    ),
+    Option(
+        "--text",
+        type=existing_file,
+        metavar="FILE",
+        help="any UTF-8 text (default: Time Machine)",
+        exclusive="source",
+    ),
+    Option(
         "--corpus",
         choices=CORPORA,
         help="a corpus instead of --text: ctcpc = CTCPC's Cantonese sentences (pirho[corpora])",
-    )
-    parser.add_argument(
+        exclusive="source",
+    ),
+    Option(
         "--example",
         dest="queries",
         action="append",
         metavar="TEXT",
         help="a query to fill after training, one '_' per missing character (repeatable; "
         "default: sentences drawn from the held-out text)",
-    )
-    parser.add_argument(
+    ),
+    Option(
         "--checkpoint",
         type=checkpoint_file,
         help="also save the trained model here (for cloze fill)",
-    )
-    from pirho.cli._training import add_device_arguments  # the CLI boundary
-
-    add_device_arguments(parser)
+    ),
+    *DEVICE_OPTIONS,
+)
 
 
 #: Configuration keys that must be positive numbers (checked before any work starts).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pirho._atomic import atomic_open
-from pirho._checks import check_float, check_int, check_positive_int
+from pirho._checks import MAX_THREADS, check_float, check_int, check_positive_int
 
 
 def to_jsonable(value: Any) -> Any:
@@ -107,10 +106,6 @@ def resolve_config(
     return config
 
 
-MAX_THREADS = 4 * (os.cpu_count() or 1)
-"""The most torch threads a run may ask for: four per CPU."""
-
-
 def set_threads(threads: int | None) -> None:
     """The one way an experiment sets torch's thread count: ``threads`` (None: leave torch's).
 
@@ -165,30 +160,3 @@ def metric(metrics: dict, dotted: str, digits: int = 3) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value:.{digits}f}"
     return "?"
-
-
-def add_config_arguments(
-    parser: argparse.ArgumentParser, full: dict, quick: dict, helps: dict[str, str]
-) -> None:
-    """One option per configuration key in ``helps``: ``--hidden-size`` for ``hidden_size``.
-
-    Each option takes a positive number (a float when the full default is a float, else an
-    int), checked while parsing, and its help shows the full and quick defaults. Unset
-    options are None, which :func:`resolve_config` ignores.
-
-    >>> parser = argparse.ArgumentParser()
-    >>> add_config_arguments(parser, {"epochs": 500, "lr": 1.0}, {"epochs": 40, "lr": 2.0},
-    ...                      {"epochs": "training epochs", "lr": "learning rate"})
-    >>> parser.parse_args(["--epochs", "3"])
-    Namespace(epochs=3, lr=None)
-    """
-    from pirho.cli._options import positive_float, positive_int, thread_count  # CLI boundary
-
-    for key, text in helps.items():
-        kind = positive_float if isinstance(full[key], float) else positive_int
-        if key == "threads":
-            kind = thread_count
-        shown = f"full {full[key]}, quick {quick[key]}" if full[key] != quick[key] else full[key]
-        parser.add_argument(
-            "--" + key.replace("_", "-"), type=kind, metavar="N", help=f"{text} ({shown})"
-        )

@@ -23,7 +23,6 @@ Metrics (JSON): ``bayes.{filter_acc, smooth_acc, viterbi_acc, filter_nll, smooth
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 from collections.abc import Sequence
@@ -34,15 +33,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pirho._checks import check_choice, check_seed
+from pirho._checks import check_choice, check_seed, existing_file
 from pirho.data.synthetic import HMMDataset, sample_dataset
 from pirho.experiments.common import (
     ExperimentResult,
-    add_config_arguments,
     metric,
     resolve_config,
     set_threads,
 )
+from pirho.experiments.options import Option, config_options
 from pirho.hmm import CategoricalHMM, casino
 from pirho.nn.birnn import CELLS
 from pirho.nn.taggers import StateTagger
@@ -107,21 +106,18 @@ def requirements() -> str | None:
     return None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration, checked while parsing."""
-    from pirho.cli._options import existing_file  # the CLI boundary
-
-    parser.add_argument(
+#: Options overriding the (full or quick) configuration, checked while parsing.
+OPTIONS = (
+    Option(
         "--model",
         type=existing_file,
         metavar="HMM.json",
         help="a saved CategoricalHMM (CategoricalHMM.save); default: the dishonest casino",
-    )
-    parser.add_argument(
+    ),
+    Option(
         "--cell", choices=CELLS, default="gru", help="recurrent cell of both taggers (default gru)"
-    )
-    add_config_arguments(
-        parser,
+    ),
+    *config_options(
         FULL,
         QUICK,
         {
@@ -130,7 +126,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "n_train": "training sequences",
             "threads": "torch threads",
         },
-    )
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------

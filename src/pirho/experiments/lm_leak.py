@@ -20,21 +20,20 @@ and ``config``.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import torch
 
-from pirho._checks import check_seed
+from pirho._checks import check_seed, existing_file
 from pirho.experiments.common import (
     ExperimentResult,
-    add_config_arguments,
     metric,
     resolve_config,
     set_threads,
     time_machine_requirement,
 )
+from pirho.experiments.options import DEVICE_OPTIONS, Option, config_options
 from pirho.lm import fit_language_model, load_lm_text
 from pirho.lm.defaults import RNNLM_DEFAULTS
 from pirho.nn.birnn import CELLS
@@ -94,12 +93,9 @@ QUICK = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration, checked while parsing."""
-    from pirho.cli._options import existing_file  # the CLI boundary
-
-    add_config_arguments(
-        parser,
+#: Options overriding the (full or quick) configuration, checked while parsing.
+OPTIONS = (
+    *config_options(
         FULL,
         QUICK,
         {
@@ -113,14 +109,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "heldout_tokens": "held-out tokens",
             "threads": "torch threads, None = torch's choice",
         },
-    )
-    parser.add_argument("--cell", choices=CELLS, help="recurrent cell (lstm)")
-    parser.add_argument(
+    ),
+    Option("--cell", choices=CELLS, help="recurrent cell (lstm)"),
+    Option(
         "--text", type=existing_file, metavar="FILE", help="any UTF-8 text (default: Time Machine)"
-    )
-    from pirho.cli._training import add_device_arguments  # the CLI boundary
-
-    add_device_arguments(parser)
+    ),
+    *DEVICE_OPTIONS,
+)
 
 
 #: Configuration keys that must be positive numbers (checked before any work starts).

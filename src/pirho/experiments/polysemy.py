@@ -24,7 +24,6 @@ Metrics (JSON): ``majority_acc``, ``static_acc``, ``forward_acc``, ``backward_ac
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -35,11 +34,11 @@ from pirho._checks import check_choice, check_seed
 from pirho.data.synthetic import EVIDENCE, SENSES, PolysemyCorpus, sample_polysemy
 from pirho.experiments.common import (
     ExperimentResult,
-    add_config_arguments,
     metric,
     resolve_config,
     set_threads,
 )
+from pirho.experiments.options import Option, config_options
 from pirho.nn.birnn import CELLS
 
 NAME = "polysemy"
@@ -101,13 +100,12 @@ def requirements() -> str | None:
     return None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration, checked while parsing."""
-    parser.add_argument(
+#: Options overriding the (full or quick) configuration, checked while parsing.
+OPTIONS = (
+    Option(
         "--cell", choices=CELLS, default="lstm", help="recurrent cell of the BiLM (default lstm)"
-    )
-    add_config_arguments(
-        parser,
+    ),
+    *config_options(
         FULL,
         QUICK,
         {
@@ -115,7 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "hidden_size": "BiLM hidden units",
             "threads": "torch threads",
         },
-    )
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------

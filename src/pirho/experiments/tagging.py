@@ -54,7 +54,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pirho._checks import check_choice, check_positive_int, check_seed
+from pirho._checks import (
+    check_choice,
+    check_positive_int,
+    check_seed,
+    nonnegative_float,
+    positive_int,
+)
 from pirho.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from pirho.data.corpora import (
     SPLIT_PERIOD,
@@ -71,10 +77,10 @@ from pirho.data.corpora import (
 )
 from pirho.experiments.common import (
     ExperimentResult,
-    add_config_arguments,
     resolve_config,
     set_threads,
 )
+from pirho.experiments.options import Option, config_options
 from pirho.hmm import CategoricalHMM
 from pirho.nn.embeddings import ContextualStringEmbeddings
 from pirho.nn.taggers import Tagger, pad_batch
@@ -144,63 +150,12 @@ def requirements() -> str | None:
 USES_TEXT = True
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options overriding the (full or quick) configuration, checked while parsing."""
-    from pirho.cli._options import positive_int  # the CLI boundary
-
-    add_config_arguments(
-        parser,
-        FULL,
-        QUICK,
-        {
-            "epochs": "training epochs per tagger",
-            "hidden_size": "LSTM units per direction",
-            "max_train_sentences": "training sentences, None = all",
-            "threads": "torch threads",
-        },
-    )
-    parser.add_argument(
-        "--corpus",
-        default="hkcancor",
-        metavar="hkcancor|FILE",
-        help="hkcancor (default), a .conllu file (UPOS tags) or a word/TAG file",
-    )
-    parser.add_argument(
-        "--tagset", choices=TAGSETS, default="hkcancor", help="HKCanCor's 94 tags or 15 UD tags"
-    )
-    parser.add_argument(
-        "--seeds", type=positive_int, default=1, help="train the taggers with N seeds (1)"
-    )
-    parser.add_argument(
-        "--split-by",
-        choices=SPLIT_BY,
-        default="document",
-        help="hold out whole documents (default) or random utterances (easier: a held-out "
-        "conversation's names and topic are partly seen in training)",
-    )
-    parser.add_argument(
-        "--embeddings",
-        metavar="PATH",
-        help="contextual string embeddings from 'pirho embed train' for the bi+cse and "
-        "bicrf+cse rows (default: pretrain them first)",
-    )
-    parser.add_argument(
-        "--word-dropout",
-        type=word_dropout_option,
-        metavar="P|document",
-        help="replace training words by <unk> with probability P, or 'document': "
-        "1/(1 + training documents the word occurs in) (document)",
-    )
-
-
 def word_dropout_option(text: str) -> float | str:
     """``--word-dropout``: ``document`` or a probability in [0, 1).
 
     >>> word_dropout_option("0.1"), word_dropout_option("document")
     (0.1, 'document')
     """
-    from pirho.cli._options import nonnegative_float  # the CLI boundary
-
     if text in WORD_DROPOUTS:
         return text
     problem = argparse.ArgumentTypeError(
@@ -213,6 +168,51 @@ def word_dropout_option(text: str) -> float | str:
     if value >= 1.0:
         raise problem
     return value
+
+
+#: Options overriding the (full or quick) configuration, checked while parsing.
+OPTIONS = (
+    *config_options(
+        FULL,
+        QUICK,
+        {
+            "epochs": "training epochs per tagger",
+            "hidden_size": "LSTM units per direction",
+            "max_train_sentences": "training sentences, None = all",
+            "threads": "torch threads",
+        },
+    ),
+    Option(
+        "--corpus",
+        default="hkcancor",
+        metavar="hkcancor|FILE",
+        help="hkcancor (default), a .conllu file (UPOS tags) or a word/TAG file",
+    ),
+    Option(
+        "--tagset", choices=TAGSETS, default="hkcancor", help="HKCanCor's 94 tags or 15 UD tags"
+    ),
+    Option("--seeds", type=positive_int, default=1, help="train the taggers with N seeds (1)"),
+    Option(
+        "--split-by",
+        choices=SPLIT_BY,
+        default="document",
+        help="hold out whole documents (default) or random utterances (easier: a held-out "
+        "conversation's names and topic are partly seen in training)",
+    ),
+    Option(
+        "--embeddings",
+        metavar="PATH",
+        help="contextual string embeddings from 'pirho embed train' for the bi+cse and "
+        "bicrf+cse rows (default: pretrain them first)",
+    ),
+    Option(
+        "--word-dropout",
+        type=word_dropout_option,
+        metavar="P|document",
+        help="replace training words by <unk> with probability P, or 'document': "
+        "1/(1 + training documents the word occurs in) (document)",
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ import numpy as np
 
 from pirho import _checks
 from pirho._atomic import atomic_open
+from pirho._numba import announce_compilation
 from pirho.hmm import engine, sampling
-from pirho.hmm.compile_notice import announce_compilation
 from pirho.hmm.engine import Likelihoods, ViterbiBatch, ViterbiResult
 from pirho.hmm.sampling import sample_states
 from pirho.hmm.validation import check_distribution

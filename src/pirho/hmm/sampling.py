@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit
 
 from pirho import _checks
+from pirho._numba import announce_compilation
 from pirho.hmm import engine, recursions
-from pirho.hmm.compile_notice import announce_compilation
 
 __all__ = [
     "cumulative",

@@ -40,9 +40,9 @@ import numpy as np
 
 from pirho import _checks
 from pirho._atomic import atomic_open
+from pirho._numba import announce_compilation
 from pirho.hmm import semi_markov_kernels as kernels
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch, split_rows
-from pirho.hmm.compile_notice import announce_compilation
 from pirho.hmm.em_loop import EMMonitor, clamp_to_labels, iterate_em, warn_unused_states
 from pirho.hmm.fitting import FAMILIES, as_labels, fit
 from pirho.hmm.priors import EMPrior, dirichlet_update

@@ -17,7 +17,7 @@ from pirho.hmm import (
     n_parameters,
     select_n_states,
 )
-from pirho.hmm.em_loop import EMMonitor
+from pirho.hmm.fitting.em_loop import EMMonitor
 
 
 def two_regimes():

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pirho._numba import announce_compilation
-from pirho.hmm import recursions, smoothing
+from pirho.hmm._compiled import recursions, smoothing
 
 __all__ = [
     "Likelihoods",

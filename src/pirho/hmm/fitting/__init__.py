@@ -23,7 +23,7 @@ from pirho.hmm.fitting.baum_welch import BaumWelchResult, baum_welch
 from pirho.hmm.fitting.em import FAMILIES, em, fit
 from pirho.hmm.fitting.em_loop import EMMonitor, EMResult, run_em
 from pirho.hmm.fitting.result import FitResult, n_parameters
-from pirho.hmm.fitting.selection import SelectionRow, aic, bic, select_n_states
+from pirho.hmm.fitting.selection import SelectionRow, aic, bic, lowest_bic, select_n_states
 from pirho.hmm.fitting.supervised import fit_supervised
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "bic",
     "SelectionRow",
     "select_n_states",
+    "lowest_bic",
     "FAMILIES",
     "baum_welch",
     "BaumWelchResult",

@@ -3,7 +3,7 @@
 Each file is one task of a ``dask.bag`` (one partition per file), run on a
 ``dask.distributed`` cluster when ``client`` is given (a ``Client``, or a scheduler address
 such as ``"tcp://10.0.0.5:8786"``), else on Dask's local threads. A task streams its file
-through :func:`pirho.data.sequences.iter_sequences` in chunks of at most ``chunk_rows`` steps
+through :func:`~pirho.hmm.compat.readers.iter_sequences` in chunks of at most ``chunk_rows`` steps
 (whole sequences; a sequence is never split), so no worker holds more than a chunk — files
 larger than memory are fine as long as each sequence fits.
 
@@ -173,7 +173,7 @@ def decode_files(
     algorithm: "viterbi" or "map" (default: the model's). posteriors: also return the (N, K)
     posteriors, fixed-lag with ``lag`` (0 = causal filter). client: a ``distributed.Client``,
     a scheduler address, or None for local threads. Files are read by
-    :func:`pirho.data.sequences.iter_sequences` (``sequence_column``, ``columns`` as there).
+    :func:`~pirho.hmm.compat.readers.iter_sequences` (``sequence_column``, ``columns`` as there).
     """
     paths = _check_paths(paths)
     model.to_model()  # validates the parameters before any work

@@ -50,7 +50,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/birnn_vs_torch.py
 	$(PY) benchmarks/families_vs_hmmlearn.py
 
-# numba's kernel cache checks only each function's own file; after editing a helper that other
-# modules inline (pirho/hmm/recursions.py), drop the cache so everything recompiles.
+# numba's kernel cache checks only each function's own file. pirho/hmm/_compiled/ is one cache
+# unit (pirho._numba.cache_unit: an edit there recompiles all of it); after editing a kernel that
+# a file outside its unit calls, drop the cache so everything recompiles.
 clean-cache:
 	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
-pirho_dask = pytest.importorskip("pirho.hmm.dask")
+pirho_dask = pytest.importorskip("pirho.hmm.compat.dask")
 
 from pirho.hmm import sklearn as hmm  # noqa: E402
 

@@ -19,7 +19,7 @@ from pirho.hmm import (
 )
 from pirho.hmm import sklearn as pirho_hmm
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.em_loop import EMMonitor, add_statistics, expected_statistics, run_em
+from pirho.hmm.fitting.em_loop import EMMonitor, add_statistics, expected_statistics, run_em
 from pirho.hmm.priors import EMPrior
 
 BANDED_START = [0.7, 0.3, 0.0]

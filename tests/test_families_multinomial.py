@@ -7,8 +7,8 @@ import pytest
 
 from pirho.hmm import CategoricalHMM, em
 from pirho.hmm import sklearn as pirho_hmm
-from pirho.hmm.em_loop import EMMonitor
-from pirho.hmm.emissions import MultinomialHMM
+from pirho.hmm.families import MultinomialHMM
+from pirho.hmm.fitting.em_loop import EMMonitor
 
 hmmlearn_hmm = pytest.importorskip("hmmlearn.hmm")
 

@@ -17,7 +17,8 @@ from pirho.hmm import (
     n_parameters,
     select_n_states,
 )
-from pirho.hmm.em_loop import EMMonitor
+from pirho.hmm.fitting import SelectionRow, lowest_bic
+from pirho.hmm.fitting.em_loop import EMMonitor
 
 
 def two_regimes():
@@ -160,6 +161,33 @@ def test_aic_bic_and_selection_table(regime_data):
     assert min(rows, key=lambda r: r.bic).n_states == 2
     for row in rows:
         assert row.bic == pytest.approx(-2 * row.log_likelihood + row.n_parameters * np.log(700))
+
+
+def test_select_n_states_runs_a_given_fitter_per_k_and_reports_each_row_as_it_goes(regime_data):
+    _, xs = regime_data
+    seen, reported = [], []
+
+    def fitter(x, n_states):  # the rows of fit itself, so the table must come out the same
+        seen.append((x is xs, n_states))
+        result = fit(x, n_states, covariance_type="full", seed=0, n_restarts=2)
+        return SelectionRow(n_states, result.log_likelihood, n_parameters(result.model),
+                            result.aic(), result.bic(), result)  # fmt: skip
+
+    rows = select_n_states(xs, 3, k_min=2, fitter=fitter, on_row=reported.append)
+    assert seen == [(True, 2), (True, 3)] and reported == rows
+    plain = select_n_states(xs, 3, k_min=2, covariance_type="full", seed=0, n_restarts=2)
+    assert [r[:5] for r in rows] == [r[:5] for r in plain]
+    assert lowest_bic(rows).n_states == 2
+    with pytest.raises(TypeError, match="seed"):
+        select_n_states(xs, 3, fitter=fitter, seed=0)
+
+
+def test_lowest_bic_keeps_the_first_of_equal_bics_and_refuses_no_rows():
+    rows = [SelectionRow(k, 0.0, 0, 0.0, b, None) for k, b in [(1, 5.0), (2, 3.0), (3, 3.0)]]
+    assert lowest_bic(rows).n_states == 2
+    assert lowest_bic(rows[::-1]).n_states == 3  # the first of equals in the given order
+    with pytest.raises(ValueError, match="no rows"):
+        lowest_bic([])
 
 
 GOOD = dict(start=[0.5, 0.5], trans=[[0.9, 0.1], [0.2, 0.8]])

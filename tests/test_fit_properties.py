@@ -16,7 +16,7 @@ from pirho.hmm import (
     em,
     n_parameters,
 )
-from pirho.hmm.em_loop import EMMonitor
+from pirho.hmm.fitting.em_loop import EMMonitor
 
 FAMILIES = ("gaussian-full", "gaussian-diag", "gmm", "poisson", "bernoulli", "categorical")
 

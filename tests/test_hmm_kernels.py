@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pirho.hmm import CategoricalHMM, brute_force, casino, engine, smoothing
+from pirho.hmm import CategoricalHMM, brute_force, casino, engine
 from pirho.hmm import kernels as K
+from pirho.hmm._compiled import smoothing
 
 
 def categorical_likelihoods(m, symbols):

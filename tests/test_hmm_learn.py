@@ -111,7 +111,7 @@ def test_restart_log_likelihoods_are_each_starts_screening_score():
     # Each entry is that random start's total log-likelihood after SCREEN_ITERATIONS EM
     # iterations, reproduced here by running EM from the same start for that many iterations;
     # the kept start continues from its entry to history[-1].
-    from pirho.hmm.learn import SCREEN_ITERATIONS, _random_model
+    from pirho.hmm.fitting.baum_welch import SCREEN_ITERATIONS, _random_model
 
     _, rolls = casino().sample(3000, seed=11)
     fit = baum_welch(rolls, 2, 6, seed=4, n_restarts=3, tol=1e-9)

@@ -177,7 +177,7 @@ def test_the_base_class_cannot_be_used_without_the_emission_hooks():
 def test_compiled_kernels_are_cached_on_disk():
     # A second process loads the compiled likelihood kernel from numba's cache, not a compile.
     code = (
-        "from pirho.hmm import casino, recursions\n"
+        "from pirho.hmm import casino\nfrom pirho.hmm._compiled import recursions\n"
         "casino().log_likelihood([0, 1])\n"
         "print(sum(recursions.log_likelihood.stats.cache_hits.values()))\n"
     )

@@ -23,7 +23,7 @@ from pirho.hmm import (
     casino,
     semi_markov_em,
 )
-from pirho.hmm.em_loop import EMMonitor
+from pirho.hmm.fitting.em_loop import EMMonitor
 from pirho.hmm.semi_markov import duration_m_step, expected_statistics, segments_of
 
 

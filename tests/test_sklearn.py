@@ -333,7 +333,7 @@ def test_works_without_scikit_learn():
 
 
 def test_bernoulli_estimator_matches_the_bernoulli_model():
-    from pirho.hmm.emissions.bernoulli import BernoulliHMM as BernoulliModel
+    from pirho.hmm.families.bernoulli import BernoulliHMM as BernoulliModel
 
     probs = np.array([[0.1, 0.8, 0.5], [0.9, 0.2, 0.0], [0.5, 0.5, 1.0]])
     model = pirho_hmm.BernoulliHMM(3, init_params="", params="e", n_iter=1)

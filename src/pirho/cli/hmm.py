@@ -235,7 +235,7 @@ def _announce_fit_time(encoded, args, n_symbols: int, n_restarts: int) -> None:
     import time
 
     from pirho.hmm import baum_welch
-    from pirho.hmm.learn import SCREEN_ITERATIONS
+    from pirho.hmm.fitting.baum_welch import SCREEN_ITERATIONS
 
     screen = min(SCREEN_ITERATIONS, args.iter // 2) if n_restarts > 1 else 0
     if not screen:

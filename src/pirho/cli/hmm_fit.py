@@ -311,6 +311,7 @@ def _check_fit_options(args: argparse.Namespace) -> tuple[int, int]:
 
 def fit_command(args: argparse.Namespace) -> int:
     from pirho.hmm import sklearn as hmm
+    from pirho.hmm.fitting import SelectionRow, lowest_bic, select_n_states
 
     low, high = _check_fit_options(args)
     paths = data_paths(args.input)
@@ -326,37 +327,44 @@ def fit_command(args: argparse.Namespace) -> int:
     print(f"{len(lengths)} sequences, {X.shape[0]} steps, {X.shape[1]} features; "
           f"{args.emission} emissions")  # fmt: skip
     print(f"{'K':>3} {'log-lik':>14} {'params':>7} {'AIC':>14} {'BIC':>14} {'iter':>5}")
-    rows, best = [], None
-    for n_states in range(low, high + 1):
+
+    def fit_estimator(X: np.ndarray, n_states: int) -> SelectionRow:
         try:
             model = estimator(n_components=n_states, **options).fit(X, lengths)
         except ValueError as exc:  # the data does not suit the family: say which file
             raise ValueError(f"DATA {args.input} ({args.emission}): {exc}") from None
-        log_lik = model.score(X, lengths)
-        row = {
-            "states": n_states,
-            "log_likelihood": log_lik,
-            "n_parameters": model.n_parameters(),
-            "aic": model.aic(X, lengths),
-            "bic": model.bic(X, lengths),
-            "iterations": model.monitor_.iter,
-            "converged": model.monitor_.converged,
-        }
-        rows.append(row)
-        print(f"{n_states:>3} {log_lik:>14.3f} {row['n_parameters']:>7} {row['aic']:>14.3f} "
-              f"{row['bic']:>14.3f} {row['iterations']:>5}")  # fmt: skip
-        if best is None or row["bic"] < best[0]["bic"]:
-            best = (row, model)
-    row, model = best
-    document = model.to_dict()
+        return SelectionRow(n_states, model.score(X, lengths), model.n_parameters(),
+                            model.aic(X, lengths), model.bic(X, lengths), model)  # fmt: skip
+
+    def print_row(row: SelectionRow) -> None:
+        print(f"{row.n_states:>3} {row.log_likelihood:>14.3f} {row.n_parameters:>7} "
+              f"{row.aic:>14.3f} {row.bic:>14.3f} {row.result.monitor_.iter:>5}")  # fmt: skip
+
+    rows = select_n_states(X, high, k_min=low, fitter=fit_estimator, on_row=print_row)
+    best = lowest_bic(rows)
+    document = best.result.to_dict()
     document["training"] = {"data": [str(p) for p in paths], "emission": args.emission,
-                            "selection": rows, "chosen_states": row["states"]}  # fmt: skip
+                            "selection": [_selection_entry(row) for row in rows],
+                            "chosen_states": best.n_states}  # fmt: skip
     out = Path(args.output)
     with atomic_open(out, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(document, indent=1) + "\n")
-    chosen = f"K = {row['states']} (lowest BIC)" if high > low else f"K = {row['states']}"
+    chosen = f"K = {best.n_states} (lowest BIC)" if high > low else f"K = {best.n_states}"
     print(f"wrote {out}: {chosen}")
     return 0
+
+
+def _selection_entry(row) -> dict:
+    """One K of the model JSON's ``training.selection`` list."""
+    return {
+        "states": row.n_states,
+        "log_likelihood": row.log_likelihood,
+        "n_parameters": row.n_parameters,
+        "aic": row.aic,
+        "bic": row.bic,
+        "iterations": row.result.monitor_.iter,
+        "converged": row.result.monitor_.converged,
+    }
 
 
 def semi_markov_fit_command(args: argparse.Namespace) -> int:

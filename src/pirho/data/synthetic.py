@@ -25,9 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pirho._checks import check_positive_int
-from pirho.hmm import CategoricalHMM
-from pirho.hmm.sampling import cumulative, sample_categorical
-from pirho.hmm.validation import check_distribution
+from pirho.hmm import CategoricalHMM, check_distribution, draw_sequences
 
 SENSES = ("finance", "river")
 EVIDENCE = ("none", "before", "after", "both")
@@ -93,18 +91,9 @@ def sample_sequences(
         raise TypeError(f"model must be a CategoricalHMM, got {type(model).__name__}")
     check_positive_int("n_sequences", n_sequences)
     check_positive_int("length", length)
-    rng = np.random.default_rng(seed)
-    start_cdf = cumulative(model.start)[None, :]
-    trans_cdf = cumulative(model.trans)
-    emit_cdf = cumulative(model.emit)
-    states = np.empty((n_sequences, length), dtype=np.int64)
-    symbols = np.empty((n_sequences, length), dtype=np.int64)
-    state = sample_categorical(start_cdf, np.zeros(n_sequences, np.int64), rng.random(n_sequences))
-    for t in range(length):
-        if t > 0:
-            state = sample_categorical(trans_cdf, state, rng.random(n_sequences))
-        states[:, t] = state
-        symbols[:, t] = sample_categorical(emit_cdf, state, rng.random(n_sequences))
+    states, symbols = draw_sequences(
+        model.start, model.trans, model.emit, n_sequences, length, np.random.default_rng(seed)
+    )
     return HMMSplit(states=states, symbols=symbols)
 
 
@@ -442,7 +431,8 @@ def sample_polysemy(
 
 
 def _check_distribution(name: str, values: Sequence[float], size: int) -> np.ndarray:
-    """The HMM's distribution check (pirho.hmm.validation), plus the number of entries."""
+    """The HMM's distribution check (:func:`pirho.hmm.check_distribution`), plus the number of
+    entries."""
     array = check_distribution(name, values, ndim=1)
     if array.shape != (size,):
         raise ValueError(f"{name} must have {size} entries, got shape {array.shape}")

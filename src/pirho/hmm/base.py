@@ -28,10 +28,10 @@ import numpy as np
 
 from pirho import _checks
 from pirho._atomic import atomic_open
+from pirho._numba import announce_compilation
 from pirho.hmm import engine, sampling
-from pirho.hmm.compile_notice import announce_compilation
+from pirho.hmm._compiled.sampling import sample_categorical, sample_states
 from pirho.hmm.engine import Likelihoods, ViterbiBatch, ViterbiResult
-from pirho.hmm.sampling import sample_states
 from pirho.hmm.validation import check_distribution
 
 __all__ = ["HiddenMarkovModel", "ObservationBatch", "ViterbiBatch", "ViterbiResult"]
@@ -258,7 +258,7 @@ class HiddenMarkovModel(ABC):
         n_steps = _checks.check_positive_int("n_steps", n_steps)
         if not isinstance(seed, np.random.Generator):
             seed = np.random.default_rng(_checks.check_seed("seed", seed))
-        announce_compilation(sampling.sample_categorical)
+        announce_compilation(sample_categorical)
         states = sample_states(self._start, self._trans, n_steps, seed)
         return states, self._sample_emissions(states, seed)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.categorical import CategoricalHMM
 from pirho.hmm.validation import as_symbol_batch
 
 __all__ = [

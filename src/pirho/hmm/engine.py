@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pirho.hmm import recursions, smoothing
-from pirho.hmm.compile_notice import announce_compilation
+from pirho._numba import announce_compilation
+from pirho.hmm._compiled import recursions, smoothing
 
 __all__ = [
     "Likelihoods",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.categorical import CategoricalHMM
 
 __all__ = ["casino"]
 

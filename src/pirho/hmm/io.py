@@ -25,7 +25,7 @@ import numpy as np
 
 from pirho._atomic import atomic_open
 from pirho._files import read_json, read_text
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.categorical import CategoricalHMM
 
 __all__ = [
     "TOKEN_MODEL_FORMAT",

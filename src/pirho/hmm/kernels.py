@@ -9,9 +9,9 @@ Gaussian with its density, a missing observation with a row of zeros. With ``off
 concatenated the same way.
 
 Layers underneath: :mod:`pirho.hmm.engine` (probability space, the row-gather convention and
-the shifts that keep likelihoods from underflowing), :mod:`pirho.hmm.recursions` and
-:mod:`pirho.hmm.smoothing` (the compiled recursions). Structural zeros are exact: log 0 = −inf
-in, probability 0 inside, no NaN out. A sequence that is impossible under the model has
+the shifts that keep likelihoods from underflowing), :mod:`pirho.hmm._compiled.recursions` and
+:mod:`pirho.hmm._compiled.smoothing` (the compiled recursions). Structural zeros are exact:
+log 0 = −inf in, probability 0 inside, no NaN out. A sequence that is impossible under the model has
 log-likelihood −inf; functions that must divide by P(x) raise ValueError for it.
 
 Seed notation: π_t(h) = P(x_1..x_t, h_t = h) is the forward message (``forward`` returns

@@ -17,14 +17,15 @@ Conventions, the same for every method, the brute force and the tests:
   (with it, segments longer than D are impossible: choose D well above the longest regime).
 
 The math is in pure functions — :func:`expected_statistics` (the counts of the recursions in
-:mod:`pirho.hmm.semi_markov_kernels`), :func:`e_step`, :func:`m_step` — and
+:mod:`pirho.hmm._compiled.semi_markov`), :func:`e_step`, :func:`m_step` — and
 :func:`semi_markov_em` runs them in pirho's one EM iteration,
-:func:`pirho.hmm.em_loop.iterate_em` (the HMMs' :func:`~pirho.hmm.em_loop.run_em` runs the
-same code), so ``n_iter``, ``tol``, ``history``, ``monitor`` and the decrease guard mean what
-docs/conventions.md says. The emissions are reached through the family protocol of
-:mod:`pirho.hmm.em_loop` (``log_emission``, ``emission_statistics``, ``emission_m_step``,
-``with_parameters``); start and trans are updated by
-:func:`pirho.hmm.priors.dirichlet_update`, which keeps structural zeros.
+:func:`pirho.hmm.fitting.em_loop.iterate_em` (the HMMs'
+:func:`~pirho.hmm.fitting.em_loop.run_em` runs the same code), so ``n_iter``, ``tol``,
+``history``, ``monitor`` and the decrease guard mean what docs/conventions.md says. The
+emissions are reached through the family protocol of :mod:`pirho.hmm.fitting.em_loop`
+(``log_emission``, ``emission_statistics``, ``emission_m_step``, ``with_parameters``); start
+and trans are updated by :func:`pirho.hmm.priors.dirichlet_update`, which keeps structural
+zeros.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ import numpy as np
 
 from pirho import _checks
 from pirho._atomic import atomic_open
-from pirho.hmm import semi_markov_kernels as kernels
+from pirho._numba import announce_compilation
+from pirho.hmm._compiled import semi_markov as kernels
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch, split_rows
-from pirho.hmm.compile_notice import announce_compilation
-from pirho.hmm.em_loop import EMMonitor, clamp_to_labels, iterate_em, warn_unused_states
-from pirho.hmm.fitting import FAMILIES, as_labels, fit
+from pirho.hmm.fitting.em import FAMILIES, as_labels, fit
+from pirho.hmm.fitting.em_loop import EMMonitor, clamp_to_labels, iterate_em, warn_unused_states
 from pirho.hmm.priors import EMPrior, dirichlet_update
 from pirho.hmm.validation import check_distribution
 
@@ -999,7 +1000,7 @@ def semi_markov_em(
     monitor=None,
 ) -> SemiMarkovFit:
     """EM (Baum–Welch for segments) from ``model``, on pirho's one EM iteration
-    (:func:`pirho.hmm.em_loop.iterate_em`): at most ``n_iter`` M-steps, stopping after the
+    (:func:`pirho.hmm.fitting.em_loop.iterate_em`): at most ``n_iter`` M-steps, stopping after the
     first that gains less than ``tol`` in total log-likelihood (docs/conventions.md, "EM:
     n_iter, tol, history").
 
@@ -1008,7 +1009,7 @@ def semi_markov_em(
     each step's state or −1 (unknown); a labelled step is clamped to its state and the history
     is then log P(x, labels respected). prior: an :class:`~pirho.hmm.priors.EMPrior` or None
     (maximum likelihood). monitor: the stopping rule, default
-    :class:`~pirho.hmm.em_loop.EMMonitor` ``(tol)`` with the decrease guard on (an M-step
+    :class:`~pirho.hmm.fitting.em_loop.EMMonitor` ``(tol)`` with the decrease guard on (an M-step
     that lowers the likelihood is not taken); ``EMMonitor(tol, guard=False)`` runs on through
     a decrease. Every M-step is exact except the negative binomial's (a generalised EM step,
     see :func:`duration_m_step`), so without a prior the history never decreases beyond

@@ -21,7 +21,7 @@ import torch
 from numba import njit
 from torch import Tensor
 
-from pirho.hmm.compile_notice import announce_compilation
+from pirho._numba import announce_compilation
 
 __all__ = ["COMPILE_MESSAGE", "viterbi", "viterbi_arrays"]
 

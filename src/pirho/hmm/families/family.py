@@ -10,7 +10,7 @@ A family here fills two more hooks on top of :class:`~pirho.hmm.base.HiddenMarko
 - ``emission_m_step(stats, params, prior=None, min_covar) -> dict``: the emission parameters
   maximising the expected complete-data log-likelihood (plus the log-prior), updating only
   the parameters whose letters are in ``params``, as constructor keyword arguments
-  (the protocol of :mod:`pirho.hmm.em_loop`).
+  (the protocol of :mod:`pirho.hmm.fitting.em_loop`).
 
 plus ``PARAM_LETTERS`` (its hmmlearn letters) and ``n_emission_parameters()`` (free
 parameters, for AIC/BIC).
@@ -24,8 +24,8 @@ from typing import ClassVar
 import numpy as np
 
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch, split_rows
-from pirho.hmm.emissions.observations import as_vector_batch, missing_rows
 from pirho.hmm.engine import Likelihoods
+from pirho.hmm.families.observations import as_vector_batch, missing_rows
 
 __all__ = ["VectorEmissionHMM", "check_matrix"]
 
@@ -72,7 +72,7 @@ class VectorEmissionHMM(HiddenMarkovModel):
     """Base of the families whose observations are (T, D) float vectors (NaN = missing).
 
     ``x`` is one (T, D) sequence (a (T,) array when D = 1), a list of them or a (B, T, D)
-    array; see :func:`pirho.hmm.emissions.observations.as_vector_batch`.
+    array; see :func:`pirho.hmm.families.observations.as_vector_batch`.
     """
 
     PARAM_LETTERS: ClassVar[str]

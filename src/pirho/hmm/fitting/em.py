@@ -1,4 +1,4 @@
-"""EM (Baum–Welch) for every emission family, supervised and semi-supervised fitting, AIC/BIC.
+"""EM (Baum–Welch) for every emission family: :func:`em` from a model, :func:`fit` from the data.
 
 The E-step is family-agnostic: a family fills the (N, K) log-likelihood matrix of the
 concatenated batch, :func:`pirho.hmm.engine.expected_counts` runs the compiled
@@ -17,38 +17,23 @@ so left-right and banded models keep their structure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
-
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm import engine
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
-from pirho.hmm.em_loop import run_em
-from pirho.hmm.emissions.bernoulli import BernoulliHMM
-from pirho.hmm.emissions.covariance import COVARIANCE_TYPES
-from pirho.hmm.emissions.gaussian import GaussianHMM
-from pirho.hmm.emissions.gmm import GMMHMM
-from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
-from pirho.hmm.emissions.multinomial import MultinomialHMM
-from pirho.hmm.emissions.poisson import PoissonHMM
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.bernoulli import BernoulliHMM
+from pirho.hmm.families.categorical import CategoricalHMM
+from pirho.hmm.families.covariance import COVARIANCE_TYPES
+from pirho.hmm.families.gaussian import GaussianHMM
+from pirho.hmm.families.gmm import GMMHMM
+from pirho.hmm.families.multinomial import MultinomialHMM
+from pirho.hmm.families.poisson import PoissonHMM
+from pirho.hmm.fitting.em_loop import run_em
+from pirho.hmm.fitting.init import PARAM_KEYS, STARTERS, initial_model
+from pirho.hmm.fitting.result import FitResult
 from pirho.hmm.validation import as_symbol_batch
 
-__all__ = [
-    "FitResult",
-    "em",
-    "fit",
-    "fit_supervised",
-    "n_parameters",
-    "aic",
-    "bic",
-    "SelectionRow",
-    "select_n_states",
-    "FAMILIES",
-    "as_labels",
-]
+__all__ = ["em", "fit", "FAMILIES", "as_labels"]
 
 FAMILIES = {
     "gaussian": GaussianHMM,
@@ -76,41 +61,6 @@ def _check_letters(name: str, letters, model_class) -> str:
             f"(letters: {allowed!r})"
         )
     return letters
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Outcome of :func:`em`, :func:`fit` or :func:`fit_supervised`.
-
-    model: the fitted model; its total log-likelihood on the training data is ``history[-1]``.
-    history: (n_iter + 1,) Σ_b log P(x_b) of the initial model and after each M-step,
-        non-decreasing (with labels: log P(x, labels respected)).
-    converged: True when the last gain fell below ``tol``.
-    n_iter: M-steps taken (≤ the ``n_iter`` asked for).
-    restart_log_likelihoods: (R,) final total log-likelihood of every restart (R = 1 without
-        restarts); ``model`` is the best.
-    n_observations: the number of time steps N fitted (for :meth:`bic`).
-    """
-
-    model: HiddenMarkovModel
-    history: np.ndarray
-    converged: bool
-    n_iter: int
-    restart_log_likelihoods: np.ndarray
-    n_observations: int
-
-    @property
-    def log_likelihood(self) -> float:
-        """Total log-likelihood of ``model`` on the training data."""
-        return float(self.history[-1])
-
-    def aic(self) -> float:
-        """Akaike information criterion −2 log L + 2p (p = :func:`n_parameters`)."""
-        return -2.0 * self.log_likelihood + 2.0 * n_parameters(self.model)
-
-    def bic(self) -> float:
-        """Bayesian information criterion −2 log L + p log N."""
-        return -2.0 * self.log_likelihood + n_parameters(self.model) * np.log(self.n_observations)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -194,7 +144,7 @@ def em(
         posterior is clamped to its label (semi-supervised EM); the history is then
         log P(x, path agrees with the labels).
     min_covar: floor on variances / covariance eigenvalues (Gaussian families).
-    monitor: the stopping rule (default :class:`~pirho.hmm.em_loop.EMMonitor` with ``tol``
+    monitor: the stopping rule (default :class:`~pirho.hmm.fitting.em_loop.EMMonitor` with ``tol``
         and the decrease guard on); ``EMMonitor(tol, guard=False)`` runs on through a
         decrease, so a test of monotonicity can fail.
 
@@ -206,7 +156,7 @@ def em(
     >>> _, x = truth.sample(500, seed=0)
     >>> start = GaussianHMM([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]], [[-1.0], [1.0]], [2.0, 2.0],
     ...                     "spherical")
-    >>> from pirho.hmm.em_loop import EMMonitor
+    >>> from pirho.hmm.fitting.em_loop import EMMonitor
     >>> result = em(start, x, n_iter=50, monitor=EMMonitor(1e-4, guard=False))
     >>> result.model.means.round(1).ravel().tolist(), bool(np.all(np.diff(result.history) >= 0))
     ([-2.1, 2.0], True)
@@ -373,153 +323,3 @@ def _n_features_of(x) -> int:
     if isinstance(x, np.ndarray) and x.ndim == 3:
         return int(x.shape[2])
     return 1 if arr.ndim <= 1 else int(arr.shape[-1])
-
-
-def fit_supervised(
-    x,
-    labels,
-    family="gaussian",
-    *,
-    n_states: int | None = None,
-    covariance_type: str = "diag",
-    n_mix: int = 1,
-    n_symbols: int | None = None,
-    min_covar: float = 1e-3,
-    seed=None,
-) -> FitResult:
-    """Maximum-likelihood model from fully labelled sequences (closed form).
-
-    labels: shaped like x, every step's state in [0, K) (K defaults to max label + 1). The
-    start probabilities are the first states' frequencies, the transitions the observed pair
-    frequencies (a state never left keeps a uniform row), the emissions the per-state
-    moments / frequencies — one M-step with a one-hot posterior; a second confirms nothing
-    changes. For :class:`GMMHMM` each state's mixture is then fitted by EM on its own steps
-    (from k-means starts drawn with ``seed``).
-
-    >>> from pirho.hmm import GaussianHMM
-    >>> truth = GaussianHMM([1.0, 0.0], [[0.8, 0.2], [0.3, 0.7]], [[0.0], [5.0]], [1.0, 1.0],
-    ...                     "spherical")
-    >>> states, x = truth.sample(20_000, seed=0)
-    >>> result = fit_supervised(x, states, covariance_type="spherical")
-    >>> result.model.trans.round(2).tolist()
-    [[0.8, 0.2], [0.3, 0.7]]
-    """
-    flat = [np.asarray(item) for item in labels] if isinstance(labels, list) and labels and \
-        np.ndim(labels[0]) == 1 else [np.asarray(labels)]  # fmt: skip
-    for b, item in enumerate(flat):
-        if item.size and item.dtype.kind in "iu" and item.min() < 0:
-            t = int(np.flatnonzero(item < 0)[0])
-            raise ValueError(
-                f"labels: fit_supervised needs every step labelled, got {int(item[t])} at "
-                f"position {t} of sequence {b} (use fit(labels=...) for partial labels)"
-            )
-    if n_states is None:
-        n_states = int(max(int(np.max(item)) for item in flat)) + 1 if flat[0].size else 1
-    model_class = _family_class(family)
-    n_states = _checks.check_positive_int("n_states", n_states)
-    options = {
-        "covariance_type": _checks.check_choice(
-            "covariance_type", covariance_type, COVARIANCE_TYPES
-        ),
-        "n_mix": _checks.check_positive_int("n_mix", n_mix),
-    }
-    letters = _param_letters(model_class)
-    size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
-    if model_class is CategoricalHMM and size is None:
-        size = int(as_symbol_batch(x, np.iinfo(np.int64).max, allow_missing=True)[0].max()) + 1
-    options["n_symbols"] = size
-    batch = _batch(model_class, x, size)
-    label_rows = as_labels(labels, batch, n_states)
-    rng = np.random.default_rng(_checks.check_seed("seed", seed))
-    start_model = initial_model(
-        model_class, batch.observations, n_states, rng, options, None, letters, min_covar
-    )
-    start_model = model_class(
-        np.full(n_states, 1.0 / n_states),
-        np.full((n_states, n_states), 1.0 / n_states),
-        **{k: v for k, v in start_model._emission_params().items()},
-    )
-    model, history, converged = _run_em(
-        start_model, batch.observations, batch.offsets, label_rows, letters, 100, 0.0, min_covar
-    )
-    return FitResult(model, history, converged, len(history) - 1, history[-1:].copy(),
-                     _n_rows(batch))  # fmt: skip
-
-
-# -- model selection -------------------------------------------------------------------------
-def n_parameters(model: HiddenMarkovModel) -> int:
-    """Free parameters: (nonzero start entries − 1) + Σ_rows (nonzero trans entries − 1) +
-    the family's emission parameters. Structural zeros (which EM keeps at zero) are not free.
-
-    >>> from pirho.hmm import casino
-    >>> n_parameters(casino())  # 1 start + 2 trans + 2 · 5 emission
-    13
-    """
-    start = int(np.count_nonzero(model.start)) - 1
-    trans = int((np.count_nonzero(model.trans, axis=1) - 1).sum())
-    return start + trans + model.n_emission_parameters()  # type: ignore[attr-defined]
-
-
-def _total_and_size(model, x) -> tuple[float, int]:
-    batch = model._as_batch(x)
-    lik = model._likelihoods(batch.observations)
-    total = engine.sequence_log_likelihoods(
-        np.array(model.start), np.array(model.trans), lik, batch.offsets
-    ).sum()
-    return float(total), _n_rows(batch)
-
-
-def aic(model: HiddenMarkovModel, x) -> float:
-    """−2 log P(x) + 2p, p = :func:`n_parameters` (x: one sequence or a list).
-
-    >>> from pirho.hmm import casino
-    >>> round(aic(casino(), [5, 5, 0]), 3)
-    34.392
-    """
-    total, _ = _total_and_size(model, x)
-    return -2.0 * total + 2.0 * n_parameters(model)
-
-
-def bic(model: HiddenMarkovModel, x) -> float:
-    """−2 log P(x) + p log N, N the number of time steps (all sequences).
-
-    >>> from pirho.hmm import casino
-    >>> round(bic(casino(), [5, 5, 0]), 3)
-    22.674
-    """
-    total, n_rows = _total_and_size(model, x)
-    return -2.0 * total + n_parameters(model) * float(np.log(n_rows))
-
-
-class SelectionRow(NamedTuple):
-    """One row of :func:`select_n_states`: K, the fit's log-likelihood, p, AIC, BIC and the
-    :class:`FitResult` itself."""
-
-    n_states: int
-    log_likelihood: float
-    n_parameters: int
-    aic: float
-    bic: float
-    result: FitResult
-
-
-def select_n_states(x, k_max: int, family="gaussian", *, k_min: int = 1, **fit_options):
-    """Fit K = k_min … k_max states (:func:`fit` with ``fit_options``) and return the table:
-    a list of :class:`SelectionRow`; pick ``min(rows, key=lambda r: r.bic)``.
-
-    >>> from pirho.hmm import GaussianHMM
-    >>> truth = GaussianHMM([0.5, 0.5], [[0.95, 0.05], [0.05, 0.95]], [[0.0], [6.0]],
-    ...                     [1.0, 1.0], "spherical")
-    >>> _, x = truth.sample(600, seed=0)
-    >>> rows = select_n_states(x, 3, covariance_type="spherical", seed=0)
-    >>> [r.n_states for r in rows], min(rows, key=lambda r: r.bic).n_states
-    ([1, 2, 3], 2)
-    """
-    k_min = _checks.check_positive_int("k_min", k_min)
-    k_max = _checks.check_int("k_max", k_max, minimum=k_min)
-    rows = []
-    for k in range(k_min, k_max + 1):
-        result = fit(x, k, family, **fit_options)
-        rows.append(SelectionRow(k, result.log_likelihood, n_parameters(result.model),
-                                 result.aic(), result.bic(), result))  # fmt: skip
-    return rows

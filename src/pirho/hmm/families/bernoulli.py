@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.emissions.discrete import feature_statistics, observed_parts, sum_log_terms
-from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
-from pirho.hmm.emissions.observations import check_values
+from pirho.hmm.families.discrete import feature_statistics, observed_parts, sum_log_terms
+from pirho.hmm.families.family import VectorEmissionHMM, check_matrix
+from pirho.hmm.families.observations import check_values
 
 __all__ = ["BernoulliHMM"]
 

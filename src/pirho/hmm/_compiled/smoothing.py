@@ -1,7 +1,7 @@
 """Compiled recursions, part 2: smoothing posteriors, fixed-lag posteriors, expected counts.
 
-Built from the step helpers of :mod:`pirho.hmm.recursions` (one forward step, one pull-back
-with its dead-state mask, one rescale policy) and the same ``lik[rows[t]]`` convention
+Built from the step helpers of :mod:`pirho.hmm._compiled.recursions` (one forward step, one
+pull-back with its dead-state mask, one rescale policy) and the same ``lik[rows[t]]`` convention
 (:mod:`pirho.hmm.engine`). The paired two-state and lockstep posteriors are faster
 arrangements of the same recursion for the cases the benchmark measures; tests check that
 each equals the plain loop.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pirho.hmm.recursions import (
+from pirho.hmm._compiled.recursions import (
     FAST,
     HUGE,
     TINY,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm.emissions.covariance import (
+from pirho.hmm.families.covariance import (
     COVARIANCE_TYPES,
     check_covars,
     components,
     log_density,
     repair_covariances,
 )
-from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
-from pirho.hmm.emissions.gaussian import (
+from pirho.hmm.families.family import VectorEmissionHMM, check_matrix
+from pirho.hmm.families.gaussian import (
     covariance_parameter_count,
     normal_m_step,
     shifted_statistics,
@@ -55,7 +55,7 @@ class GMMHMM(VectorEmissionHMM):
     - ``covars`` in hmmlearn's GMMHMM shapes: "full" (K, M, D, D), "diag" (K, M, D),
       "spherical" (K, M), "tied" (K, D, D) — one matrix per state shared by its components.
 
-    ``x`` as for :class:`~pirho.hmm.emissions.gaussian.GaussianHMM`: NaN rows are missing;
+    ``x`` as for :class:`~pirho.hmm.families.gaussian.GaussianHMM`: NaN rows are missing;
     partially missing rows are marginalised for "diag" and "spherical" only.
 
     >>> m = GMMHMM([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5], [1.0, 0.0]],
@@ -155,7 +155,7 @@ class GMMHMM(VectorEmissionHMM):
         }
 
     def emission_statistics(self, observations: np.ndarray, posterior: np.ndarray) -> dict:
-        """:func:`~pirho.hmm.emissions.gaussian.shifted_statistics` of the joint posterior
+        """:func:`~pirho.hmm.families.gaussian.shifted_statistics` of the joint posterior
         P(h_t = k, m | x) (N, K·M) about the current component means."""
         n_states, n_mix, n_features = self._means.shape
         missing = np.isnan(observations).all(axis=1)

@@ -126,8 +126,8 @@ def backward(trans, dur, surv, begin, end, scaled, offsets, with_counts):
     probability that the last segment is k and has been observed for d steps.
 
     A state whose forward quantity is 0 gets backward 0 ("dead states", as in
-    :mod:`pirho.hmm.recursions`): it cannot contribute to a posterior, and its backward value
-    alone may grow without bound.
+    :mod:`pirho.hmm._compiled.recursions`): it cannot contribute to a posterior, and its
+    backward value alone may grow without bound.
     """
     n_states, n_rows = scaled.shape
     max_d = dur.shape[1]

@@ -1,5 +1,5 @@
 """Input checks and initialisation helpers of :mod:`pirho.hmm.sklearn` (the emission math is
-the families' own, in :mod:`pirho.hmm.emissions`).
+the families' own, in :mod:`pirho.hmm.families`).
 
 Arrays in, arrays out; the estimators call these after validating their parameters.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pirho.hmm.emissions.initial import kmeans
-from pirho.hmm.emissions.observations import real_array
-from pirho.hmm.estimator_base import random_state_of
+from pirho.hmm.compat.estimator_base import random_state_of
+from pirho.hmm.families.observations import real_array
+from pirho.hmm.fitting.init import kmeans
 
 __all__ = [
     "float_rows",
@@ -92,7 +92,7 @@ def rows_for_clusters(data: np.ndarray, n_clusters: int, what: str) -> np.ndarra
 
 def cluster_means(X: np.ndarray, n_clusters: int, random_state) -> np.ndarray:
     """(n_clusters, D) initial means: scikit-learn's KMeans(n_init=10) as hmmlearn uses, else
-    pirho's k-means (:func:`pirho.hmm.emissions.initial.kmeans`) when scikit-learn is not
+    pirho's k-means (:func:`pirho.hmm.fitting.init.kmeans`) when scikit-learn is not
     installed."""
     try:
         from sklearn.cluster import KMeans  # optional extra: hmmlearn's exact initialisation

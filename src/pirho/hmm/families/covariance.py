@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pirho.hmm.emissions.compiled import diagonal_gaussian_log_density
+from pirho.hmm._compiled.emissions import diagonal_gaussian_log_density
 
 __all__ = [
     "COVARIANCE_TYPES",

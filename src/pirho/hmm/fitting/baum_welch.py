@@ -8,9 +8,9 @@ import numpy as np
 
 from pirho import _checks
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.em_loop import EMMonitor, EMResult, run_em
-from pirho.hmm.emissions.initial import noisy_frequencies, sticky_transitions
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.categorical import CategoricalHMM
+from pirho.hmm.fitting.em_loop import EMMonitor, EMResult, run_em
+from pirho.hmm.fitting.init import noisy_frequencies, sticky_transitions
 from pirho.hmm.priors import EMPrior
 from pirho.hmm.validation import as_symbol_batch
 
@@ -62,10 +62,10 @@ class BaumWelchResult:
 def _random_model(n_states: int, symbol_freq: np.ndarray, rng: np.random.Generator):
     """A random starting model (start, trans, emit) for EM.
 
-    start: Dirichlet(1). trans: :func:`~pirho.hmm.emissions.initial.sticky_transitions`
+    start: Dirichlet(1). trans: :func:`~pirho.hmm.fitting.init.sticky_transitions`
     with ``include_self=True`` (persistent states: EM from a switchy start crawls). emit: the
     data's symbol frequencies times independent Gamma(1) noise per entry, renormalised
-    (:func:`~pirho.hmm.emissions.initial.noisy_frequencies`), so states start distinct but
+    (:func:`~pirho.hmm.fitting.init.noisy_frequencies`), so states start distinct but
     plausible.
     """
     start = rng.dirichlet(np.ones(n_states))
@@ -87,7 +87,7 @@ def baum_welch(
 ) -> BaumWelchResult:
     """Fit a CategoricalHMM to one sequence or a list of sequences by Baum–Welch (EM).
 
-    EM is :func:`pirho.hmm.em_loop.run_em` (the one loop of every entry point): each E-step
+    EM is :func:`pirho.hmm.fitting.em_loop.run_em` (the one loop of every entry point): each E-step
     runs the compiled forward–backward pass over all sequences at once; the M-step adds
     ``pseudocount`` to every expected start, transition and emission count (a Dirichlet
     prior of concentration 1 + pseudocount) and normalises, so no state or symbol row becomes
@@ -107,7 +107,7 @@ def baum_welch(
     ``tol`` in total log-likelihood; ``history[0]`` is the starting model's log-likelihood and
     ``history[-1]`` the returned model's. If a pseudocount-smoothed step lowers the
     likelihood, the earlier model is kept and EM stops (the guard of
-    :class:`~pirho.hmm.em_loop.EMMonitor`), so ``history`` never decreases.
+    :class:`~pirho.hmm.fitting.em_loop.EMMonitor`), so ``history`` never decreases.
 
     sequences: (T,) ints or a list of them; n_symbols defaults to max symbol + 1.
 

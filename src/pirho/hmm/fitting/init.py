@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pirho.hmm.emissions.bernoulli import BernoulliHMM
-from pirho.hmm.emissions.gaussian import GaussianHMM
-from pirho.hmm.emissions.gmm import GMMHMM
-from pirho.hmm.emissions.multinomial import MultinomialHMM
-from pirho.hmm.emissions.poisson import PoissonHMM
-from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.families.bernoulli import BernoulliHMM
+from pirho.hmm.families.categorical import CategoricalHMM
+from pirho.hmm.families.gaussian import GaussianHMM
+from pirho.hmm.families.gmm import GMMHMM
+from pirho.hmm.families.multinomial import MultinomialHMM
+from pirho.hmm.families.poisson import PoissonHMM
 
 __all__ = [
     "kmeans_plus_plus",

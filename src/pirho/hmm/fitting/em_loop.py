@@ -1,9 +1,10 @@
 """The one EM (Baum–Welch) loop of ``pirho.hmm``: every family, every entry point.
 
-:func:`run_em` serves :func:`~pirho.hmm.learn.baum_welch`, :func:`~pirho.hmm.fitting.em`,
-``fit``, ``fit_supervised``, the hmmlearn estimators of :mod:`pirho.hmm.sklearn` and
-:func:`~pirho.hmm.dask.fit_distributed`; its iteration, :func:`iterate_em`, also runs the
-semi-Markov model's EM (:func:`pirho.hmm.semi_markov.semi_markov_em`, its own E- and M-step).
+:func:`run_em` serves :func:`~pirho.hmm.fitting.baum_welch.baum_welch`,
+:func:`~pirho.hmm.fitting.em.em`, ``fit``, ``fit_supervised``, the hmmlearn estimators of
+:mod:`pirho.hmm.sklearn` and :func:`~pirho.hmm.dask.fit_distributed`; its iteration,
+:func:`iterate_em`, also runs the semi-Markov model's EM
+(:func:`pirho.hmm.semi_markov.semi_markov_em`, its own E- and M-step).
 
 - E-step (:func:`expected_statistics`): the family's likelihoods, the compiled
   forward–backward of :func:`pirho.hmm.engine.expected_counts`, then the family's sufficient

@@ -30,8 +30,8 @@ import numpy as np
 from pirho import _checks
 from pirho.hmm import engine
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.em_loop import labelled_likelihoods, maximise, run_em
 from pirho.hmm.engine import Likelihoods
+from pirho.hmm.fitting.em_loop import labelled_likelihoods, maximise, run_em
 from pirho.hmm.priors import EMPrior, check_concentration
 
 _log = logging.getLogger("pirho.hmm.sklearn")
@@ -88,7 +88,7 @@ class ConvergenceMonitor:
 
     ``converged`` is True once ``iter == n_iter`` or the last gain is below ``tol``. A
     decrease is logged as a warning (logger ``pirho.hmm.sklearn``), as hmmlearn does. It is
-    the ``monitor`` that :func:`pirho.hmm.em_loop.run_em` asks whether to stop.
+    the ``monitor`` that :func:`pirho.hmm.fitting.em_loop.run_em` asks whether to stop.
 
     >>> m = ConvergenceMonitor(tol=0.1, n_iter=10, verbose=False)
     >>> m.report(-10.0); m.report(-9.95); m.converged
@@ -255,7 +255,7 @@ class BaseHMMEstimator(_Root):
         raise NotImplementedError
 
     def _emission_prior(self):
-        """The family's prior object for :func:`~pirho.hmm.em_loop.run_em` (hmmlearn's)."""
+        """The family's prior object for :func:`~pirho.hmm.fitting.em_loop.run_em` (hmmlearn's)."""
         raise NotImplementedError
 
     def _n_emission_params(self) -> dict[str, int]:
@@ -437,7 +437,7 @@ class BaseHMMEstimator(_Root):
         return monitor
 
     def _run_em(self, em_input, labels=None) -> None:
-        """hmmlearn's fit loop on :func:`~pirho.hmm.em_loop.run_em`: ``n_iter`` M-steps at
+        """hmmlearn's fit loop on :func:`~pirho.hmm.fitting.em_loop.run_em`: ``n_iter`` M-steps at
         most, each after the E-step whose log-likelihood ``monitor_`` records — run_em's
         ``n_iter − 1`` scored steps, then one final M-step from the last E-step's statistics
         (hmmlearn does not score its final model)."""
@@ -476,7 +476,7 @@ class BaseHMMEstimator(_Root):
     def observations(self, X) -> np.ndarray:
         """X validated and converted to the pirho family's format (a missing row all NaN;
         categorical: (n_samples,) symbols, −1 = missing) — what ``to_model()``'s methods and
-        :func:`pirho.hmm.em_loop.expected_statistics` read (not in hmmlearn).
+        :func:`pirho.hmm.fitting.em_loop.expected_statistics` read (not in hmmlearn).
 
         >>> from pirho.hmm.sklearn import CategoricalHMM
         >>> CategoricalHMM(2, n_features=3).observations([[0], [-1], [2]]).tolist()
@@ -486,13 +486,13 @@ class BaseHMMEstimator(_Root):
 
     def fit_em(self, e_step, X_init=None):
         """``fit`` with an E-step supplied by the caller (not in hmmlearn): ``e_step(model)``
-        returns the :class:`~pirho.hmm.em_loop.Statistics` of all the data under a pirho
+        returns the :class:`~pirho.hmm.fitting.em_loop.Statistics` of all the data under a pirho
         model (e.g. a map-reduce over files, as :func:`pirho.hmm.dask.fit_distributed`).
         Parameters in ``init_params`` are first drawn from ``X_init`` (a sample of the data);
         without it they must already be set. Returns self.
 
         >>> import numpy as np
-        >>> from pirho.hmm.em_loop import expected_statistics
+        >>> from pirho.hmm.fitting.em_loop import expected_statistics
         >>> from pirho.hmm.sklearn import PoissonHMM
         >>> X = np.array([[0], [1], [9], [11]])
         >>> a = PoissonHMM(2, random_state=0).fit(X)

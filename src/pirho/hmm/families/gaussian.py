@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm.emissions.covariance import (
+from pirho.hmm.families.covariance import (
     COVARIANCE_TYPES,
     check_covars,
     components,
@@ -13,7 +13,7 @@ from pirho.hmm.emissions.covariance import (
     log_density,
     repair_covariances,
 )
-from pirho.hmm.emissions.family import VectorEmissionHMM, check_matrix
+from pirho.hmm.families.family import VectorEmissionHMM, check_matrix
 from pirho.hmm.priors import GaussianPrior
 
 __all__ = [

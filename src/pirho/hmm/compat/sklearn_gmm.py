@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from pirho import _checks
-from pirho.hmm.emissions import gmm as _gmm
-from pirho.hmm.estimator_base import BaseHMMEstimator, random_state_of
-from pirho.hmm.estimator_math import (
+from pirho.hmm.compat.estimator_base import BaseHMMEstimator, random_state_of
+from pirho.hmm.compat.estimator_math import (
     cluster_labels,
     cluster_means,
     float_rows,
     rows_for_clusters,
 )
+from pirho.hmm.families import gmm as _gmm
 from pirho.hmm.priors import GMMPrior, check_concentration
 
 __all__ = ["GMMHMM"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pirho.hmm._compiled.sampling import cumulative, sample_categorical
 from pirho.hmm.base import HiddenMarkovModel, ObservationBatch
 from pirho.hmm.engine import Likelihoods
 from pirho.hmm.priors import dirichlet_update
-from pirho.hmm.sampling import cumulative, sample_categorical
 from pirho.hmm.validation import as_symbol_batch, check_distribution
 
 __all__ = ["CategoricalHMM"]
@@ -79,7 +79,7 @@ class CategoricalHMM(HiddenMarkovModel):
     def _emission_params(self) -> dict:
         return {"emit": self._emit.tolist()}
 
-    # -- the EM family protocol (pirho.hmm.em_loop) ------------------------------------------
+    # -- the EM family protocol (pirho.hmm.fitting.em_loop) ----------------------------------
     @classmethod
     def observation_batch(cls, x, size: int) -> ObservationBatch:
         """``x`` validated and concatenated for M = ``size`` symbols (−1 = missing)."""

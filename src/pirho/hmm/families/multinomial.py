@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from pirho.hmm.base import ObservationBatch
-from pirho.hmm.emissions.discrete import log_factorial, sum_log_terms
-from pirho.hmm.emissions.family import VectorEmissionHMM
-from pirho.hmm.emissions.observations import check_values
+from pirho.hmm.families.discrete import log_factorial, sum_log_terms
+from pirho.hmm.families.family import VectorEmissionHMM
+from pirho.hmm.families.observations import check_values
 from pirho.hmm.priors import dirichlet_update
 from pirho.hmm.validation import check_distribution
 
@@ -24,7 +24,7 @@ class MultinomialHMM(VectorEmissionHMM):
     - ``n_trials``: trials per step, needed only by :meth:`sample` (None: sampling refuses).
 
     log P(x | k) = log n! − Σ_d log x_d! + Σ_d x_d log p_kd (log-gamma, no table). With one
-    trial per step this is :class:`~pirho.hmm.model.CategoricalHMM` on one-hot rows.
+    trial per step this is :class:`~pirho.hmm.families.categorical.CategoricalHMM` on one-hot rows.
     ``x``: (T, D) non-negative integer counts, a list of them or a (B, T, D) array; an
     all-NaN row is missing (a partly missing count vector has no multinomial likelihood).
 

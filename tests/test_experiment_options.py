@@ -1,7 +1,6 @@
 """Experiments declare their options as data; the CLI builds argparse from them (issue 18 §3)."""
 
 import argparse
-import ast
 import inspect
 from pathlib import Path
 
@@ -16,58 +15,6 @@ from pirho.experiments import EXPERIMENTS, load_experiment
 from pirho.experiments.options import DEVICE_OPTIONS, Option, config_options
 
 SOURCE = Path(pirho.__file__).parent
-
-
-def cli_imports(source: str) -> list[str]:
-    """Each place in ``source`` that imports pirho.cli: ``import``, ``from``, ``import_module``."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            names = [node.args[0].value] if isinstance(node.args[0].value, str) else []
-        else:
-            continue
-        if any(name == "pirho.cli" or name.startswith("pirho.cli.") for name in names):
-            found.append(f"line {node.lineno}")
-    return found
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        "import pirho.cli",
-        "from pirho.cli._options import positive_int",
-        "from pirho import cli",
-        "def f():\n    from pirho.cli._training import add_device_arguments\n",
-        "import importlib\nimportlib.import_module('pirho.cli.lm')",
-    ],
-)
-def test_the_import_check_finds_every_spelling(source):
-    assert cli_imports(source)
-
-
-def test_the_import_check_ignores_other_modules_and_text():
-    assert not cli_imports('"""Built by pirho.cli: see pirho.cli._options."""\nimport pirho.cli_x')
-    assert not cli_imports("from pirho.client import x\nfrom pirho._checks import seed")
-
-
-def test_no_module_below_the_cli_imports_it():
-    files = [
-        path
-        for path in SOURCE.rglob("*.py")
-        if "cli" not in path.relative_to(SOURCE).parts[:1] and path.name != "__main__.py"
-    ]
-    assert len(files) > 40  # the walk found the tree (hmm, nn, experiments, ...)
-    offenders = {
-        str(path.relative_to(SOURCE)): where
-        for path in files
-        if (where := cli_imports(path.read_text(encoding="utf-8")))
-    }
-    assert offenders == {}
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))

@@ -60,7 +60,11 @@ def _module_name(path: Path) -> str:
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module) of every pirho import in one file, relative ones resolved."""
+    """(line, absolute module) of every pirho or torch import in one file.
+
+    Relative imports are resolved; ``from pirho import cli`` names ``pirho.cli``; a call such as
+    ``importlib.import_module("pirho.cli.lm")`` with a literal name counts too.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -76,6 +80,20 @@ def _imports(path: Path) -> list[tuple[int, str]]:
             else:
                 module = node.module or ""
             found.append((node.lineno, module))
+            if module == "pirho":  # from pirho import cli, hmm
+                found += [
+                    (node.lineno, f"pirho.{alias.name}")
+                    for alias in node.names
+                    if not alias.name.startswith("__")  # __version__ is not a module
+                ]
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+        ):
+            found.append((node.lineno, node.args[0].value))
     return [(line, module) for line, module in found if module.split(".")[0] in ("pirho", "torch")]
 
 
@@ -117,7 +135,8 @@ def test_hmm_source_never_imports_torch():
 
 def test_importing_hmm_loads_neither_torch_nor_nn_nor_data():
     code = (
-        "import sys, pirho.hmm, pirho.hmm.sklearn\n"
+        "import sys, pirho.hmm, pirho.hmm.sklearn, pirho.hmm.dask\n"
+        "import pirho.hmm.fitting, pirho.hmm.io\n"
         "bad = [m for m in ('torch', 'pirho.nn', 'pirho.data', 'pirho.cli') if m in sys.modules]\n"
         "print(','.join(bad))"
     )
@@ -133,6 +152,9 @@ def test_importing_hmm_loads_neither_torch_nor_nn_nor_data():
         ("from pirho.cli import main\n", ["pirho.cli"]),
         ("def f():\n    from ..nn import BiRNN\n", ["pirho.nn"]),
         ("import torch\n", ["torch"]),
+        ("from pirho import cli, hmm\n", ["pirho", "pirho.cli", "pirho.hmm"]),
+        ("import importlib\nimportlib.import_module('pirho.cli.lm')\n", ["pirho.cli.lm"]),
+        ('"""Built by pirho.cli."""\nimport pirho.client_x\nimport numpy\n', ["pirho.client_x"]),
     ],
 )
 def test_the_import_reader_sees_lazy_and_relative_imports(tmp_path, monkeypatch, source, expected):

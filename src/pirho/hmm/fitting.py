@@ -34,6 +34,7 @@ from pirho.hmm.emissions.initial import PARAM_KEYS, STARTERS, initial_model
 from pirho.hmm.emissions.multinomial import MultinomialHMM
 from pirho.hmm.emissions.poisson import PoissonHMM
 from pirho.hmm.model import CategoricalHMM
+from pirho.hmm.priors import EMPrior
 from pirho.hmm.validation import as_symbol_batch
 
 __all__ = [
@@ -154,10 +155,13 @@ def as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar, monitor=None):
+def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar, monitor=None,
+            prior=None):  # fmt: skip
+    # Under a prior a state without transitions out gets the prior's row, not its old one.
     result = run_em(
         model, ObservationBatch(observations, offsets, True), params=params, labels=labels,
-        n_iter=n_iter, tol=tol, monitor=monitor, min_covar=min_covar,
+        n_iter=n_iter, tol=tol, monitor=monitor, min_covar=min_covar, prior=prior,
+        warn_unused=prior is None,
     )  # fmt: skip
     return result.model, result.history, result.converged
 
@@ -385,6 +389,7 @@ def fit_supervised(
     n_mix: int = 1,
     n_symbols: int | None = None,
     min_covar: float = 1e-3,
+    pseudocount: float = 0.0,
     seed=None,
 ) -> FitResult:
     """Maximum-likelihood model from fully labelled sequences (closed form).
@@ -396,6 +401,11 @@ def fit_supervised(
     changes. For :class:`GMMHMM` each state's mixture is then fitted by EM on its own steps
     (from k-means starts drawn with ``seed``).
 
+    pseudocount: add-k smoothing — k is added to every start and transition count and, for
+    ``"categorical"``, every emission count: P = (count + k) / (row total + k · row size), a
+    Dirichlet prior of concentration 1 + k as in :func:`~pirho.hmm.baum_welch`; 0 (the
+    default) is maximum likelihood.
+
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([1.0, 0.0], [[0.8, 0.2], [0.3, 0.7]], [[0.0], [5.0]], [1.0, 1.0],
     ...                     "spherical")
@@ -403,6 +413,11 @@ def fit_supervised(
     >>> result = fit_supervised(x, states, covariance_type="spherical")
     >>> result.model.trans.round(2).tolist()
     [[0.8, 0.2], [0.3, 0.7]]
+    >>> add_one = fit_supervised([0, 1, 1], [0, 0, 1], "categorical", pseudocount=1.0).model
+    >>> add_one.trans.round(4).tolist()  # counts [[1, 1], [0, 0]], each + 1
+    [[0.5, 0.5], [0.5, 0.5]]
+    >>> add_one.emit.round(4).tolist()  # counts [[1, 1], [0, 1]], each + 1
+    [[0.5, 0.5], [0.3333, 0.6667]]
     """
     flat = [np.asarray(item) for item in labels] if isinstance(labels, list) and labels and \
         np.ndim(labels[0]) == 1 else [np.asarray(labels)]  # fmt: skip
@@ -423,6 +438,12 @@ def fit_supervised(
         ),
         "n_mix": _checks.check_positive_int("n_mix", n_mix),
     }
+    pseudocount = _checks.check_float("pseudocount", pseudocount, minimum=0.0)
+    concentration = 1.0 + pseudocount
+    prior = None if pseudocount == 0 else EMPrior(
+        start=concentration, trans=concentration,
+        emission=concentration if model_class is CategoricalHMM else None,
+    )  # fmt: skip
     letters = _param_letters(model_class)
     size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
     if model_class is CategoricalHMM and size is None:
@@ -439,9 +460,13 @@ def fit_supervised(
         np.full((n_states, n_states), 1.0 / n_states),
         **{k: v for k, v in start_model._emission_params().items()},
     )
+    # The posterior is one-hot: the first M-step is the answer and a second confirms it (with
+    # tol 0, 100 steps that gain exactly 0 would all run); a GMM's mixtures need EM's steps.
+    n_iter = 100 if model_class is GMMHMM else 2
     model, history, converged = _run_em(
-        start_model, batch.observations, batch.offsets, label_rows, letters, 100, 0.0, min_covar
-    )
+        start_model, batch.observations, batch.offsets, label_rows, letters, n_iter, 0.0,
+        min_covar, prior=prior,
+    )  # fmt: skip
     return FitResult(model, history, converged, len(history) - 1, history[-1:].copy(),
                      _n_rows(batch))  # fmt: skip
 

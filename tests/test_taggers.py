@@ -208,15 +208,16 @@ def test_bad_word_dropout_rates_are_named(rates, error, message):
 
 def test_training_on_a_real_slice_lowers_loss_and_beats_most_frequent_tag(one_torch_thread):
     pytest.importorskip("pycantonese")
-    from pirho.experiments import tagging
+    from pirho.experiments.tagging import QUICK
+    from pirho.tagging import fit_tagger, prepare
 
-    split, vocab = tagging.prepare("hkcancor", "ud", max_train_sentences=2000)
+    split, vocab = prepare("hkcancor", "ud", max_train_sentences=2000)
     split = split._replace(dev=split.dev[:300], test=split.test[:400])
     config = dict(
-        tagging.QUICK, epochs=4, lr=1e-2, batch_size=16, hidden_size=32, word_dim=32, char_hidden=16
+        QUICK, epochs=4, lr=1e-2, batch_size=16, hidden_size=32, word_dim=32, char_hidden=16
     )
-    fitted = tagging.fit_tagger("bi", split, vocab, config, seed=0, progress=False)
-    mft = tagging.fit_tagger("mft", split, vocab, config)
+    fitted = fit_tagger("bi", split, vocab, config, seed=0, progress=False)
+    mft = fit_tagger("mft", split, vocab, config)
 
     train_batch = pad_batch([vocab.encode(s.words, s.tags) for s in split.train[:200]])
     untrained = Tagger(

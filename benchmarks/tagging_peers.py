@@ -30,7 +30,8 @@ import time
 
 import numpy as np
 
-from pirho.experiments.tagging import ambiguous_words, prepare
+from pirho.experiments.tagging import ambiguous_words
+from pirho.tagging import prepare
 
 GRID_C1 = (0.05, 0.1, 0.3)
 GRID_C2 = (0.01, 0.05)

@@ -69,3 +69,17 @@ def random_hmm():
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def small_corpus_file(tmp_path_factory):
+    """400 HKCanCor utterances as a word/TAG file (one document: split in 20 blocks); skips
+    without pycantonese."""
+    pytest.importorskip("pycantonese")
+    from pirho.data.corpora import hkcancor
+
+    sentences = hkcancor().sentences[:400]
+    path = tmp_path_factory.mktemp("corpus") / "hk400.txt"
+    lines = [" ".join(f"{w}/{t}" for w, t in zip(s.words, s.tags, strict=True)) for s in sentences]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pirho.cli import main
-from pirho.experiments.tagging import TrainedTagger
+from pirho.tagging import TrainedTagger
 
 PRONOUNS, VERBS, NOUNS, PARTICLES = (
     ["我", "你", "佢"],

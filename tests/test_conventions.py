@@ -13,13 +13,13 @@ import torch
 from pirho.checkpoint import save_checkpoint
 from pirho.data import Vocab
 from pirho.data.corpora import TaggedSentence, TaggingVocab
-from pirho.experiments.tagging import TrainedTagger
 from pirho.hmm import casino
 from pirho.hmm import kernels as K
 from pirho.hmm.fitting import FAMILIES
 from pirho.hmm.io import TokenHMM
 from pirho.hmm.semi_markov import SemiMarkovHMM
 from pirho.nn import ContextualStringEmbeddings
+from pirho.tagging import TrainedTagger
 
 START, TRANS = [0.6, 0.4], [[0.7, 0.3], [0.2, 0.8]]
 EMISSIONS = {

@@ -1,4 +1,6 @@
-"""The tagging experiment: supervised HMM counts by hand, baselines, and a reduced run."""
+"""The tagging experiment: a reduced run whose every row is recomputed independently (counts
+and an HMM by hand; the neural taggers refitted through pirho.tagging and their tags counted
+by hand), options, and a run with contextual string embeddings."""
 
 import argparse
 import json
@@ -7,9 +9,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pirho.data.corpora import TaggedSentence, TaggingVocab, read_word_tag, split_by_document
+from pirho.data.corpora import read_word_tag, split_by_document
 from pirho.experiments import tagging
 from pirho.hmm import CategoricalHMM
+from pirho.tagging import CSE_MODELS, NEURAL, fit_tagger, prepare
 
 TINY = dict(
     epochs=1,
@@ -22,59 +25,31 @@ TINY = dict(
 )
 
 
-def test_hmm_counts_match_a_hand_count():
-    # tags: A=0, B=1; symbols: x=0, y=1, z=2
-    tags = [np.array([0, 0, 1]), np.array([1, 0])]
-    symbols = [np.array([0, 1, 2]), np.array([2, 0])]
-    start, trans, emit = tagging.hmm_counts(symbols, tags, n_states=2, n_symbols=3)
-    assert start.tolist() == [1, 1]  # first tags: A, B
-    assert trans.tolist() == [[1, 1], [1, 0]]  # A→A, A→B, B→A
-    assert emit.tolist() == [[2, 1, 0], [0, 0, 2]]  # A emits x, y, x; B emits z, z
+def tiny_embeddings(split):
+    """Untrained contextual string embeddings over the training characters (seed 0)."""
+    import torch
+
+    from pirho.data import Vocab
+    from pirho.nn import ContextualStringEmbeddings
+
+    torch.manual_seed(0)
+    chars = [c for s in split.train for w in s.words for c in w] + [" ", "\n"]
+    return ContextualStringEmbeddings(Vocab(chars), hidden_size=8, embedding_dim=4)
 
 
-def test_supervised_hmm_is_add_k_smoothed_relative_frequency():
-    tags = [np.array([0, 0, 1]), np.array([1, 0])]
-    symbols = [np.array([0, 1, 2]), np.array([2, 0])]
-    m = tagging.supervised_hmm(symbols, tags, 2, 3, smoothing=0.5)
-    np.testing.assert_allclose(m.start, [1.5 / 3, 1.5 / 3])
-    np.testing.assert_allclose(m.trans, [[1.5 / 3, 1.5 / 3], [1.5 / 2, 0.5 / 2]])
-    np.testing.assert_allclose(
-        m.emit, [[2.5 / 4.5, 1.5 / 4.5, 0.5 / 4.5], [0.5 / 3.5, 0.5 / 3.5, 2.5 / 3.5]]
-    )
-
-
-def test_most_frequent_tag_and_the_singleton_prior():
-    train = [
-        TaggedSentence(("a", "b", "a"), ("N", "V", "N")),
-        TaggedSentence(("a", "c", "d"), ("V", "V", "A")),
-    ]
-    vocab = TaggingVocab.build(train, tags=["A", "N", "V"])
-    # singletons b, c, d carry V, V, A: unknown words get V
-    assert tagging.singleton_tag_counts(train, vocab).tolist() == [1, 0, 2]
-    fitted = tagging.TrainedTagger(
-        "mft", vocab, table=tagging.fit_mft(tagging.CorpusSplit(train, [], [], {}), vocab)
-    )
-    assert fitted.tag([["a", "d", "zzz"]]) == [["N", "A", "V"]]
-
-
-@pytest.fixture(scope="module")
-def small_corpus_file(tmp_path_factory):
-    """400 HKCanCor utterances as a word/TAG file (one document: split in 20 blocks)."""
-    pytest.importorskip("pycantonese")
-    from pirho.data.corpora import hkcancor
-
-    sentences = hkcancor().sentences[:400]
-    path = tmp_path_factory.mktemp("corpus") / "hk400.txt"
-    lines = [" ".join(f"{w}/{t}" for w, t in zip(s.words, s.tags, strict=True)) for s in sentences]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def test_reduced_run_returns_every_key_with_independent_baselines(
+def test_reduced_run_every_row_recomputed_independently(
     one_torch_thread, small_corpus_file, tmp_path
 ):
+    prepared, vocab = prepare(small_corpus_file, "hkcancor")  # the run's split and vocabulary
+    embeddings = tiny_embeddings(prepared)
     result = tagging.run(
-        corpus=small_corpus_file, seed=0, seeds=2, progress=False, out=tmp_path, **TINY
+        corpus=small_corpus_file,
+        seed=0,
+        seeds=2,
+        progress=False,
+        out=tmp_path,
+        embeddings=embeddings,
+        **TINY,
     )
     m = result.metrics
     for key in ("n_train_tokens", "n_test_tokens", "unknown_rate"):
@@ -157,6 +132,26 @@ def test_reduced_run_returns_every_key_with_independent_baselines(
     assert m["lookahead"]["hmm"][0] == m["hmm"]["filter_acc"]  # lag 0: the filter
     lag_one = [p.argmax(1) for p in hand_hmm.posterior(test_symbols, lag=1)]
     assert m["lookahead"]["hmm"][1] == np.sum(np.concatenate(lag_one) == gold_ids) / len(gold)
+    # the neural rows: every tagger refitted by pirho.tagging.fit_tagger (the path of
+    # `pirho tag train`) with the run's configuration and seed, its tags of the test split
+    # counted right or wrong by hand
+    config = dict(tagging.FULL, **TINY)
+    test_words = [s.words for s in split.test]
+    for model in (*NEURAL, *CSE_MODELS):
+        for i, run_seed in enumerate((0, 1)):
+            fitted = fit_tagger(model, prepared, vocab, config, seed=run_seed, progress=False,
+                                embeddings=embeddings if model in CSE_MODELS else None)  # fmt: skip
+            tagged = fitted.tag(test_words)
+            right = np.array([p == g for tags, s in zip(tagged, split.test, strict=True)
+                              for p, g in zip(tags, s.tags, strict=True)])  # fmt: skip
+            for name, mask in (
+                ("acc", np.ones_like(right)),
+                ("known_acc", is_known),
+                ("unk_acc", ~is_known),
+                ("amb_acc", is_ambiguous),
+            ):
+                assert m[model][f"{name}_seeds"][i] == right[mask].sum() / mask.sum(), (model, i)
+            assert m[model]["best_epoch"][i] == fitted.info["training"]["best_epoch"]
     # JSON round trip with nested keys, and both figures written
     path = result.write_json(tmp_path / "tagging.json")
     loaded = json.loads(path.read_text())
@@ -178,25 +173,6 @@ def test_bad_options_are_named():
         tagging.run(corpus="missing.conllu", progress=False, **TINY)
 
 
-def test_document_word_dropout_rates_follow_document_counts(small_corpus_file):
-    split = split_by_document(read_word_tag(small_corpus_file))
-    vocab = TaggingVocab.build(split.train)
-    rates = tagging.word_dropout_rates(split, vocab, "document")
-    blocks: dict[int, set[str]] = {}
-    for document, s in zip(split.train_document_of, split.train, strict=True):
-        blocks.setdefault(document, set()).update(s.words)
-    assert rates.shape == (len(vocab.words),) and rates[0] == 0.0
-    for word, index in list(vocab.words.token_to_idx.items())[1:]:
-        n_documents = sum(word in words for words in blocks.values())
-        assert rates[index] == pytest.approx(1.0 / (1.0 + n_documents))
-    assert tagging.word_dropout_rates(split, vocab, 0.05) is None
-    with pytest.raises(ValueError, match="word_dropout"):
-        tagging.word_dropout_rates(split, vocab, "sentence")
-    data = [vocab.encode(s.words, s.tags) for s in split.train[:5]]
-    with pytest.raises(ValueError, match="needs dropout_rates"):
-        tagging.train_tagger(data, data, vocab, model="bi", config=dict(tagging.QUICK))
-
-
 def test_word_dropout_option_parses_a_probability_or_document():
     from pirho.cli._options import add_options
 
@@ -208,19 +184,6 @@ def test_word_dropout_option_parses_a_probability_or_document():
     for bad in ("1", "-0.1", "nan", "docs"):
         with pytest.raises(argparse.ArgumentTypeError, match="probability in"):
             tagging.word_dropout_option(bad)
-
-
-def test_split_by_utterance_or_document(small_corpus_file):
-    by_document, _ = tagging.prepare(small_corpus_file, "hkcancor")
-    by_utterance, vocab = tagging.prepare(small_corpus_file, "hkcancor", split_by="utterance")
-    assert [len(p) for p in by_utterance[:3]] == [320, 40, 40]
-    assert by_utterance.test != by_document.test
-    assert vocab.words.idx_to_token[1:] and len(by_utterance.train_document_of) == 320
-    # the rates follow the (single) document of this file: every training word gets 1/2
-    rates = tagging.word_dropout_rates(by_utterance, vocab)
-    assert np.allclose(rates[1:], 0.5)
-    with pytest.raises(ValueError, match="split_by"):
-        tagging.prepare(small_corpus_file, "hkcancor", split_by="sentence")
 
 
 CSE_TINY = dict(TINY, cse_hidden_size=16, cse_epochs=1, cse_max_chars=0)
@@ -260,45 +223,3 @@ def test_quick_run_with_contextual_embeddings_has_every_row_and_ambiguous_accura
     ]
     assert m["ambiguous_rate"] == pytest.approx(len(ambiguous) / m["n_test_tokens"])
     assert m["mft"]["amb_acc"] == pytest.approx(np.mean([best[w][0] == t for w, t in ambiguous]))
-
-
-def test_tagger_with_embeddings_saves_loads_and_tags_identically(
-    one_torch_thread, small_corpus_file, tmp_path
-):
-    import torch
-
-    from pirho.nn import ContextualStringEmbeddings
-
-    corpus = read_word_tag(small_corpus_file)
-    split = split_by_document(corpus)
-    vocab = TaggingVocab.build(split.train, tags=corpus.tags)
-    torch.manual_seed(0)
-    chars = [c for s in split.train for w in s.words for c in w] + [" ", "\n"]
-    from pirho.data import Vocab
-
-    embeddings = ContextualStringEmbeddings(Vocab(chars), hidden_size=8, embedding_dim=4)
-    config = dict(tagging.QUICK, **TINY)
-    fitted = tagging.fit_tagger(
-        "bicrf+cse", split, vocab, config, progress=False, embeddings=embeddings
-    )
-    path = fitted.save(tmp_path / "tagger.pt", corpus="file")
-    loaded = tagging.TrainedTagger.load(path)
-    sentences = [list(s.words) for s in split.test]
-    assert loaded.tag(sentences) == fitted.tag(sentences)
-    # the file alone carries the embeddings: same weights, same vectors
-    assert torch.equal(
-        loaded.tagger.embeddings.embed(sentences[:3]), embeddings.embed(sentences[:3])
-    )
-    # the contextual input matters: other vectors change the scores
-    encoded = [vocab.encode(w) for w in sentences[:4]]
-    with_ctx = tagging.with_contexts(encoded, sentences[:4], loaded.tagger)
-    from pirho.nn.taggers import pad_batch
-
-    batch = pad_batch(with_ctx)
-    scores = loaded.tagger.scores(batch)
-    shifted = batch._replace(context=batch.context + 1.0)
-    assert not torch.allclose(loaded.tagger.scores(shifted), scores)
-    with pytest.raises(ValueError, match="no context"):
-        loaded.tagger.scores(pad_batch(encoded))
-    with pytest.raises(ValueError, match="needs embeddings"):
-        tagging.fit_tagger("bi+cse", split, vocab, config, progress=False)

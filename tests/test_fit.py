@@ -118,6 +118,24 @@ def test_supervised_fit_is_the_closed_form_counts():
     np.testing.assert_allclose(rates[1], counts[states == 1].mean(axis=0), rtol=1e-12)
 
 
+def test_supervised_pseudocount_is_add_k_smoothed_relative_frequency():
+    # states A=0, B=1 (C=2 never seen); symbols x=0, y=1, z=2
+    states = [np.array([0, 0, 1]), np.array([1, 0])]
+    symbols = [np.array([0, 1, 2]), np.array([2, 0])]
+    result = fit_supervised(symbols, states, "categorical", n_states=3, pseudocount=0.5)
+    model = result.model
+    np.testing.assert_allclose(model.start, np.array([1.5, 1.5, 0.5]) / 3.5, rtol=1e-12)
+    np.testing.assert_allclose(model.trans, [np.array([1.5, 1.5, 0.5]) / 3.5,
+                                             np.array([1.5, 0.5, 0.5]) / 2.5,
+                                             np.full(3, 1 / 3)], rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(model.emit, [np.array([2.5, 1.5, 0.5]) / 4.5,
+                                            np.array([0.5, 0.5, 2.5]) / 3.5,
+                                            np.full(3, 1 / 3)], rtol=1e-12)  # fmt: skip
+    assert result.n_iter <= 2  # a one-hot posterior: one M-step, a second confirms it
+    with pytest.raises(ValueError, match="pseudocount"):
+        fit_supervised(symbols, states, "categorical", pseudocount=-0.1)
+
+
 @pytest.mark.parametrize(
     ("family", "covariance_type"),
     [("gmm", "diag"), ("gmm", "full"), ("gaussian", "tied"), ("poisson", "diag"),

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pirho.data.corpora import EncodedSentence
+from pirho.nn.crf import LinearChainCRF
 from pirho.nn.taggers import StateTagger, Tagger, pad_batch, recurrent_layer
 
 SIZES = dict(word_dim=6, char_dim=5, char_hidden=4, hidden_size=7)
@@ -49,17 +50,30 @@ def test_softmax_prediction_is_the_argmax_of_its_marginals(one_torch_thread):
     assert tagger.training  # eval mode only inside the call
 
 
-def test_crf_tagger_uses_viterbi_and_its_loss_is_the_crf_likelihood(one_torch_thread):
+def test_crf_tagger_reads_its_crf_batch_first_with_the_time_first_numbers(one_torch_thread):
     torch.manual_seed(2)
     tagger = Tagger(20, 12, 5, output="crf", dropout=0.0, word_dropout=0.0, **SIZES).eval()
+    assert tagger.crf.batch_first  # no transposes in the tagger
+    with torch.no_grad():  # transitions far from uniform, so the pairwise terms matter
+        for p in (tagger.crf.transitions, tagger.crf.start_transitions, tagger.crf.end_transitions):
+            p.normal_(0.0, 1.5)
+    time_first = LinearChainCRF(5)
+    time_first.load_state_dict(tagger.crf.state_dict())
     batch = pad_batch([random_sentence(np.random.default_rng(2), n) for n in (4, 2)])
-    scores = tagger.scores(batch).transpose(0, 1)
-    path, _ = tagger.crf.decode(scores, batch.lengths)
+    scores = tagger.scores(batch).transpose(0, 1)  # (T, B, K)
+    path, _ = time_first.decode(scores, batch.lengths)
     assert tagger.predict(batch).tolist() == path.transpose(0, 1).tolist()
-    log_likelihood = tagger.crf.log_likelihood(
+    assert torch.equal(
+        tagger.marginals(batch),
+        time_first.marginals(scores, batch.lengths).transpose(0, 1),  # 0 at padding already
+    )
+    log_likelihood = time_first.log_likelihood(
         scores, batch.tags.clamp(min=0).transpose(0, 1), lengths=batch.lengths, reduction="sum"
     )
-    torch.testing.assert_close(tagger.loss(batch), -log_likelihood / 6)
+    assert torch.equal(tagger.loss(batch), -log_likelihood / 6)
+    tagger.loss(batch).backward()  # the gradient reaches the transitions through batch_first
+    (-log_likelihood / 6).backward()
+    assert torch.equal(tagger.crf.transitions.grad, time_first.transitions.grad)
 
 
 def test_the_unidirectional_tagger_never_reads_the_future(one_torch_thread):
@@ -194,15 +208,16 @@ def test_bad_word_dropout_rates_are_named(rates, error, message):
 
 def test_training_on_a_real_slice_lowers_loss_and_beats_most_frequent_tag(one_torch_thread):
     pytest.importorskip("pycantonese")
-    from pirho.experiments import tagging
+    from pirho.experiments.tagging import QUICK
+    from pirho.tagging import fit_tagger, prepare
 
-    split, vocab = tagging.prepare("hkcancor", "ud", max_train_sentences=2000)
+    split, vocab = prepare("hkcancor", "ud", max_train_sentences=2000)
     split = split._replace(dev=split.dev[:300], test=split.test[:400])
     config = dict(
-        tagging.QUICK, epochs=4, lr=1e-2, batch_size=16, hidden_size=32, word_dim=32, char_hidden=16
+        QUICK, epochs=4, lr=1e-2, batch_size=16, hidden_size=32, word_dim=32, char_hidden=16
     )
-    fitted = tagging.fit_tagger("bi", split, vocab, config, seed=0, progress=False)
-    mft = tagging.fit_tagger("mft", split, vocab, config)
+    fitted = fit_tagger("bi", split, vocab, config, seed=0, progress=False)
+    mft = fit_tagger("mft", split, vocab, config)
 
     train_batch = pad_batch([vocab.encode(s.words, s.tags) for s in split.train[:200]])
     untrained = Tagger(

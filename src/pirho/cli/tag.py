@@ -3,7 +3,8 @@
 ``train`` fits one tagger (most frequent tag, supervised HMM, uni-LSTM, BiLSTM or BiLSTM-CRF)
 on the training part of the document split, prints the split sizes and dev/test accuracy, and
 writes a checkpoint; ``predict`` reads whitespace-tokenised lines and writes ``word/TAG``
-tokens (or CoNLL-U with ``--conllu``). torch is imported inside the command functions.
+tokens (or CoNLL-U with ``--conllu``). Both go through :mod:`pirho.tagging`; torch is imported
+inside the command functions.
 """
 
 from __future__ import annotations
@@ -97,18 +98,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from pirho.experiments import tagging
+    from pirho.experiments import tagging as experiment  # the configurations (sizes)
     from pirho.experiments.common import resolve_config
+    from pirho.tagging import fit_tagger, prepare
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     config = resolve_config(
         "tag train",
-        tagging.FULL,
-        tagging.QUICK,
+        experiment.FULL,
+        experiment.QUICK,
         args.quick,
         {"epochs": args.epochs, "max_train_sentences": args.max_train_sentences},
     )
-    split, vocab = tagging.prepare(args.corpus, args.tagset, config["max_train_sentences"])
+    split, vocab = prepare(args.corpus, args.tagset, config["max_train_sentences"])
     print(f"corpus {args.corpus} ({args.tagset if args.corpus == 'hkcancor' else 'file'} tags)")
     for part, size in split.sizes().items():
         print(
@@ -124,7 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from pirho.nn import ContextualStringEmbeddings
 
         embeddings = ContextualStringEmbeddings.load(args.embeddings)
-    fitted = tagging.fit_tagger(
+    fitted = fit_tagger(
         model,
         split,
         vocab,
@@ -145,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from pirho._atomic import atomic_open
     from pirho._files import decode_text, read_text
-    from pirho.experiments.tagging import TrainedTagger
+    from pirho.tagging import TrainedTagger
 
     fitted = TrainedTagger.load(args.checkpoint)
     if args.file == "-":

@@ -311,7 +311,7 @@ class Tagger(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.output = nn.Linear(features, n_tags)
-        self.crf = LinearChainCRF(n_tags) if output == "crf" else None
+        self.crf = LinearChainCRF(n_tags, batch_first=True) if output == "crf" else None
 
     @property
     def n_tags(self) -> int:
@@ -371,9 +371,8 @@ class Tagger(nn.Module):
             return F.cross_entropy(
                 scores.reshape(-1, self.n_tags), batch.tags.reshape(-1), ignore_index=-1
             )
-        tags = batch.tags.clamp(min=0).transpose(0, 1)
         log_likelihood = self.crf.log_likelihood(
-            scores.transpose(0, 1), tags, lengths=batch.lengths, reduction="sum"
+            scores, batch.tags.clamp(min=0), lengths=batch.lengths, reduction="sum"
         )
         return -log_likelihood / batch.lengths.sum()
 
@@ -384,7 +383,7 @@ class Tagger(nn.Module):
             if self.crf is None:
                 probs = torch.softmax(scores, dim=-1)
             else:
-                probs = self.crf.marginals(scores.transpose(0, 1), batch.lengths).transpose(0, 1)
+                probs = self.crf.marginals(scores, batch.lengths)
         return probs * _padding_mask(batch).unsqueeze(-1)
 
     def predict(self, batch: TagBatch) -> Tensor:
@@ -394,7 +393,7 @@ class Tagger(nn.Module):
             if self.crf is None:
                 tags = scores.argmax(-1)
             else:
-                tags = self.crf.decode(scores.transpose(0, 1), batch.lengths)[0].transpose(0, 1)
+                tags = self.crf.decode(scores, batch.lengths)[0]
         return tags.masked_fill(~_padding_mask(batch), -1)
 
 

@@ -104,10 +104,13 @@ def as_labels(labels, batch: ObservationBatch, n_states: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar, monitor=None):
+def _run_em(model, observations, offsets, labels, params, n_iter, tol, min_covar, monitor=None,
+            prior=None):  # fmt: skip
+    # Under a prior a state without transitions out gets the prior's row, not its old one.
     result = run_em(
         model, ObservationBatch(observations, offsets, True), params=params, labels=labels,
-        n_iter=n_iter, tol=tol, monitor=monitor, min_covar=min_covar,
+        n_iter=n_iter, tol=tol, monitor=monitor, min_covar=min_covar, prior=prior,
+        warn_unused=prior is None,
     )  # fmt: skip
     return result.model, result.history, result.converged
 

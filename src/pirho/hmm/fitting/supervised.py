@@ -6,6 +6,7 @@ import numpy as np
 
 from pirho import _checks
 from pirho.hmm.families.categorical import CategoricalHMM
+from pirho.hmm.families.gmm import GMMHMM
 from pirho.hmm.families.covariance import COVARIANCE_TYPES
 from pirho.hmm.fitting.em import (
     _batch,
@@ -18,6 +19,7 @@ from pirho.hmm.fitting.em import (
 )
 from pirho.hmm.fitting.init import initial_model
 from pirho.hmm.fitting.result import FitResult
+from pirho.hmm.priors import EMPrior
 from pirho.hmm.validation import as_symbol_batch
 
 __all__ = ["fit_supervised"]
@@ -33,6 +35,7 @@ def fit_supervised(
     n_mix: int = 1,
     n_symbols: int | None = None,
     min_covar: float = 1e-3,
+    pseudocount: float = 0.0,
     seed=None,
 ) -> FitResult:
     """Maximum-likelihood model from fully labelled sequences (closed form).
@@ -44,6 +47,11 @@ def fit_supervised(
     changes. For :class:`GMMHMM` each state's mixture is then fitted by EM on its own steps
     (from k-means starts drawn with ``seed``).
 
+    pseudocount: add-k smoothing — k is added to every start and transition count and, for
+    ``"categorical"``, every emission count: P = (count + k) / (row total + k · row size), a
+    Dirichlet prior of concentration 1 + k as in :func:`~pirho.hmm.baum_welch`; 0 (the
+    default) is maximum likelihood.
+
     >>> from pirho.hmm import GaussianHMM
     >>> truth = GaussianHMM([1.0, 0.0], [[0.8, 0.2], [0.3, 0.7]], [[0.0], [5.0]], [1.0, 1.0],
     ...                     "spherical")
@@ -51,6 +59,11 @@ def fit_supervised(
     >>> result = fit_supervised(x, states, covariance_type="spherical")
     >>> result.model.trans.round(2).tolist()
     [[0.8, 0.2], [0.3, 0.7]]
+    >>> add_one = fit_supervised([0, 1, 1], [0, 0, 1], "categorical", pseudocount=1.0).model
+    >>> add_one.trans.round(4).tolist()  # counts [[1, 1], [0, 0]], each + 1
+    [[0.5, 0.5], [0.5, 0.5]]
+    >>> add_one.emit.round(4).tolist()  # counts [[1, 1], [0, 1]], each + 1
+    [[0.5, 0.5], [0.3333, 0.6667]]
     """
     flat = [np.asarray(item) for item in labels] if isinstance(labels, list) and labels and \
         np.ndim(labels[0]) == 1 else [np.asarray(labels)]  # fmt: skip
@@ -71,6 +84,12 @@ def fit_supervised(
         ),
         "n_mix": _checks.check_positive_int("n_mix", n_mix),
     }
+    pseudocount = _checks.check_float("pseudocount", pseudocount, minimum=0.0)
+    concentration = 1.0 + pseudocount
+    prior = None if pseudocount == 0 else EMPrior(
+        start=concentration, trans=concentration,
+        emission=concentration if model_class is CategoricalHMM else None,
+    )  # fmt: skip
     letters = _param_letters(model_class)
     size = n_symbols if model_class is CategoricalHMM else _n_features_of(x)
     if model_class is CategoricalHMM and size is None:
@@ -87,8 +106,12 @@ def fit_supervised(
         np.full((n_states, n_states), 1.0 / n_states),
         **{k: v for k, v in start_model._emission_params().items()},
     )
+    # The posterior is one-hot: the first M-step is the answer and a second confirms it (with
+    # tol 0, 100 steps that gain exactly 0 would all run); a GMM's mixtures need EM's steps.
+    n_iter = 100 if model_class is GMMHMM else 2
     model, history, converged = _run_em(
-        start_model, batch.observations, batch.offsets, label_rows, letters, 100, 0.0, min_covar
-    )
+        start_model, batch.observations, batch.offsets, label_rows, letters, n_iter, 0.0,
+        min_covar, prior=prior,
+    )  # fmt: skip
     return FitResult(model, history, converged, len(history) - 1, history[-1:].copy(),
                      _n_rows(batch))  # fmt: skip

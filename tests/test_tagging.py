@@ -183,3 +183,30 @@ def test_the_library_imports_neither_experiments_nor_the_command_line():
         "assert not above, above"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_frozen_embeddings_of_the_same_sentences_are_computed_once():
+    from pirho.data import Vocab
+    from pirho.data.corpora import TaggedSentence, TaggingVocab
+    from pirho.nn import ContextualStringEmbeddings
+    from pirho.tagging.neural import encode_with_contexts
+
+    sentences = [TaggedSentence(("我", "食"), ("r", "v")), TaggedSentence(("佢",), ("r",))]
+    vocab = TaggingVocab.build(sentences)
+    encoded = [vocab.encode(s.words, s.tags) for s in sentences]
+    embeddings = ContextualStringEmbeddings(
+        Vocab(list("我食佢 \n")), hidden_size=4, embedding_dim=3
+    )
+    calls = []
+    original = embeddings.embed
+    embeddings.embed = lambda batch: calls.append(len(batch)) or original(batch)
+    first = encode_with_contexts(encoded, sentences, embeddings)
+    second = encode_with_contexts(encoded, list(sentences), embeddings)
+    assert calls == [2]
+    expected = original([["我", "食"], ["佢"]]).numpy()
+    for sentence, fresh in zip(second, (expected[0, :2], expected[1, :1]), strict=True):
+        np.testing.assert_array_equal(sentence.context, fresh)
+    assert first[0].context.shape == (2, 8)
+    embeddings.fine_tune = True  # gradients flow: nothing may be reused
+    encode_with_contexts(encoded, sentences, embeddings)
+    assert calls == [2, 2]

@@ -16,6 +16,7 @@ sentences in length-sorted batches.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -79,13 +80,33 @@ def word_dropout_rates(
     return rates
 
 
+#: embeddings model → {sentences: their vectors}: the frozen embeddings of one corpus part are
+#: computed once however many taggers (seeds, ``bi+cse`` and ``bicrf+cse``) read them; the
+#: entries go with the model (weak keys), at most :data:`CONTEXT_CACHE_SIZE` parts per model.
+_CONTEXT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CONTEXT_CACHE_SIZE = 3
+
+
+def _sentence_vectors(sentences: Sequence[TaggedSentence], embeddings) -> list[np.ndarray]:
+    words = tuple(tuple(s.words) for s in sentences)
+    frozen = not getattr(embeddings, "fine_tune", False)
+    cache = _CONTEXT_CACHE.setdefault(embeddings, {}) if frozen else {}
+    if words not in cache:
+        vectors = embeddings.embed([list(w) for w in words]).numpy()
+        while len(cache) >= CONTEXT_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[words] = [vectors[i, : len(w)].copy() for i, w in enumerate(words)]
+    return cache[words]
+
+
 def encode_with_contexts(
     encoded: Sequence[EncodedSentence], sentences: Sequence[TaggedSentence], embeddings
 ) -> list[EncodedSentence]:
     """``encoded`` with the contextual vectors (T_i, 2H) of ``sentences`` under
-    ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`), in one pass."""
-    vectors = embeddings.embed([list(s.words) for s in sentences]).numpy()
-    return [e._replace(context=vectors[i, : len(e.words)].copy()) for i, e in enumerate(encoded)]
+    ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`), in one pass; a frozen
+    model's vectors of the same sentences are computed once (kept while the model lives)."""
+    vectors = _sentence_vectors(sentences, embeddings)
+    return [e._replace(context=v) for e, v in zip(encoded, vectors, strict=True)]
 
 
 def with_contexts(

@@ -24,11 +24,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from pirho.hmm import recursions
+from pirho.hmm.compile_notice import announce_compilation
+
 __all__ = [
     "ScaledMessages",
+    "compiled_viterbi",
     "count_paths",
     "entropy",
     "exact_pairwise_marginals",
@@ -52,6 +57,7 @@ __all__ = [
 _POINTER_TAGS = 32
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
+_COMPILE_MESSAGE = "pirho: compiling the Viterbi decoder once (~3 s)…"
 
 
 class ScaledMessages(NamedTuple):
@@ -540,8 +546,8 @@ def viterbi(
     cost is per operation, the max also stores back pointers and the backtrack is one gather
     per step; for many tags, where the cost is memory, only δ is kept and the backtrack
     recomputes one argmax over (B, K) per step for the chosen tag. This is the form for any
-    device; :class:`~pirho.nn.LinearChainCRF` decodes CPU tensors with the compiled loop of
-    :func:`pirho.nn.crf_compiled.viterbi` instead, which gives the same paths.
+    device; :class:`~pirho.nn.LinearChainCRF` decodes CPU tensors with
+    :func:`compiled_viterbi` instead, which gives the same paths.
 
     >>> viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
     ...         torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
@@ -592,6 +598,48 @@ def viterbi(
             torch.where(is_last[t], last_tag, best_prev, out=tags[t])
     keep = valid & (score > -math.inf)
     return tags.masked_fill_(~keep, -1), score
+
+
+def compiled_viterbi(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor
+) -> tuple[Tensor, Tensor]:
+    """:func:`viterbi` for CPU tensors, run by the HMM's compiled max-plus kernel
+    (:func:`pirho.hmm.recursions.viterbi`): ``(tags (T, B) int64 padded with −1, score (B,))``,
+    the same paths and ties (to the lowest tag) as :func:`viterbi`.
+
+    A CRF is an HMM-shaped chain in log space: start → log start, trans → log trans,
+    emissions → log-likelihoods, end → the kernel's ``log_end``. The kernel reads step s of
+    sequence b as row ``rows[offsets[b] + s]`` of a table, so the time-first emissions
+    (T, B, K) are that table as they are, ``(T · B, K)`` with row s · B + b: no copy, and the
+    padding is never read. Decoding needs no gradient, so the whole recursion runs as one
+    compiled loop rather than a few tensor operations per step; the arithmetic stays in the
+    emissions' float type.
+
+    >>> compiled_viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
+    ...                  torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
+    (tensor([[1],
+            [0]]), tensor([3.]))
+    """
+    n_steps, batch, n_tags = emissions.shape
+    log_start, log_end, log_trans = (
+        np.ascontiguousarray(x.detach().numpy()) for x in (start, end, trans)
+    )
+    table = np.ascontiguousarray(emissions.detach().numpy()).reshape(n_steps * batch, n_tags)
+    steps = lengths.numpy().astype(np.int64)
+    offsets = np.zeros(batch + 1, dtype=np.int64)
+    np.cumsum(steps, out=offsets[1:])
+    sequence = np.repeat(np.arange(batch, dtype=np.int64), steps)
+    rows = (np.arange(offsets[-1]) - offsets[sequence]) * batch + sequence  # step s → s·B + b
+    path = np.empty(offsets[-1], dtype=np.int64)
+    # δ rows, not back-pointers: a faster recursion, and CRF batches are short
+    back = np.empty((int(steps.max()), n_tags), dtype=table.dtype)
+    announce_compilation(recursions.viterbi, message=_COMPILE_MESSAGE)
+    scores, _ = recursions.viterbi(
+        log_start, log_trans, table, rows, offsets, path, back, log_end
+    )  # a sequence with no possible path: path −1, score −inf
+    tags = np.full(n_steps * batch, -1, dtype=np.int64)
+    tags[rows] = path
+    return torch.from_numpy(tags.reshape(n_steps, batch)), torch.from_numpy(scores)
 
 
 def nbest_viterbi(

@@ -255,17 +255,29 @@ def _logsumexp(x: Tensor, dim: int) -> Tensor:
     return torch.where(positive, log_total, -math.inf) + m.squeeze(dim)
 
 
-def log_forward(start: Tensor, trans: Tensor, emissions: Tensor) -> Tensor:
+def log_forward(start: Tensor, trans: Tensor, emissions: Tensor, shifted: bool = False) -> Tensor:
     """log π_t (T, B, K) by logsumexp over (B, K, K) per step (exact with −inf anywhere;
     differentiable by autograd, with no NaN gradient where π_t(k) = 0).
 
+    ``shifted=True``: each step's messages are shifted to max 0 over k before the next step
+    reads them, so the result is log π_t up to a constant per step, computed from O(1)
+    numbers — all that :func:`entropy` needs (float32 keeps the digits of π_t's ratios where
+    log π_t itself is ~10⁴).
+
     >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2)).exp().tolist()
     [[[1.0, 1.0]], [[2.0, 2.0]]]
+    >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2), shifted=True).tolist()
+    [[[0.0, 0.0]], [[0.0, 0.0]]]
     """
-    log_alpha = [start + emissions[0]]
+
+    def shift(log_alpha: Tensor) -> Tensor:
+        return log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True) if shifted else log_alpha
+
+    log_alphas = [shift(start + emissions[0])]
     for t in range(1, emissions.shape[0]):
-        log_alpha.append(_logsumexp(log_alpha[-1][:, :, None] + trans, dim=1) + emissions[t])
-    return torch.stack(log_alpha)
+        step = _logsumexp(log_alphas[-1][:, :, None] + trans, dim=1) + emissions[t]
+        log_alphas.append(shift(step))
+    return torch.stack(log_alphas)
 
 
 def log_backward(end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor) -> Tensor:
@@ -402,19 +414,15 @@ def entropy(
     >>> round(h.item() / math.log(2), 6)  # 8 equally likely paths: 3 bits
     3.0
     """
-    log_alpha = start + emissions[0]
-    log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
-    inner = torch.zeros_like(log_alpha)
-    alphas, inners = [log_alpha], [inner]
+    log_alpha = log_forward(start, trans, emissions, shifted=True)  # log π_t − a constant
+    inner = torch.zeros_like(log_alpha[0])
+    inners = [inner]
     for t in range(1, emissions.shape[0]):
-        logits = log_alpha[:, :, None] + trans  # (B, i, j)
+        logits = log_alpha[t - 1][:, :, None] + trans  # (B, i, j)
         inner = _expected_surprisal(logits, inner[:, :, None], dim=1)
-        log_alpha = _logsumexp(logits, dim=1) + emissions[t]  # log π_t(j) − a constant
-        log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
-        alphas.append(log_alpha)
         inners.append(inner)
     index = (lengths - 1).view(1, -1, 1).expand(1, emissions.shape[1], emissions.shape[2])
-    last_logits = torch.stack(alphas).gather(0, index)[0] + end
+    last_logits = log_alpha.gather(0, index)[0] + end
     return _expected_surprisal(last_logits, torch.stack(inners).gather(0, index)[0], dim=-1)
 
 

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from numba import njit
 from torch import Tensor
 
 from pirho.hmm import recursions
@@ -629,25 +630,36 @@ def compiled_viterbi(
             [0]]), tensor([3.]))
     """
     n_steps, batch, n_tags = emissions.shape
-    log_start, log_end, log_trans = (
-        np.ascontiguousarray(x.detach().numpy()) for x in (start, end, trans)
+    log_start, log_end, log_trans, scores = (
+        np.ascontiguousarray(x.detach().numpy()) for x in (start, end, trans, emissions)
     )
-    table = np.ascontiguousarray(emissions.detach().numpy()).reshape(n_steps * batch, n_tags)
-    steps = lengths.numpy().astype(np.int64)
-    offsets = np.zeros(batch + 1, dtype=np.int64)
-    np.cumsum(steps, out=offsets[1:])
-    sequence = np.repeat(np.arange(batch, dtype=np.int64), steps)
-    rows = (np.arange(offsets[-1]) - offsets[sequence]) * batch + sequence  # step s → s·B + b
-    path = np.empty(offsets[-1], dtype=np.int64)
+    announce_compilation(_time_first_rows, recursions.viterbi, message=_COMPILE_MESSAGE)
+    rows, offsets = _time_first_rows(lengths.numpy(), batch)
+    path = np.empty(rows.shape[0], dtype=np.int64)
     # δ rows, not back-pointers: a faster recursion, and CRF batches are short
-    back = np.empty((int(steps.max()), n_tags), dtype=table.dtype)
-    announce_compilation(recursions.viterbi, message=_COMPILE_MESSAGE)
-    scores, _ = recursions.viterbi(
-        log_start, log_trans, table, rows, offsets, path, back, log_end
+    back = np.empty((n_steps, n_tags), dtype=scores.dtype)
+    best, _ = recursions.viterbi(
+        log_start, log_trans, scores.reshape(-1, n_tags), rows, offsets, path, back, log_end
     )  # a sequence with no possible path: path −1, score −inf
     tags = np.full(n_steps * batch, -1, dtype=np.int64)
     tags[rows] = path
-    return torch.from_numpy(tags.reshape(n_steps, batch)), torch.from_numpy(scores)
+    return torch.from_numpy(tags.reshape(n_steps, batch)), torch.from_numpy(best)
+
+
+@njit(cache=True)
+def _time_first_rows(lengths, batch):
+    """``(rows (N,), offsets (B + 1,))``: the concatenated layout of the HMM kernels over a
+    time-first batch (T, B, K) flattened to (T · B, K), where step s of sequence b is row
+    s · B + b (N = Σ lengths; one compiled loop: a few numpy calls cost more at B = 1)."""
+    offsets = np.empty(batch + 1, dtype=np.int64)
+    offsets[0] = 0
+    for b in range(batch):
+        offsets[b + 1] = offsets[b] + lengths[b]
+    rows = np.empty(offsets[batch], dtype=np.int64)
+    for b in range(batch):
+        for step in range(lengths[b]):
+            rows[offsets[b] + step] = step * batch + b
+    return rows, offsets
 
 
 def nbest_viterbi(

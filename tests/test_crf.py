@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pirho.data.synthetic import random_hmm
 from pirho.hmm import CategoricalHMM
-from pirho.nn import LinearChainCRF, bio_constraints, crf_compiled, crf_ops, hmm_emissions
+from pirho.nn import LinearChainCRF, bio_constraints, crf_ops, hmm_emissions
 from pirho.nn.crf import _LogPartition
 
 torchcrf = pytest.importorskip("torchcrf")
@@ -553,7 +553,7 @@ def test_compiled_viterbi_equals_the_torch_form(n_tags, lengths, forbid, dtype, 
         emissions[0, 1] = -math.inf  # sequence 1 has no possible path
     potentials = [p.detach() for p in crf._potentials(dtype)]
     lens = torch.tensor(lengths)
-    tags, scores = crf_compiled.viterbi(*potentials, emissions, lens)
+    tags, scores = crf_ops.compiled_viterbi(*potentials, emissions, lens)
     torch_tags, torch_scores = crf_ops.viterbi(*potentials, emissions, lens)
     assert tags.dtype == torch.long and scores.dtype == dtype
     assert torch.equal(tags, torch_tags)
@@ -565,7 +565,7 @@ def test_compiled_viterbi_equals_the_torch_form(n_tags, lengths, forbid, dtype, 
 
 def test_compiled_viterbi_breaks_ties_to_the_lower_tag():
     """All scores equal: every path ties, and the lowest tag is taken at every step."""
-    tags, scores = crf_compiled.viterbi(
+    tags, scores = crf_ops.compiled_viterbi(
         torch.zeros(4), torch.zeros(4), torch.zeros(4, 4), torch.zeros(3, 2, 4),
         torch.tensor([3, 2]),
     )  # fmt: skip

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pirho.hmm import CategoricalHMM, brute_force, casino, engine
 from pirho.hmm import kernels as K
-from pirho.hmm._compiled import smoothing
+from pirho.hmm._compiled import recursions, smoothing
 
 
 def categorical_likelihoods(m, symbols):
@@ -160,6 +160,40 @@ def test_viterbi_kernel_equals_numpy_viterbi_with_ties_and_zeros(n_states):
         expected_path, expected_log_prob = numpy_viterbi(log_start, log_trans, log_emit[:, x].T)
         np.testing.assert_array_equal(result.path, expected_path)
         assert result.log_prob == expected_log_prob
+
+
+@pytest.mark.parametrize("n_states", [1, 2, 3, 4, 17, 64, 130])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_viterbi_kernel_both_back_forms_and_end_scores_equal_numpy_viterbi(n_states, dtype):
+    """recursions.viterbi keeping back-pointers (the HMMs) or δ rows (the CRF's decoder), with
+    end scores (the CRF's): the same paths and scores as numpy Viterbi with the end scores
+    folded into the last step, ties (integer scores, so the sums are exact) to the lowest
+    index, arithmetic in the scores' dtype."""
+    rng = np.random.default_rng(n_states)
+
+    def scores(*shape):
+        values = rng.integers(-3, 2, size=shape).astype(dtype)
+        values[rng.random(shape) < 0.3] = -np.inf
+        values[..., 0] = 0.0  # state 0 always possible: every sequence has a path
+        return values
+
+    log_start, log_end = scores(n_states), scores(n_states)
+    log_trans, table = scores(n_states, n_states), scores(40, n_states)
+    lengths = [1, 2, 9, 30]
+    offsets = np.cumsum([0, *lengths])
+    rows = rng.integers(0, 40, size=offsets[-1])  # any table row may serve any step
+    for back in (np.empty((30, n_states), np.int32), np.empty((30, n_states), dtype)):
+        path = np.empty(offsets[-1], np.int64)
+        best, impossible = recursions.viterbi(
+            log_start, log_trans, table, rows, offsets, path, back, log_end
+        )
+        assert best.dtype == dtype and not impossible.any()
+        for b in range(len(lengths)):
+            log_lik = table[rows[offsets[b] : offsets[b + 1]]].copy()
+            log_lik[-1] += log_end
+            expected_path, expected_best = numpy_viterbi(log_start, log_trans, log_lik)
+            np.testing.assert_array_equal(path[offsets[b] : offsets[b + 1]], expected_path)
+            assert best[b] == expected_best
 
 
 @given(model_and_sequence(), st.integers(0, 8))

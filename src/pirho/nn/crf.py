@@ -5,8 +5,9 @@ start[y_1] + Σ_t E_t[y_t] + Σ_t trans[y_{t−1}, y_t] + end[y_T], and p(y | x)
 Parameters are named as pytorch-crf's ``CRF`` (so its ``state_dict`` loads with ``strict=True``).
 An HMM is the CRF whose potentials are log-probabilities (:meth:`LinearChainCRF.from_hmm`).
 
-The math lives in :mod:`pirho.nn.crf_ops` (and, for decoding CPU tensors, the compiled loop of
-:mod:`pirho.nn.crf_compiled`); this module validates input and holds parameters.
+The math lives in :mod:`pirho.nn.crf_ops` (which decodes CPU tensors with the HMM's compiled
+Viterbi kernel, :func:`pirho.hmm._compiled.recursions.viterbi`); this module validates input
+and holds parameters.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from pirho._checks import check_choice, check_positive_int, is_int
-from pirho.nn import crf_compiled, crf_ops
+from pirho.nn import crf_ops
 
 __all__ = ["LinearChainCRF", "bio_constraints", "hmm_emissions"]
 
@@ -503,8 +504,9 @@ class LinearChainCRF(nn.Module):
         emissions), so ``k=10**6`` on a short sequence returns every path, best first; a k
         whose tables would still need more than ``MEMORY_LIMIT`` bytes (8 GiB) is a
         ``ValueError``. Ties go to the lower tag (k = 1).
-        On a CPU, k = 1 runs as one compiled loop (:func:`pirho.nn.crf_compiled.viterbi`);
-        other devices and k > 1 use the torch form in :mod:`pirho.nn.crf_ops`.
+        On a CPU, k = 1 runs as one compiled loop, the HMM's Viterbi kernel
+        (:func:`pirho.nn.crf_ops.compiled_viterbi`); other devices and k > 1 use the torch
+        forms in :mod:`pirho.nn.crf_ops`.
 
         >>> crf = LinearChainCRF(3)
         >>> tags, scores = crf.decode(torch.randn(4, 2, 3), lengths=[4, 2])
@@ -520,7 +522,7 @@ class LinearChainCRF(nn.Module):
         start, end, trans = self._potentials(dtype)
         if k == 1:
             on_cpu = emissions.device.type == "cpu"
-            viterbi = crf_compiled.viterbi if on_cpu else crf_ops.viterbi
+            viterbi = crf_ops.compiled_viterbi if on_cpu else crf_ops.viterbi
             tags, scores = viterbi(start, end, trans, emissions, lengths)
             return self._output(tags), scores
         # No rank beyond the number of possible paths (K^T or fewer) can hold one.

@@ -24,11 +24,17 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
+from numba import njit
 from torch import Tensor
+
+from pirho._numba import announce_compilation
+from pirho.hmm._compiled import recursions
 
 __all__ = [
     "ScaledMessages",
+    "compiled_viterbi",
     "count_paths",
     "entropy",
     "exact_pairwise_marginals",
@@ -52,6 +58,7 @@ __all__ = [
 _POINTER_TAGS = 32
 # Slack (in nats) kept above the smallest normal float by the underflow bound.
 _MARGIN = 4.0
+_COMPILE_MESSAGE = "pirho: compiling the Viterbi decoder once (~3 s)…"
 
 
 class ScaledMessages(NamedTuple):
@@ -249,17 +256,29 @@ def _logsumexp(x: Tensor, dim: int) -> Tensor:
     return torch.where(positive, log_total, -math.inf) + m.squeeze(dim)
 
 
-def log_forward(start: Tensor, trans: Tensor, emissions: Tensor) -> Tensor:
+def log_forward(start: Tensor, trans: Tensor, emissions: Tensor, shifted: bool = False) -> Tensor:
     """log π_t (T, B, K) by logsumexp over (B, K, K) per step (exact with −inf anywhere;
     differentiable by autograd, with no NaN gradient where π_t(k) = 0).
 
+    ``shifted=True``: each step's messages are shifted to max 0 over k before the next step
+    reads them, so the result is log π_t up to a constant per step, computed from O(1)
+    numbers — all that :func:`entropy` needs (float32 keeps the digits of π_t's ratios where
+    log π_t itself is ~10⁴).
+
     >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2)).exp().tolist()
     [[[1.0, 1.0]], [[2.0, 2.0]]]
+    >>> log_forward(torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 1, 2), shifted=True).tolist()
+    [[[0.0, 0.0]], [[0.0, 0.0]]]
     """
-    log_alpha = [start + emissions[0]]
+
+    def shift(log_alpha: Tensor) -> Tensor:
+        return log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True) if shifted else log_alpha
+
+    log_alphas = [shift(start + emissions[0])]
     for t in range(1, emissions.shape[0]):
-        log_alpha.append(_logsumexp(log_alpha[-1][:, :, None] + trans, dim=1) + emissions[t])
-    return torch.stack(log_alpha)
+        step = _logsumexp(log_alphas[-1][:, :, None] + trans, dim=1) + emissions[t]
+        log_alphas.append(shift(step))
+    return torch.stack(log_alphas)
 
 
 def log_backward(end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor) -> Tensor:
@@ -396,19 +415,15 @@ def entropy(
     >>> round(h.item() / math.log(2), 6)  # 8 equally likely paths: 3 bits
     3.0
     """
-    log_alpha = start + emissions[0]
-    log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
-    inner = torch.zeros_like(log_alpha)
-    alphas, inners = [log_alpha], [inner]
+    log_alpha = log_forward(start, trans, emissions, shifted=True)  # log π_t − a constant
+    inner = torch.zeros_like(log_alpha[0])
+    inners = [inner]
     for t in range(1, emissions.shape[0]):
-        logits = log_alpha[:, :, None] + trans  # (B, i, j)
+        logits = log_alpha[t - 1][:, :, None] + trans  # (B, i, j)
         inner = _expected_surprisal(logits, inner[:, :, None], dim=1)
-        log_alpha = _logsumexp(logits, dim=1) + emissions[t]  # log π_t(j) − a constant
-        log_alpha = log_alpha - _finite_max(log_alpha, dim=-1, keepdim=True)
-        alphas.append(log_alpha)
         inners.append(inner)
     index = (lengths - 1).view(1, -1, 1).expand(1, emissions.shape[1], emissions.shape[2])
-    last_logits = torch.stack(alphas).gather(0, index)[0] + end
+    last_logits = log_alpha.gather(0, index)[0] + end
     return _expected_surprisal(last_logits, torch.stack(inners).gather(0, index)[0], dim=-1)
 
 
@@ -540,8 +555,8 @@ def viterbi(
     cost is per operation, the max also stores back pointers and the backtrack is one gather
     per step; for many tags, where the cost is memory, only δ is kept and the backtrack
     recomputes one argmax over (B, K) per step for the chosen tag. This is the form for any
-    device; :class:`~pirho.nn.LinearChainCRF` decodes CPU tensors with the compiled loop of
-    :func:`pirho.nn.crf_compiled.viterbi` instead, which gives the same paths.
+    device; :class:`~pirho.nn.LinearChainCRF` decodes CPU tensors with
+    :func:`compiled_viterbi` instead, which gives the same paths.
 
     >>> viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
     ...         torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
@@ -592,6 +607,59 @@ def viterbi(
             torch.where(is_last[t], last_tag, best_prev, out=tags[t])
     keep = valid & (score > -math.inf)
     return tags.masked_fill_(~keep, -1), score
+
+
+def compiled_viterbi(
+    start: Tensor, end: Tensor, trans: Tensor, emissions: Tensor, lengths: Tensor
+) -> tuple[Tensor, Tensor]:
+    """:func:`viterbi` for CPU tensors, run by the HMM's compiled max-plus kernel
+    (:func:`pirho.hmm._compiled.recursions.viterbi`): ``(tags (T, B) int64 padded with −1,
+    score (B,))``, the same paths and ties (to the lowest tag) as :func:`viterbi`.
+
+    A CRF is an HMM-shaped chain in log space: start → log start, trans → log trans,
+    emissions → log-likelihoods, end → the kernel's ``log_end``. The kernel reads step s of
+    sequence b as row ``rows[offsets[b] + s]`` of a table, so the time-first emissions
+    (T, B, K) are that table as they are, ``(T · B, K)`` with row s · B + b: no copy, and the
+    padding is never read. Decoding needs no gradient, so the whole recursion runs as one
+    compiled loop rather than a few tensor operations per step; the arithmetic stays in the
+    emissions' float type.
+
+    >>> compiled_viterbi(torch.zeros(2), torch.zeros(2), torch.zeros(2, 2),
+    ...                  torch.tensor([[[0.0, 1.0]], [[2.0, 0.0]]]), torch.tensor([2]))
+    (tensor([[1],
+            [0]]), tensor([3.]))
+    """
+    n_steps, batch, n_tags = emissions.shape
+    log_start, log_end, log_trans, scores = (
+        np.ascontiguousarray(x.detach().numpy()) for x in (start, end, trans, emissions)
+    )
+    announce_compilation(_time_first_rows, recursions.viterbi, message=_COMPILE_MESSAGE)
+    rows, offsets = _time_first_rows(lengths.numpy(), batch)
+    path = np.empty(rows.shape[0], dtype=np.int64)
+    # δ rows, not back-pointers: a faster recursion, and CRF batches are short
+    back = np.empty((n_steps, n_tags), dtype=scores.dtype)
+    best, _ = recursions.viterbi(
+        log_start, log_trans, scores.reshape(-1, n_tags), rows, offsets, path, back, log_end
+    )  # a sequence with no possible path: path −1, score −inf
+    tags = np.full(n_steps * batch, -1, dtype=np.int64)
+    tags[rows] = path
+    return torch.from_numpy(tags.reshape(n_steps, batch)), torch.from_numpy(best)
+
+
+@njit(cache=True)
+def _time_first_rows(lengths, batch):
+    """``(rows (N,), offsets (B + 1,))``: the concatenated layout of the HMM kernels over a
+    time-first batch (T, B, K) flattened to (T · B, K), where step s of sequence b is row
+    s · B + b (N = Σ lengths; one compiled loop: a few numpy calls cost more at B = 1)."""
+    offsets = np.empty(batch + 1, dtype=np.int64)
+    offsets[0] = 0
+    for b in range(batch):
+        offsets[b + 1] = offsets[b] + lengths[b]
+    rows = np.empty(offsets[batch], dtype=np.int64)
+    for b in range(batch):
+        for step in range(lengths[b]):
+            rows[offsets[b] + step] = step * batch + b
+    return rows, offsets
 
 
 def nbest_viterbi(

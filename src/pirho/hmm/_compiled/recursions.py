@@ -53,6 +53,9 @@ __all__ = [
     "backward_messages",
     "log_likelihood",
     "max_plus_row",
+    "max_plus_score_row",
+    "max_plus",
+    "best_predecessor",
     "viterbi",
 ]
 
@@ -308,10 +311,7 @@ def max_plus_row(d, log_trans_row, i, best_in, arg_in, best_out, arg_out):
     Reading one buffer and writing another, with the choice made in locals and stored
     unconditionally, is what lets LLVM turn the loop into vector compares and blends: the
     in-place form ``if v > best[j]: best[j] = v`` compiles to masked stores, microcoded on
-    AMD cores (Viterbi at K = 64 ran 3.3× slower that way). The CRF decoder
-    (:mod:`pirho.nn.crf_compiled`) takes turns between two buffers for the same reason; it
-    keeps δ and recomputes the argmax while backtracking, where this keeps (T, K) int8
-    back-pointers, an eighth of δ's memory on million-step sequences.
+    AMD cores (Viterbi at K = 64 ran 3.3× slower that way).
     """
     for j in range(best_in.shape[0]):
         value = d + log_trans_row[j]
@@ -324,22 +324,100 @@ def max_plus_row(d, log_trans_row, i, best_in, arg_in, best_out, arg_out):
         arg_out[j] = arg
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def max_plus_score_row(d, log_trans_row, best_in, best_out):
+    """:func:`max_plus_row` without the argument: ``best_out[j] = max(best_in[j], d +
+    log_trans_row[j])`` (kept where equal)."""
+    for j in range(best_in.shape[0]):
+        value = d + log_trans_row[j]
+        best = best_in[j]
+        best_out[j] = value if value > best else best
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def max_plus(delta, log_trans, best0, arg0, best1, arg1, track):
+    """Viterbi's max-plus step into ``best0``: best0[j] = max_i δ(i) + log_trans[i, j] for
+    every j and, if ``track``, arg0[j] = the lowest i attaining it. ``best1`` and ``arg1``
+    are scratch.
+
+    The rows of log_trans are taken two at a time, ping-ponging between buffers 1 and 0
+    (row 0 starts in the buffer that makes the last row land in buffer 0): swapping buffer
+    variables in the loop instead stops the vectorisation, 3.9× slower at K = 64, and
+    returning the buffer that holds the result from here ran 3.4× slower at K = 5.
+    """
+    n_states = delta.shape[0]
+    d0 = delta[0]
+    if n_states % 2 == 1:
+        for j in range(n_states):
+            best0[j] = d0 + log_trans[0, j]
+            arg0[j] = 0.0
+        i = 1
+    else:  # row 0 into buffer 1, row 1 into buffer 0
+        for j in range(n_states):
+            best1[j] = d0 + log_trans[0, j]
+            arg1[j] = 0.0
+        if track:
+            max_plus_row(delta[1], log_trans[1], 1.0, best1, arg1, best0, arg0)
+        else:
+            max_plus_score_row(delta[1], log_trans[1], best1, best0)
+        i = 2
+    while i + 1 < n_states:
+        if track:
+            max_plus_row(delta[i], log_trans[i], float(i), best0, arg0, best1, arg1)
+            max_plus_row(delta[i + 1], log_trans[i + 1], float(i + 1), best1, arg1, best0, arg0)
+        else:
+            max_plus_score_row(delta[i], log_trans[i], best0, best1)
+            max_plus_score_row(delta[i + 1], log_trans[i + 1], best1, best0)
+        i += 2
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def best_predecessor(delta, log_trans, state):
+    """argmax_i δ(i) + log_trans[i, state], the lowest i on ties: the argument
+    :func:`max_plus` would have tracked for ``state``, from the very same sums."""
+    arg = 0
+    best = delta[0] + log_trans[0, state]
+    for i in range(1, delta.shape[0]):
+        value = delta[i] + log_trans[i, state]
+        if value > best:
+            best = value
+            arg = i
+    return arg
+
+
 @njit(cache=True, error_model="numpy")
-def viterbi(log_start, log_trans, log_lik, rows, offsets, path, back):
+def viterbi(log_start, log_trans, log_lik, rows, offsets, path, back, log_end=None):
     """Max-product in log space; writes the best path into ``path`` (N,).
 
     Log space needs no rescaling and keeps structural zeros exact (log 0 = −inf). Returns
-    (best log joint per sequence, impossible flags). Ties go to the lowest state index.
-    ``back`` (max T, K) is scratch space for back-pointers (int8 when K ≤ 127).
+    (best log joint per sequence, impossible flags). Ties go to the lowest state index. The
+    arithmetic runs in ``log_lik``'s float type (float32 scores are maximised in float32).
+
+    ``back`` (max T, K) is scratch space for the backtrack, in one of two forms:
+
+    - integers (int8 when K ≤ 127): back-pointers, an eighth of δ's memory on million-step
+      sequences (the HMMs);
+    - ``log_lik``'s float type: the max-scores δ_t themselves. The recursion then tracks no
+      argument, and the backtrack recomputes one argmax per step, for the chosen state only,
+      on the same sums (:func:`best_predecessor`): about 1.1× faster at K = 30, 1.5–2× at
+      K ≥ 64 (the CRF's decoder, whose batches are short).
+
+    Both give the same paths, ties included. Two states always keep back-pointers (the
+    unrolled scalar loop writes 0 or 1, which either type holds).
+
+    ``log_end`` (K,), optional, is added to the last step's scores of every sequence (a
+    linear-chain CRF's end scores).
     """
     n_states = log_start.shape[0]
     n_seq = offsets.shape[0] - 1
-    delta = np.empty(n_states)
-    best0 = np.empty(n_states)
-    best1 = np.empty(n_states)
-    arg0 = np.zeros(n_states)  # predecessor indices as floats: same lanes as the scores
-    arg1 = np.zeros(n_states)
-    best_log = np.empty(n_seq)
+    dtype = log_lik.dtype
+    pointers = n_states == 2 or not back.dtype == dtype  # (numba has no dtype !=)
+    delta = np.empty(n_states, dtype=dtype)
+    best0 = np.empty(n_states, dtype=dtype)
+    best1 = np.empty(n_states, dtype=dtype)
+    arg0 = np.zeros(n_states, dtype=dtype)  # predecessor indices as floats: the scores' lanes
+    arg1 = np.zeros(n_states, dtype=dtype)
+    best_log = np.empty(n_seq, dtype=dtype)
     impossible = np.zeros(n_seq, dtype=np.bool_)
     for b in range(n_seq):
         lo = offsets[b]
@@ -362,30 +440,23 @@ def viterbi(log_start, log_trans, log_lik, rows, offsets, path, back):
                 d1 = n1 + log_lik[rows[t], 1]
             delta[0], delta[1] = d0, d1
         else:
+            if not pointers:
+                for k in range(n_states):
+                    back[0, k] = delta[k]
             for t in range(lo + 1, hi):
-                # best[j] / arg[j] over predecessors 0..i, ping-ponging between two buffers
-                # two rows at a time: swapping the buffer variables in the loop instead (as
-                # crf_compiled does) stops the vectorisation here, 3.9× slower at K = 64
-                d0 = delta[0]
-                for j in range(n_states):
-                    best0[j] = d0 + log_trans[0, j]
-                    arg0[j] = 0.0
-                i = 1
-                while i + 1 < n_states:
-                    max_plus_row(delta[i], log_trans[i], float(i), best0, arg0, best1, arg1)
-                    max_plus_row(
-                        delta[i + 1], log_trans[i + 1], float(i + 1), best1, arg1, best0, arg0
-                    )
-                    i += 2
-                if i < n_states:  # an even number of states: the last row lands in buffer 1
-                    max_plus_row(delta[i], log_trans[i], float(i), best0, arg0, best1, arg1)
-                    best_now, arg_now = best1, arg1
-                else:
-                    best_now, arg_now = best0, arg0
+                max_plus(delta, log_trans, best0, arg0, best1, arg1, pointers)
                 row = t - lo
                 for j in range(n_states):
-                    back[row, j] = int(arg_now[j])
-                    delta[j] = best_now[j] + log_lik[rows[t], j]
+                    delta[j] = best0[j] + log_lik[rows[t], j]
+                if pointers:
+                    for j in range(n_states):
+                        back[row, j] = int(arg0[j])
+                else:
+                    for j in range(n_states):
+                        back[row, j] = delta[j]
+        if log_end is not None:
+            for k in range(n_states):
+                delta[k] += log_end[k]
         state = 0
         best = delta[0]
         for k in range(1, n_states):
@@ -399,6 +470,9 @@ def viterbi(log_start, log_trans, log_lik, rows, offsets, path, back):
             continue
         path[hi - 1] = state
         for t in range(hi - 1, lo, -1):
-            state = back[t - lo, state]
+            if pointers:
+                state = int(back[t - lo, state])
+            else:
+                state = best_predecessor(back[t - 1 - lo], log_trans, state)
             path[t - 1] = state
     return best_log, impossible

@@ -6,8 +6,8 @@ import numpy as np
 
 from pirho import _checks
 from pirho.hmm.families.categorical import CategoricalHMM
-from pirho.hmm.families.gmm import GMMHMM
 from pirho.hmm.families.covariance import COVARIANCE_TYPES
+from pirho.hmm.families.gmm import GMMHMM
 from pirho.hmm.fitting.em import (
     _batch,
     _family_class,

@@ -84,6 +84,7 @@ ZH = {
     # tagging (plots/tagging.py)
     "known words": "已知词",
     "unknown words": "未知词",
+    "ambiguous words": "歧义词",
     "MFT": "最常见标签",
     "HMM filter": "HMM 滤波",
     "HMM smoother": "HMM 平滑",

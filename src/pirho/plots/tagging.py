@@ -18,13 +18,23 @@ TAGGERS = (
     ("uni-LSTM", "uni", ""),
     ("BiLSTM", "bi", ""),
     ("BiLSTM-CRF", "bicrf", ""),
+    ("BiLSTM + CSE", "bi+cse", ""),
+    ("BiLSTM-CRF + CSE", "bicrf+cse", ""),
+)
+#: the bar colours of the word classes
+_CLASSES = (
+    ("known", "known words", "tab:blue"),
+    ("unk", "unknown words", "tab:orange"),
+    ("amb", "ambiguous words", "tab:green"),
 )
 _LOOKAHEAD = (("HMM fixed-lag smoother", "hmm"), ("BiLSTM", "bi"), ("BiLSTM-CRF", "bicrf"))
 
 
 def plot_accuracy_by_model(metrics: dict, path: str | os.PathLike) -> Path:
-    """Grouped bars: accuracy on known and on unknown words per tagger (with the overall
-    accuracy in the label); error bars when ``metrics`` hold several seeds (``*_std``).
+    """Grouped bars: accuracy on known, on unknown and (where every shown row has it) on
+    ambiguous words per tagger, with the overall accuracy in the label; the taggers present in
+    ``metrics`` (the ``+cse`` rows when the run had embeddings); error bars when ``metrics`` hold
+    several seeds (``*_std``).
 
     >>> import tempfile
     >>> one = {"acc": 0.9, "known_acc": 0.92, "unk_acc": 0.5}
@@ -33,27 +43,31 @@ def plot_accuracy_by_model(metrics: dict, path: str | os.PathLike) -> Path:
     >>> plot_accuracy_by_model(m, os.path.join(tempfile.mkdtemp(), "acc.png")).name
     'acc.png'
     """
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    positions = np.arange(len(TAGGERS))
-    width = 0.38
-    for offset, (kind, color) in zip(
-        (-width / 2, width / 2), (("known", "tab:blue"), ("unk", "tab:orange")), strict=True
-    ):
+    taggers = [(label, key, prefix) for label, key, prefix in TAGGERS if key in metrics]
+    classes = [
+        (kind, label, color)
+        for kind, label, color in _CLASSES
+        if all(f"{prefix}{kind}_acc" in metrics[key] for _, key, prefix in taggers)
+    ]
+    fig, ax = plt.subplots(figsize=(1.3 * len(taggers) + 1, 4.2))
+    positions = np.arange(len(taggers))
+    width = 0.8 / len(classes)
+    for i, (kind, label, color) in enumerate(classes):
         heights, errors = [], []
-        for _, key, prefix in TAGGERS:
+        for _, key, prefix in taggers:
             scores = metrics[key]
             heights.append(100 * scores[f"{prefix}{kind}_acc"])
             errors.append(100 * scores.get(f"{prefix}{kind}_acc_std", 0.0))
-        label = tr("known words") if kind == "known" else tr("unknown words")
-        bars = ax.bar(positions + offset, heights, width, yerr=errors, label=label, color=color)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+        offset = (i - (len(classes) - 1) / 2) * width
+        bars = ax.bar(positions + offset, heights, width, yerr=errors, label=tr(label), color=color)
+        ax.bar_label(bars, fmt="%.1f", fontsize=6 if len(classes) > 2 else 7, padding=2)
     names = [
-        f"{tr(label)}\n{100 * metrics[key][prefix + 'acc']:.1f} %" for label, key, prefix in TAGGERS
+        f"{tr(label)}\n{100 * metrics[key][prefix + 'acc']:.1f} %" for label, key, prefix in taggers
     ]
     ax.set_xticks(positions, names, fontsize=8)
     ax.set_ylabel(tr("accuracy (%)"))
-    ax.set_ylim(0, 105)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.set_ylim(0, 115)  # room above the bars for the legend
+    ax.legend(loc="upper center", ncol=len(classes), fontsize=8)
     ax.set_title(tr("test accuracy per tagger (overall under each name)"))
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, path)

@@ -27,9 +27,9 @@ more slowly than the live states' and, after normalisation, push them to underfl
 
 **Editing these helpers.** numba's on-disk cache (``cache=True``) checks only the file of the
 function it compiled, so kernels in other modules that inline the helpers here (those of
-:mod:`pirho.hmm._compiled.smoothing`) keep their old machine code after this file changes: run
-``make clean-cache`` (or delete ``src/pirho/hmm/__pycache__/*.nb*``) after editing it. An
-installed release is not affected: installing rewrites every file.
+:mod:`pirho.hmm._compiled.smoothing`) would keep their old machine code after this file
+changes; the folder is one cache unit (:func:`pirho._numba.cache_unit`), so every kernel in it
+is recompiled instead.
 """
 
 from __future__ import annotations

@@ -189,7 +189,8 @@ def test_frozen_embeddings_of_the_same_sentences_are_computed_once():
     from pirho.data import Vocab
     from pirho.data.corpora import TaggedSentence, TaggingVocab
     from pirho.nn import ContextualStringEmbeddings
-    from pirho.tagging.neural import encode_with_contexts
+    from pirho.nn.taggers import Tagger
+    from pirho.tagging.neural import encode_with_contexts, with_contexts
 
     sentences = [TaggedSentence(("我", "食"), ("r", "v")), TaggedSentence(("佢",), ("r",))]
     vocab = TaggingVocab.build(sentences)
@@ -207,6 +208,10 @@ def test_frozen_embeddings_of_the_same_sentences_are_computed_once():
     for sentence, fresh in zip(second, (expected[0, :2], expected[1, :1]), strict=True):
         np.testing.assert_array_equal(sentence.context, fresh)
     assert first[0].context.shape == (2, 8)
+    tagger = Tagger(len(vocab.words), len(vocab.chars), len(vocab.tags), embeddings=embeddings)
+    tagged = with_contexts(encoded, [["我", "食"], ["佢"]], tagger)  # what predict reads
+    assert calls == [2]
+    np.testing.assert_array_equal(tagged[1].context, expected[1, :1])
     embeddings.fine_tune = True  # gradients flow: nothing may be reused
     encode_with_contexts(encoded, sentences, embeddings)
     assert calls == [2, 2]

@@ -317,15 +317,6 @@ class Tagger(nn.Module):
     def n_tags(self) -> int:
         return self.config["n_tags"]
 
-    def contexts(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Each sentence's contextual vectors (T_i, 2H) float32 from the tagger's embeddings
-        (for :class:`~pirho.data.corpora.EncodedSentence`'s ``context``); ValueError for a
-        tagger without embeddings."""
-        if self.embeddings is None:
-            raise ValueError("this tagger has no contextual string embeddings")
-        vectors = self.embeddings.embed([list(words) for words in sentences]).numpy()
-        return [vectors[i, : len(words)] for i, words in enumerate(sentences)]
-
     def word_features(self, batch: TagBatch) -> Tensor:
         """e (B, T, word_dim + 2·char_hidden [+ 2H]): word embedding ⊕ character BiLSTM
         states [⊕ contextual vector]."""

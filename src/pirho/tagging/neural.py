@@ -87,8 +87,9 @@ _CONTEXT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 CONTEXT_CACHE_SIZE = 3
 
 
-def _sentence_vectors(sentences: Sequence[TaggedSentence], embeddings) -> list[np.ndarray]:
-    words = tuple(tuple(s.words) for s in sentences)
+def _sentence_vectors(sentences: Sequence[Sequence[str]], embeddings) -> list[np.ndarray]:
+    """Each sentence's (a list of words) contextual vectors (T_i, 2H) under ``embeddings``."""
+    words = tuple(tuple(sentence) for sentence in sentences)
     frozen = not getattr(embeddings, "fine_tune", False)
     cache = _CONTEXT_CACHE.setdefault(embeddings, {}) if frozen else {}
     if words not in cache:
@@ -105,7 +106,7 @@ def encode_with_contexts(
     """``encoded`` with the contextual vectors (T_i, 2H) of ``sentences`` under
     ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`), in one pass; a frozen
     model's vectors of the same sentences are computed once (kept while the model lives)."""
-    vectors = _sentence_vectors(sentences, embeddings)
+    vectors = _sentence_vectors([s.words for s in sentences], embeddings)
     return [e._replace(context=v) for e, v in zip(encoded, vectors, strict=True)]
 
 
@@ -113,7 +114,8 @@ def with_contexts(
     encoded: Sequence[EncodedSentence], words: Sequence[Sequence[str]], tagger: Tagger
 ) -> list[EncodedSentence]:
     """``encoded`` with each sentence's contextual vectors from ``tagger``'s embeddings (the
-    sentences unchanged when it has none).
+    sentences unchanged when it has none), computed once per sentence set like
+    :func:`encode_with_contexts`'s.
 
     >>> vocab = TaggingVocab.build([TaggedSentence(("a",), ("X",))])
     >>> tagger = Tagger(len(vocab.words), len(vocab.chars), 1, hidden_size=4)
@@ -122,7 +124,7 @@ def with_contexts(
     """
     if tagger.embeddings is None:
         return list(encoded)
-    contexts = tagger.contexts(words)
+    contexts = _sentence_vectors(words, tagger.embeddings)
     return [s._replace(context=c) for s, c in zip(encoded, contexts, strict=True)]
 
 

@@ -109,6 +109,37 @@ def test_one_sgd_step_is_d2l_gradient_clipping_then_descent(clip):
         torch.testing.assert_close(p.detach(), want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_each_epoch_steps_with_its_scheduled_learning_rate(schedule):
+    # loss = w·1 has gradient 1 everywhere: one plain SGD step moves w by exactly -lr
+    model = nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        model.weight.zero_()
+    after_epoch = []
+    train(
+        model,
+        lambda epoch: [None, None],  # two steps per epoch
+        lambda m, batch, state: (m.weight.sum(), 1, None),
+        TrainConfig(epochs=4, lr=0.5, clip=None, progress=False, lr_schedule=schedule),
+        evaluate=lambda m: after_epoch.append(float(m.weight[0, 0])) or {},
+    )
+    rates = [
+        0.5 * f
+        for f in {
+            "constant": [1, 1, 1, 1],
+            "linear": [1, 0.75, 0.5, 0.25],
+            "cosine": [(1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)],
+        }[schedule]
+    ]
+    expected = [-2 * sum(rates[: e + 1]) for e in range(4)]
+    assert after_epoch == pytest.approx(expected, rel=1e-6)
+
+
+def test_an_unknown_lr_schedule_is_refused_by_name():
+    with pytest.raises(ValueError, match="lr_schedule.*'step'"):
+        TrainConfig(lr_schedule="step").validate()
+
+
 def test_history_reports_token_weighted_mean_loss_and_its_perplexity():
     seen = []
 
@@ -160,17 +191,19 @@ def test_training_is_deterministic_for_a_seed_and_evaluation_does_not_perturb_it
 
 
 @pytest.mark.parametrize(
-    "random_iter, optimizer, every, interrupt_at",
+    "random_iter, optimizer, every, interrupt_at, schedule",
     [
-        (False, "sgd", 5, 23),  # sequential: carried LSTM state restored mid-epoch
-        (True, "adam", 4, 18),  # Adam's moments restored mid-epoch
-        (False, "adam", 14, 30),  # checkpoint at the very end of an epoch (14 batches/epoch)
+        (False, "sgd", 5, 23, "constant"),  # sequential: carried LSTM state restored mid-epoch
+        (True, "adam", 4, 18, "constant"),  # Adam's moments restored mid-epoch
+        (False, "adam", 14, 30, "constant"),  # checkpoint at the very end of an epoch
+        (True, "adam", 4, 18, "cosine"),  # the decayed rate of the resumed epoch
     ],
 )
 def test_resume_after_interrupt_gives_the_uninterrupted_parameters(
-    tmp_path, random_iter, optimizer, every, interrupt_at
+    tmp_path, random_iter, optimizer, every, interrupt_at, schedule
 ):
     config = dict(epochs=3, lr=0.05 if optimizer == "adam" else 1.0, optimizer=optimizer)
+    config["lr_schedule"] = schedule
     config.update(seed=11, progress=False, checkpoint_every=every)
     uninterrupted, full = run(
         TrainConfig(**config, checkpoint=str(tmp_path / "a.pt")), random_iter=random_iter

@@ -61,10 +61,12 @@ from pirho.precision import DEVICES, PRECISIONS, autocast, resolve_device, resol
 
 __all__ = [
     "FORMAT_VERSION",
+    "LR_SCHEDULES",
     "CheckpointError",
     "TrainConfig",
     "TrainResult",
     "detach_state",
+    "epoch_lr",
     "load_checkpoint",
     "loss_limit",
     "save_checkpoint",
@@ -74,6 +76,8 @@ __all__ = [
 
 _OPTIMIZERS = ("sgd", "adam")
 _SHARDS = ("stride", "contiguous")
+#: ``TrainConfig.lr_schedule``: the learning rate of each epoch as a multiple of ``lr``.
+LR_SCHEDULES = ("constant", "linear", "cosine")
 _RECORD_KEYS = ("epoch", "step", "train_loss", "train_ppl", "tokens_per_s", "seconds")
 
 
@@ -94,7 +98,8 @@ class TrainConfig:
     e.g. :func:`loss_limit` of the number of classes): the run stops with FloatingPointError
     when the mean loss since the last check (each checkpoint write and each epoch's end) is
     above it — divergence to finite but useless parameters — and that check comes before the
-    checkpoint is written, so the last good checkpoint is kept.
+    checkpoint is written, so the last good checkpoint is kept. ``lr_schedule``
+    (``"constant" | "linear" | "cosine"``): each epoch's learning rate, :func:`epoch_lr`.
     """
 
     epochs: int = 1
@@ -113,6 +118,7 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "fp32"
     max_loss: float | None = None
+    lr_schedule: str = "constant"
 
     def validate(self) -> None:
         """Raise ValueError (TypeError for a non-number) naming the first invalid field."""
@@ -131,6 +137,7 @@ class TrainConfig:
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, minimum=0)
         check_choice("shard", self.shard, _SHARDS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         if not isinstance(self.device, torch.device):
             check_choice("device", self.device, DEVICES)
         check_choice("precision", self.precision, PRECISIONS)
@@ -288,6 +295,26 @@ class _Progress:
     loss_sum: float = 0.0
     tokens: int = 0
     carried: Any = None
+
+
+def epoch_lr(lr: float, epoch: int, epochs: int, schedule: str = "constant") -> float:
+    """The learning rate of epoch ``epoch`` (0-based) of ``epochs`` under ``schedule``:
+    ``"constant"`` lr; ``"linear"`` lr·(1 − e/E); ``"cosine"`` lr·(1 + cos(π e/E))/2. The
+    first epoch always runs at ``lr``; a function of the epoch alone, so a resumed run sets
+    the same rate as an uninterrupted one (raising ``epochs`` on resume stretches the decay).
+
+    >>> [round(epoch_lr(1.0, e, 4, "cosine"), 3) for e in range(4)]
+    [1.0, 0.854, 0.5, 0.146]
+    >>> [epoch_lr(0.1, e, 4, "linear") for e in (0, 2)], epoch_lr(0.1, 3, 4)
+    ([0.1, 0.05], 0.1)
+    """
+    check_choice("lr_schedule", schedule, LR_SCHEDULES)
+    fraction = epoch / epochs
+    if schedule == "linear":
+        return lr * (1.0 - fraction)
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + math.cos(math.pi * fraction))
+    return lr
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -573,6 +600,8 @@ def _train(model, batches, loss_fn, config, evaluate, meta, dist_info) -> TrainR
             if not skip:
                 progress.loss_sum, progress.tokens, progress.carried = 0.0, 0, None
             progress.epoch, progress.position = epoch, skip
+            for group in optimizer.param_groups:
+                group["lr"] = epoch_lr(config.lr, epoch, config.epochs, config.lr_schedule)
             rank_batches, per_rank = shard_batches(batches(epoch), dist_info, config.shard)
             if show and bar is None:
                 total = None if per_rank is None else per_rank * config.epochs

@@ -18,10 +18,11 @@ on the others (unknown):
 - ``uni``, ``bi``, ``bicrf``: :class:`~pirho.nn.taggers.Tagger` (word embedding ⊕ character
   BiLSTM) with a unidirectional LSTM (a learned filter), a BiLSTM (a learned smoother) and a
   BiLSTM with a :class:`~pirho.nn.LinearChainCRF` on top (learned features, exact inference);
-  Adam, the epoch with the best dev accuracy kept. Word dropout (``word_dropout="document"``)
-  replaces each training word by ``<unk>`` with probability 1 / (1 + the number of training
-  documents it occurs in), so ``<unk>`` is trained on words like the unknown words of a new
-  conversation (:func:`pirho.tagging.word_dropout_rates`).
+  Adam with the learning rate decayed along a half cosine over the epochs
+  (``lr_schedule="cosine"``), the epoch with the best dev accuracy kept. Word dropout
+  (``word_dropout="document"``) replaces each training word by ``<unk>`` with probability
+  1 / (1 + the number of training documents it occurs in), so ``<unk>`` is trained on words
+  like the unknown words of a new conversation (:func:`pirho.tagging.word_dropout_rates`).
 
 Contextual string embeddings (``bi+cse``, ``bicrf+cse``): the BiLSTM and the BiLSTM-CRF with
 each word's vector from a forward and a backward character LM
@@ -90,6 +91,7 @@ from pirho.tagging import (
     predict_tags,
     prepare,
 )
+from pirho.train import LR_SCHEDULES
 
 NAME = "tagging"
 DESCRIPTION = (
@@ -111,6 +113,7 @@ FULL = dict(
     epochs=12,
     batch_size=32,
     lr=2e-3,
+    lr_schedule="cosine",
     word_dim=64,
     char_dim=32,
     char_hidden=32,
@@ -201,6 +204,11 @@ OPTIONS = (
         metavar="PATH",
         help="contextual string embeddings from 'pirho embed train' for the bi+cse and "
         "bicrf+cse rows (default: pretrain them first)",
+    ),
+    Option(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help="each epoch's learning rate: constant, linear or cosine decay from --lr (cosine)",
     ),
     Option(
         "--word-dropout",

@@ -6,7 +6,8 @@
 - ``bi+cse``, ``bicrf+cse``: the same with each word's contextual string embedding
   (:class:`~pirho.nn.ContextualStringEmbeddings`) as one more input.
 
-:func:`train_tagger` trains with Adam and keeps the epoch of best dev accuracy. Word dropout
+:func:`train_tagger` trains with Adam (optionally with a decaying learning rate) and keeps
+the epoch of best dev accuracy. Word dropout
 ``"document"`` replaces each training word by ``<unk>`` with probability 1 / (1 + the number
 of training documents it occurs in), so ``<unk>`` is trained on words like the unknown words
 of a new conversation (:func:`word_dropout_rates`). :func:`predict_tags` tags encoded
@@ -180,7 +181,8 @@ def train_tagger(
 
     ``config``: ``epochs``, ``batch_size``, ``lr``, ``word_dim``, ``char_dim``,
     ``char_hidden``, ``hidden_size``, ``dropout`` and ``word_dropout`` — a probability, or
-    ``"document"``, which needs ``dropout_rates`` (V,) from :func:`word_dropout_rates`. The
+    ``"document"``, which needs ``dropout_rates`` (V,) from :func:`word_dropout_rates`; and
+    optionally ``lr_schedule`` (:data:`pirho.train.LR_SCHEDULES`, default ``"constant"``). The
     ``+cse`` models need ``embeddings`` (a :class:`~pirho.nn.ContextualStringEmbeddings`) and
     sentences whose ``context`` holds its vectors (:func:`encode_with_contexts`).
 
@@ -251,6 +253,7 @@ def train_tagger(
         progress=progress,
         desc=model,
         max_loss=loss_limit(max(len(vocab.tags), 2)),
+        lr_schedule=config.get("lr_schedule", "constant"),
     )
     result = train(tagger, batches, loss_fn, train_config, evaluate=evaluate)
     tagger.load_state_dict(best["state"])

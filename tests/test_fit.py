@@ -136,6 +136,16 @@ def test_supervised_pseudocount_is_add_k_smoothed_relative_frequency():
         fit_supervised(symbols, states, "categorical", pseudocount=-0.1)
 
 
+@pytest.mark.parametrize("seed", [20, 95, 113, 151, 152, 0, 1])
+def test_supervised_pseudocount_ignores_a_start_more_likely_than_the_answer(seed):
+    # From these seeds the random start has a higher likelihood than the smoothed counts (the
+    # pseudocount pulls away from the maximum-likelihood answer): a decrease guard used to
+    # stop there and return the random start instead of the counts.
+    model = fit_supervised([0, 1, 1], [0, 0, 1], "categorical", pseudocount=1.0, seed=seed).model
+    np.testing.assert_allclose(model.emit, [[0.5, 0.5], [1 / 3, 2 / 3]], rtol=1e-12)
+    np.testing.assert_allclose(model.trans, [[0.5, 0.5], [0.5, 0.5]], rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("family", "covariance_type"),
     [("gmm", "diag"), ("gmm", "full"), ("gaussian", "tied"), ("poisson", "diag"),

@@ -17,6 +17,7 @@ from pirho.hmm.fitting.em import (
     _run_em,
     as_labels,
 )
+from pirho.hmm.fitting.em_loop import EMMonitor
 from pirho.hmm.fitting.init import initial_model
 from pirho.hmm.fitting.result import FitResult
 from pirho.hmm.priors import EMPrior
@@ -109,9 +110,12 @@ def fit_supervised(
     # The posterior is one-hot: the first M-step is the answer and a second confirms it (with
     # tol 0, 100 steps that gain exactly 0 would all run); a GMM's mixtures need EM's steps.
     n_iter = 100 if model_class is GMMHMM else 2
+    # No decrease guard: the labels fix the answer and the start is an arbitrary draw. Under a
+    # pseudocount the answer's likelihood (the history has no prior term) can be below the
+    # start's, and the guard would then keep the random start (5 of 200 seeds did, before).
     model, history, converged = _run_em(
         start_model, batch.observations, batch.offsets, label_rows, letters, n_iter, 0.0,
-        min_covar, prior=prior,
+        min_covar, monitor=EMMonitor(0.0, guard=False), prior=prior,
     )  # fmt: skip
     return FitResult(model, history, converged, len(history) - 1, history[-1:].copy(),
                      _n_rows(batch))  # fmt: skip

@@ -210,7 +210,8 @@ OPTIONS = (
     Option(
         "--lr-schedule",
         choices=LR_SCHEDULES,
-        help="each epoch's learning rate: constant, linear or cosine decay from --lr (cosine)",
+        help="each epoch's learning rate: constant, linear or cosine decay from --lr "
+        "(full cosine, quick constant)",
     ),
     Option(
         "--word-dropout",

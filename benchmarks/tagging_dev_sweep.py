@@ -24,13 +24,17 @@ import time
 import numpy as np
 
 from pirho.experiments.common import set_threads
-from pirho.experiments.tagging import FULL, accuracies, ambiguous_words
-from pirho.tagging import fit_tagger, prepare
+from pirho.experiments.tagging import FULL, accuracies, ambiguous_words, token_masks
+from pirho.tagging import CSE_MODELS, NEURAL, fit_tagger, prepare
 
 
 def parse_variant(text: str) -> tuple[str, str, dict]:
     """``NAME:MODEL:JSON`` → (name, model, overrides of the full configuration)."""
     name, model, overrides = text.split(":", 2)
+    if model not in NEURAL + CSE_MODELS:
+        raise argparse.ArgumentTypeError(
+            f"model {model!r}: expected one of {', '.join(NEURAL + CSE_MODELS)}"
+        )
     replaced = json.loads(overrides)
     unknown = sorted(set(replaced) - set(FULL))
     if unknown:
@@ -59,13 +63,12 @@ def main() -> None:
     def part(sentences):
         words = [list(s.words) for s in sentences]
         gold = [np.array(s.tags) for s in sentences]
-        known = np.array([vocab.is_known(w) for s in sentences for w in s.words])
-        ambiguous = np.array([w in ambiguous_types for s in sentences for w in s.words])
-        return words, gold, known, ambiguous
+        return words, gold, *token_masks(sentences, vocab, ambiguous_types)
 
     parts = {"dev": part(split.dev), "test": part(split.test)}
     for name, model, overrides in args.variant:
-        if "cse" in model and embeddings is None:
+        uses_cse = model in CSE_MODELS
+        if uses_cse and embeddings is None:
             parser.error(f"variant {name!r} ({model}) needs --embeddings")
         started = time.time()
         fitted = fit_tagger(
@@ -75,7 +78,7 @@ def main() -> None:
             {**FULL, **overrides},
             seed=args.seed,
             progress=False,
-            embeddings=embeddings if "cse" in model else None,
+            embeddings=embeddings if uses_cse else None,
         )
         row = {
             "name": name,

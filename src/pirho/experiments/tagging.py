@@ -70,6 +70,7 @@ from pirho.data.corpora import (
     CorpusSplit,
     EncodedSentence,
     TaggedSentence,
+    TaggingVocab,
     corpora_available,
 )
 from pirho.experiments.common import (
@@ -272,6 +273,24 @@ def ambiguous_words(train: Sequence[TaggedSentence]) -> set[str]:
     return {word for word, tags in tags_of.items() if len(tags) >= 2}
 
 
+def token_masks(
+    sentences: Sequence[TaggedSentence], vocab: TaggingVocab, ambiguous_types: set[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat bool masks over the tokens of ``sentences``: known (the word is in ``vocab``) and
+    ambiguous (the word is in ``ambiguous_types``, see :func:`ambiguous_words`).
+
+    >>> train = [TaggedSentence(("係", "佢"), ("v", "r")), TaggedSentence(("係",), ("y",))]
+    >>> known, ambiguous = token_masks([TaggedSentence(("係", "你"), ("v", "r"))],
+    ...                                TaggingVocab.build(train), ambiguous_words(train))
+    >>> known.tolist(), ambiguous.tolist()
+    ([True, False], [True, False])
+    """
+    words = [w for s in sentences for w in s.words]
+    known = np.array([vocab.is_known(w) for w in words], dtype=bool)
+    ambiguous = np.array([w in ambiguous_types for w in words], dtype=bool)
+    return known, ambiguous
+
+
 def lookahead_tags(
     tagger: Tagger, encoded: Sequence[EncodedSentence], lag: int, batch_size: int = 256
 ) -> list[np.ndarray]:
@@ -363,9 +382,7 @@ def run(
     test_words = [list(s.words) for s in split.test]
     test_data = [vocab.encode(s.words, s.tags) for s in split.test]
     gold = [s.tags for s in test_data]
-    known = np.array([vocab.is_known(w) for s in split.test for w in s.words])
-    ambiguous_types = ambiguous_words(split.train)
-    ambiguous = np.array([w in ambiguous_types for s in split.test for w in s.words])
+    known, ambiguous = token_masks(split.test, vocab, ambiguous_words(split.train))
     sizes = split.sizes()
     lags = list(range(config["max_lag"] + 1))
 

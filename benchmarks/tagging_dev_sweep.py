@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from pirho._files import same_path
 from pirho.experiments.common import set_threads
 from pirho.experiments.tagging import FULL, accuracies, ambiguous_words, token_masks
 from pirho.tagging import CSE_MODELS, NEURAL, fit_tagger, prepare
@@ -50,6 +51,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="sweep.jsonl")
     args = parser.parse_args()
+    if args.embeddings and same_path(args.out, args.embeddings):
+        parser.error(f"--out {args.out} is the --embeddings checkpoint: give another file")
     set_threads(args.threads)
 
     embeddings = None
